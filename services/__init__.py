@@ -1,0 +1,1 @@
+"""Fluxus: subscription billing for Taiwanese SaaS on the ECPay gateway."""

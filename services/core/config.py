@@ -1,0 +1,223 @@
+"""Typed settings, read once per process from ``FLUXUS_*`` environment variables.
+
+This module is the only reader of ``os.environ`` in Fluxus. Every field declares the
+variable it comes from, so the Helm chart and the README can be checked against it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from services.core.errors import ConfigurationError
+
+# ECPay's public stage credentials (documented by ECPay; not secrets).
+STAGE_MERCHANT_ID = "3002607"
+STAGE_HASH_KEY = "pwFHCqoQZGmho4w6"
+STAGE_HASH_IV = "EkRm7iFT261dpevs"
+STAGE_GATEWAY_URL = "https://payment-stage.ecpay.com.tw"
+PRODUCTION_GATEWAY_URL = "https://payment.ecpay.com.tw"
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused in production
+DEV_DATA_KEY_SEED = "dev-only-insecure-data-key"
+
+
+def _env(name: str, *, secret: bool = False, production_required: bool = False, doc: str = "") -> Any:
+    return {"env": name, "secret": secret, "production_required": production_required, "doc": doc}
+
+
+def _setting(default: Any, name: str, doc: str, **flags: bool) -> Any:
+    return field(default=default, metadata=_env(name, doc=doc, **flags))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Fluxus process can be configured with."""
+
+    env: str = _setting("development", "FLUXUS_ENV", "`development` or `production`")
+    log_level: str = _setting("INFO", "FLUXUS_LOG_LEVEL", "Python log level")
+    database_url: str = _setting(
+        "sqlite:///var/fluxus-dev.db", "FLUXUS_DATABASE_URL",
+        "SQLAlchemy URL; PostgreSQL in production", secret=True, production_required=True,
+    )
+    db_pool_size: int = _setting(5, "FLUXUS_DB_POOL_SIZE", "connections per process")
+    db_connect_timeout: int = _setting(5, "FLUXUS_DB_CONNECT_TIMEOUT", "seconds")
+    redis_url: str = _setting(
+        "redis://127.0.0.1:6379/0", "FLUXUS_REDIS_URL", "Redis for queues and rate limits",
+        secret=True, production_required=True,
+    )
+    jwt_secret: str = _setting(
+        DEV_JWT_SECRET, "FLUXUS_JWT_SECRET", "HMAC key for JWTs (≥ 32 characters in production)",
+        secret=True, production_required=True,
+    )
+    jwt_access_minutes: int = _setting(15, "FLUXUS_JWT_ACCESS_MINUTES", "access-token lifetime")
+    jwt_refresh_days: int = _setting(7, "FLUXUS_JWT_REFRESH_DAYS", "refresh-token lifetime")
+    data_encryption_key: str = _setting(
+        "", "FLUXUS_DATA_ENCRYPTION_KEY",
+        "Fernet key encrypting payment data at rest (`fluxus keygen` prints one)",
+        secret=True, production_required=True,
+    )
+    ecpay_merchant_id: str = _setting(
+        STAGE_MERCHANT_ID, "FLUXUS_ECPAY_MERCHANT_ID", "ECPay MerchantID", production_required=True
+    )
+    ecpay_hash_key: str = _setting(
+        STAGE_HASH_KEY, "FLUXUS_ECPAY_HASH_KEY", "ECPay HashKey", secret=True,
+        production_required=True,
+    )
+    ecpay_hash_iv: str = _setting(
+        STAGE_HASH_IV, "FLUXUS_ECPAY_HASH_IV", "ECPay HashIV", secret=True,
+        production_required=True,
+    )
+    ecpay_gateway_url: str = _setting(
+        STAGE_GATEWAY_URL, "FLUXUS_ECPAY_GATEWAY_URL",
+        "ECPay payment host (stage, production or the simulator)",
+    )
+    ecpay_timeout_seconds: float = _setting(10.0, "FLUXUS_ECPAY_TIMEOUT", "HTTP timeout to ECPay")
+    public_payment_url: str = _setting(
+        "http://127.0.0.1:8001", "FLUXUS_PUBLIC_PAYMENT_URL",
+        "how ECPay reaches the payment service (ReturnURL base)",
+    )
+    api_url: str = _setting("http://127.0.0.1:8000", "FLUXUS_API_URL", "where the UI finds the API")
+    dashboard_url: str = _setting(
+        "http://127.0.0.1:5006", "FLUXUS_DASHBOARD_URL", "where customers return after paying"
+    )
+    cors_origins: tuple[str, ...] = _setting(
+        (), "FLUXUS_CORS_ORIGINS", "comma-separated origins allowed by CORS"
+    )
+    trusted_proxies: int = _setting(0, "FLUXUS_TRUSTED_PROXIES", "proxy hops before the app")
+    rate_limits: str = _setting(
+        "60 per minute;1000 per hour", "FLUXUS_RATE_LIMITS", "per user, or per IP when anonymous"
+    )
+    max_body_bytes: int = _setting(65536, "FLUXUS_MAX_BODY_BYTES", "largest request body")
+    smtp_host: str = _setting("127.0.0.1", "FLUXUS_SMTP_HOST", "SMTP server")
+    smtp_port: int = _setting(25, "FLUXUS_SMTP_PORT", "SMTP port")
+    smtp_tls: str = _setting("none", "FLUXUS_SMTP_TLS", "`none`, `starttls` or `ssl`")
+    smtp_username: str = _setting("", "FLUXUS_SMTP_USERNAME", "SMTP user", secret=True)
+    smtp_password: str = _setting("", "FLUXUS_SMTP_PASSWORD", "SMTP password", secret=True)
+    mail_from: str = _setting(
+        "Fluxus Billing <billing@fluxus.local>", "FLUXUS_MAIL_FROM", "sender of every e-mail"
+    )
+    invoice_dir: str = _setting("var/invoices", "FLUXUS_INVOICE_DIR", "where invoice PDFs go")
+    seller_name: str = _setting("Fluxus Demo Ltd.", "FLUXUS_SELLER_NAME", "seller on invoices")
+    seller_tax_id: str = _setting("00000000", "FLUXUS_SELLER_TAX_ID", "seller 統一編號")
+    grace_days: int = _setting(7, "FLUXUS_GRACE_DAYS", "days a renewal may stay unpaid")
+    metrics_port: int = _setting(9100, "FLUXUS_METRICS_PORT", "port serving /metrics")
+    operator_namespace: str = _setting(
+        "", "FLUXUS_OPERATOR_NAMESPACE", "namespace the operator watches (empty: all)"
+    )
+    operator_image: str = _setting(
+        "fluxus:latest", "FLUXUS_OPERATOR_IMAGE", "image of the renewal CronJobs"
+    )
+    operator_env_secret: str = _setting(
+        "", "FLUXUS_OPERATOR_ENV_SECRET", "Secret whose keys the renewal CronJobs get as env"
+    )
+    operator_env_configmap: str = _setting(
+        "", "FLUXUS_OPERATOR_ENV_CONFIGMAP", "ConfigMap whose keys the CronJobs get as env"
+    )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def fernet_key(self) -> bytes:
+        """The data-encryption key; in development one derived from a fixed seed."""
+        if self.data_encryption_key:
+            return self.data_encryption_key.encode()
+        digest = hashlib.sha256(DEV_DATA_KEY_SEED.encode()).digest()
+        return base64.urlsafe_b64encode(digest)
+
+    @property
+    def invoice_path(self) -> Path:
+        return Path(self.invoice_dir)
+
+    def validate(self) -> Settings:
+        """Refuse configurations that are unsafe or meaningless; return self."""
+        problems: list[str] = []
+        if self.env not in ("development", "production"):
+            problems.append(f"FLUXUS_ENV must be development or production, not {self.env!r}")
+        if self.smtp_tls not in ("none", "starttls", "ssl"):
+            problems.append(f"FLUXUS_SMTP_TLS must be none, starttls or ssl, not {self.smtp_tls!r}")
+        if self.is_production:
+            problems.extend(self._production_problems())
+        if problems:
+            raise ConfigurationError("Invalid configuration: " + "; ".join(problems))
+        return self
+
+    def _production_problems(self) -> list[str]:
+        problems = []
+        if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+            problems.append("FLUXUS_JWT_SECRET must be set to a random value of at least 32 characters")
+        if not self.data_encryption_key:
+            problems.append("FLUXUS_DATA_ENCRYPTION_KEY must be set (run `fluxus keygen`)")
+        if self.database_url.startswith("sqlite"):
+            problems.append("FLUXUS_DATABASE_URL must point at PostgreSQL")
+        for name in ("ecpay_merchant_id", "ecpay_hash_key", "ecpay_hash_iv"):
+            env = env_name(name)
+            if not getattr(self, name):
+                problems.append(f"{env} must be set")
+            elif name != "ecpay_merchant_id" and getattr(self, name) in (STAGE_HASH_KEY, STAGE_HASH_IV):
+                problems.append(f"{env} is ECPay's public stage value; set the production key")
+        return problems
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``) and validate them."""
+        source = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = source.get(f.metadata["env"])
+            if raw is not None:
+                values[f.name] = _parse(f, raw)
+        return cls(**values).validate()
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(Decimal(raw))
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigurationError(f"{f.metadata['env']}={raw!r} is not a valid {kind}") from exc
+    return raw.strip()
+
+
+def env_name(field_name: str) -> str:
+    return next(f.metadata["env"] for f in dataclasses.fields(Settings) if f.name == field_name)
+
+
+def env_var_names() -> list[str]:
+    """Every environment variable Fluxus reads (the chart must provide each one)."""
+    return [f.metadata["env"] for f in dataclasses.fields(Settings)]
+
+
+def describe() -> list[dict[str, Any]]:
+    """Rows for the README's configuration reference."""
+    return [
+        {
+            "env": f.metadata["env"],
+            "default": f.default,
+            "secret": f.metadata["secret"],
+            "production_required": f.metadata["production_required"],
+            "doc": f.metadata["doc"],
+        }
+        for f in dataclasses.fields(Settings)
+    ]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings.from_env()
