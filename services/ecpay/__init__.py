@@ -1,0 +1,1 @@
+"""ECPay (綠界) protocol: CheckMacValue, checkout, notifications, queries, e-invoice AES."""
