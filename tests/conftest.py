@@ -1,0 +1,73 @@
+"""Shared fixtures: settings, a fresh PostgreSQL database per test, a clean Redis database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from services.core.config import Settings
+from services.core.db.session import make_engine, session_factory
+from tests.support import databases
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not (SHARED_DIR / "ecpay").is_dir():
+        raise RuntimeError(f"the shared reference folder is missing: {SHARED_DIR}")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated database, created once per test run, that each test database copies."""
+    with databases.migrated_template() as name:
+        yield name
+
+
+@pytest.fixture
+def database_url(pg_template: str) -> Iterator[str]:
+    """A freshly created PostgreSQL database at head, dropped after the test."""
+    with databases.fresh_database(template=pg_template) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of its own for this test (per xdist worker), emptied before and after."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    url = f"{databases.REDIS_URL}/{1 + int(worker or 0) % 15}"
+    client = databases.redis_client(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        invoice_dir=str(tmp_path / "invoices"),
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url, settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with session_factory(engine)() as session:
+        yield session
