@@ -1,0 +1,1 @@
+"""RQ workers: thin job shells over the use cases, queues, and the periodic schedule."""
