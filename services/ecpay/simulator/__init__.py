@@ -1,0 +1,1 @@
+"""A local stand-in for ECPay's stage gateway, for development and end-to-end tests."""

@@ -1,0 +1,34 @@
+"""Flask app factory of the ECPay simulator."""
+
+from __future__ import annotations
+
+import httpx
+from flask import Flask
+
+from services.core.clock import Clock
+from services.ecpay.simulator import control, gateway
+from services.ecpay.simulator.engine import SimConfig, Simulator
+
+
+def create_app(
+    config: SimConfig | None = None,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+    start_notifier: bool = True,
+) -> Flask:
+    """The simulator app; its notifier thread runs until ``app.extensions[...].notifier.stop()``."""
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    simulator = Simulator(config or SimConfig(), clock=clock, transport=transport)
+    app.extensions["ecpay_simulator"] = simulator
+    app.register_blueprint(gateway.bp)
+    app.register_blueprint(control.bp)
+    if start_notifier:
+        simulator.notifier.start()
+    return app
+
+
+def simulator_of(app: Flask) -> Simulator:
+    simulator: Simulator = app.extensions["ecpay_simulator"]
+    return simulator

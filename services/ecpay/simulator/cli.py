@@ -1,0 +1,72 @@
+"""`fluxus ecpay-sim`: serve the simulator (one process: its state lives in memory)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import click
+from werkzeug.serving import make_server
+
+from services.core.config import STAGE_HASH_IV, STAGE_HASH_KEY, STAGE_MERCHANT_ID
+from services.ecpay.simulator.app import create_app, simulator_of
+from services.ecpay.simulator.engine import SimConfig
+from services.ecpay.simulator.notifier import DEFAULT_MAX_DELIVERIES, DEFAULT_RETRY_INTERVAL
+
+
+def _parse_bind(bind: str) -> tuple[str, int]:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise click.BadParameter("use HOST:PORT, e.g. 127.0.0.1:8002 (port 0 picks a free one)")
+    return host.strip("[]"), int(port)
+
+
+@click.command("ecpay-sim")
+@click.option("--bind", default="127.0.0.1:8002", show_default=True, help="HOST:PORT to listen on")
+@click.option("--merchant-id", default=STAGE_MERCHANT_ID, show_default=True)
+@click.option("--hash-key", default=STAGE_HASH_KEY, show_default=True)
+@click.option("--hash-iv", default=STAGE_HASH_IV, show_default=True)
+@click.option(
+    "--retry-interval",
+    type=click.FloatRange(min=0.01),
+    show_default=True,
+    default=DEFAULT_RETRY_INTERVAL,
+    help="seconds between re-sends of an unanswered notification (ECPay: about every 5-15 minutes)",
+)
+@click.option(
+    "--max-deliveries",
+    type=click.IntRange(min=1),
+    show_default=True,
+    default=DEFAULT_MAX_DELIVERIES,
+    help="deliveries per notification, the first included (ECPay: 1 + 4 re-sends)",
+)
+def ecpay_sim(
+    bind: str,
+    merchant_id: str,
+    hash_key: str,
+    hash_iv: str,
+    retry_interval: float,
+    max_deliveries: int,
+) -> None:
+    """A local stand-in for ECPay's stage gateway (checkout, notifications, queries)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    host, port = _parse_bind(bind)
+    config = SimConfig(merchant_id, hash_key, hash_iv, retry_interval, max_deliveries)
+    app = create_app(config)
+    server = make_server(host, port, app, threaded=True)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # shutdown() waits for serve_forever() to return, so it cannot run on this thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"ECPay simulator listening on http://{host}:{server.server_port}", color=False)
+    try:
+        server.serve_forever()
+    finally:
+        simulator_of(app).notifier.stop()
+        server.server_close()
+        click.echo("ECPay simulator stopped")
