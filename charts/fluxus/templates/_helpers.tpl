@@ -1,0 +1,437 @@
+{{/* ===================================================================================
+     Names and labels
+     =================================================================================== */}}
+
+{{- define "fluxus.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* <release>-fluxus, or <release> when the release name already contains the chart name. */}}
+{{- define "fluxus.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "fluxus.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "fluxus.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "fluxus.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "fluxus.labels" -}}
+helm.sh/chart: {{ include "fluxus.chart" . }}
+{{ include "fluxus.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: fluxus
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component. Args: dict root, component, [group] (worker queue group). */}}
+{{- define "fluxus.componentSelectorLabels" -}}
+{{ include "fluxus.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- with .group }}
+fluxus.dev/queue-group: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* Full labels of one component. Args: dict root, component, [group]. */}}
+{{- define "fluxus.componentLabels" -}}
+{{ include "fluxus.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- with .group }}
+fluxus.dev/queue-group: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* <fullname>-<component>[-<group>]. Args: dict root, component, [group]. */}}
+{{- define "fluxus.componentName" -}}
+{{- if .group }}
+{{- printf "%s-%s-%s" (include "fluxus.fullname" .root) .component .group | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" (include "fluxus.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "fluxus.serviceAccountName" -}}
+{{- include "fluxus.fullname" . }}
+{{- end }}
+
+{{- define "fluxus.operatorServiceAccountName" -}}
+{{- printf "%s-operator" (include "fluxus.fullname" .) }}
+{{- end }}
+
+{{/* ===================================================================================
+     Image
+     =================================================================================== */}}
+
+{{/* repository:tag (or @digest) of a component. Args: dict root, values (component values). */}}
+{{- define "fluxus.image" -}}
+{{- $img := .root.Values.image }}
+{{- $over := (.values).image | default dict }}
+{{- $repo := $over.repository | default $img.repository }}
+{{- $tag := $over.tag | default $img.tag | default .root.Chart.AppVersion }}
+{{- if and $img.digest (not $over.tag) (not $over.repository) }}
+{{- printf "%s@%s" $repo $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (toString $tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "fluxus.imagePullPolicy" -}}
+{{- $over := (.values).image | default dict }}
+{{- $over.pullPolicy | default .root.Values.image.pullPolicy }}
+{{- end }}
+
+{{/* ===================================================================================
+     Configuration: ConfigMap and Secret contents
+     =================================================================================== */}}
+
+{{- define "fluxus.configMapName" -}}
+{{- printf "%s-config" (include "fluxus.fullname" .) }}
+{{- end }}
+
+{{- define "fluxus.secretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "fluxus.fullname" .)) }}
+{{- end }}
+
+{{/* Copies for the pre-install migration hook, which runs before the release's own objects exist. */}}
+{{- define "fluxus.hookConfigMapName" -}}
+{{- printf "%s-migrations-config" (include "fluxus.fullname" .) }}
+{{- end }}
+
+{{- define "fluxus.hookSecretName" -}}
+{{- if .Values.secrets.existingSecret }}
+{{- .Values.secrets.existingSecret }}
+{{- else }}
+{{- printf "%s-migrations-secrets" (include "fluxus.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* https://<ingress.host> (http:// without TLS), or "" without a host. */}}
+{{- define "fluxus.publicBaseUrl" -}}
+{{- if and .Values.ingress.enabled .Values.ingress.host }}
+{{- printf "%s://%s" (ternary "https" "http" (gt (len .Values.ingress.tls) 0)) .Values.ingress.host }}
+{{- end }}
+{{- end }}
+
+{{/* The ConfigMap data: every non-secret FLUXUS_* variable. */}}
+{{- define "fluxus.configData" -}}
+{{- $base := include "fluxus.publicBaseUrl" . }}
+{{- $derived := dict
+      "FLUXUS_API_URL" (printf "http://%s.%s.svc:%v" (include "fluxus.componentName" (dict "root" . "component" "api")) .Release.Namespace .Values.api.service.port)
+      "FLUXUS_PUBLIC_PAYMENT_URL" $base
+      "FLUXUS_DASHBOARD_URL" $base }}
+{{- range $key, $value := .Values.config }}
+{{- $v := toString $value }}
+{{- if and (eq $v "") (hasKey $derived $key) }}{{ $v = get $derived $key }}{{ end }}
+{{ $key }}: {{ $v | quote }}
+{{- end }}
+FLUXUS_METRICS_PORT: {{ .Values.metrics.port | quote }}
+{{- /* Empty namespace = the operator watches every namespace. */}}
+FLUXUS_OPERATOR_NAMESPACE: {{ ternary "" .Release.Namespace .Values.operator.clusterWide | quote }}
+{{- /* Renewal CronJobs run worker code (`fluxus renew`): the worker image. */}}
+FLUXUS_OPERATOR_IMAGE: {{ include "fluxus.image" (dict "root" . "values" .Values.worker) | quote }}
+FLUXUS_OPERATOR_ENV_SECRET: {{ include "fluxus.secretName" . | quote }}
+FLUXUS_OPERATOR_ENV_CONFIGMAP: {{ include "fluxus.configMapName" . | quote }}
+{{- end }}
+
+{{/*
+Secret values (not yet base64). Empty FLUXUS_JWT_SECRET / FLUXUS_DATA_ENCRYPTION_KEY are
+generated once: read back from the live Secret on upgrades (lookup), otherwise random. The
+result is cached in .Values so the release Secret and the migration hook's copy agree.
+*/}}
+{{- define "fluxus.secretValues" -}}
+{{- if not (hasKey .Values "__fluxusSecretValues") }}
+{{- $live := (lookup "v1" "Secret" .Release.Namespace (include "fluxus.secretName" .)) | default dict }}
+{{- $liveData := $live.data | default dict }}
+{{- $out := dict }}
+{{- range $key, $value := .Values.secrets.values }}
+{{- $v := toString $value }}
+{{- if and (eq $v "") (has $key (list "FLUXUS_JWT_SECRET" "FLUXUS_DATA_ENCRYPTION_KEY")) }}
+{{- if hasKey $liveData $key }}
+{{- $v = get $liveData $key | b64dec }}
+{{- else if eq $key "FLUXUS_JWT_SECRET" }}
+{{- $v = randAlphaNum 64 }}
+{{- else }}
+{{- /* A Fernet key: URL-safe base64 of 32 random bytes. */}}
+{{- $v = randAlphaNum 32 | b64enc | replace "+" "-" | replace "/" "_" }}
+{{- end }}
+{{- end }}
+{{- $_ := set $out $key $v }}
+{{- end }}
+{{- $_ := set .Values "__fluxusSecretValues" $out }}
+{{- end }}
+{{- toYaml (get .Values "__fluxusSecretValues") }}
+{{- end }}
+
+{{- define "fluxus.secretData" -}}
+{{- range $key, $value := (include "fluxus.secretValues" . | fromYaml) }}
+{{ $key }}: {{ toString $value | b64enc | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Pod annotations that roll the pods when configuration changes. */}}
+{{- define "fluxus.checksumAnnotations" -}}
+checksum/config: {{ include "fluxus.configData" . | sha256sum }}
+{{- if not .Values.secrets.existingSecret }}
+checksum/secret: {{ include "fluxus.secretValues" . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* envFrom for every container. Args: dict root, hook (bool: use the hook copies). */}}
+{{- define "fluxus.envFrom" -}}
+- configMapRef:
+    name: {{ ternary (include "fluxus.hookConfigMapName" .root) (include "fluxus.configMapName" .root) (.hook | default false) }}
+- secretRef:
+    name: {{ ternary (include "fluxus.hookSecretName" .root) (include "fluxus.secretName" .root) (.hook | default false) }}
+{{- end }}
+
+{{/* ===================================================================================
+     Pod building blocks
+     =================================================================================== */}}
+
+{{/* One probe. Args: the probe values (enabled, path, port, timings). */}}
+{{- define "fluxus.probe" -}}
+httpGet:
+  path: {{ .path }}
+  port: {{ .port }}
+{{- range $k := list "initialDelaySeconds" "periodSeconds" "timeoutSeconds" "failureThreshold" "successThreshold" }}
+{{- if hasKey $ $k }}
+{{ $k }}: {{ get $ $k }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "fluxus.probes" -}}
+{{- with .liveness }}{{ if .enabled }}
+livenessProbe:
+  {{- include "fluxus.probe" . | nindent 2 }}
+{{- end }}{{ end }}
+{{- with .readiness }}{{ if .enabled }}
+readinessProbe:
+  {{- include "fluxus.probe" . | nindent 2 }}
+{{- end }}{{ end }}
+{{- with .startup }}{{ if .enabled }}
+startupProbe:
+  {{- include "fluxus.probe" . | nindent 2 }}
+{{- end }}{{ end }}
+{{- end }}
+
+{{/* Writable paths under a read-only root filesystem. */}}
+{{- define "fluxus.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: data
+  mountPath: /var/lib/fluxus
+{{- end }}
+
+{{- define "fluxus.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 256Mi
+- name: data
+  emptyDir:
+    sizeLimit: 1Gi
+{{- end }}
+
+{{/* Environment every container gets besides envFrom. */}}
+{{- define "fluxus.baseEnv" -}}
+# The root filesystem is read-only: libraries that cache under $HOME write to /tmp instead.
+- name: HOME
+  value: /tmp
+{{- end }}
+
+{{/* Waits until the schema is at head, so no process runs against an old schema. Args: dict root, values. */}}
+{{- define "fluxus.dbWaitInitContainer" -}}
+- name: db-wait
+  image: {{ include "fluxus.image" . | quote }}
+  imagePullPolicy: {{ include "fluxus.imagePullPolicy" . }}
+  command: ["fluxus"]
+  args: ["db", "wait", "--timeout", {{ .root.Values.databaseWait.timeoutSeconds | quote }}]
+  envFrom:
+    {{- include "fluxus.envFrom" (dict "root" .root) | nindent 4 }}
+  env:
+    {{- include "fluxus.baseEnv" . | nindent 4 }}
+  securityContext:
+    {{- toYaml .root.Values.securityContext | nindent 4 }}
+  resources:
+    requests: {cpu: 10m, memory: 96Mi}
+    limits: {memory: 256Mi}
+  volumeMounts:
+    {{- include "fluxus.volumeMounts" . | nindent 4 }}
+{{- end }}
+
+{{/*
+A component Deployment. Args (dict):
+  root       the chart context
+  component  api | payment | worker | scheduler | operator | ui
+  values     the component's values
+  args       the `fluxus` arguments (list)
+  ports      container ports (list of {name, containerPort})
+  group      (worker) queue-group name
+  replicas   replica count, or nil to let an autoscaler own it
+*/}}
+{{- define "fluxus.deployment" -}}
+{{- $root := .root }}
+{{- $v := .values }}
+{{- $sel := dict "root" $root "component" .component "group" .group }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "fluxus.componentName" $sel }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "fluxus.componentLabels" $sel | nindent 4 }}
+spec:
+  {{- if not (kindIs "invalid" .replicas) }}
+  replicas: {{ .replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  {{- with $v.strategy }}
+  strategy:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "fluxus.componentSelectorLabels" $sel | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "fluxus.componentSelectorLabels" $sel | nindent 8 }}
+        app.kubernetes.io/part-of: fluxus
+      annotations:
+        {{- include "fluxus.checksumAnnotations" $root | nindent 8 }}
+        {{- with $v.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ ternary (include "fluxus.operatorServiceAccountName" $root) (include "fluxus.serviceAccountName" $root) (eq .component "operator") }}
+      # Only the operator talks to the Kubernetes API.
+      automountServiceAccountToken: {{ eq .component "operator" }}
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+      securityContext:
+        {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- if $v.waitForSchema }}
+      initContainers:
+        {{- include "fluxus.dbWaitInitContainer" (dict "root" $root "values" $v) | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .component }}
+          image: {{ include "fluxus.image" (dict "root" $root "values" $v) | quote }}
+          imagePullPolicy: {{ include "fluxus.imagePullPolicy" (dict "root" $root "values" $v) }}
+          command: ["fluxus"]
+          args:
+            {{- toYaml (concat .args ($v.extraArgs | default list)) | nindent 12 }}
+          ports:
+            {{- toYaml .ports | nindent 12 }}
+          envFrom:
+            {{- include "fluxus.envFrom" (dict "root" $root) | nindent 12 }}
+          env:
+            {{- include "fluxus.baseEnv" $root | nindent 12 }}
+            {{- with $v.env }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          {{- include "fluxus.probes" $v.probes | trim | nindent 10 }}
+          securityContext:
+            {{- toYaml $root.Values.securityContext | nindent 12 }}
+          resources:
+            {{- toYaml ($v.resources | default dict) | nindent 12 }}
+          volumeMounts:
+            {{- include "fluxus.volumeMounts" $root | nindent 12 }}
+      volumes:
+        {{- include "fluxus.volumes" $root | nindent 8 }}
+      {{- with $v.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}
+
+{{/*
+A component Service: the component's HTTP port (when it has one) and the metrics port.
+Args: dict root, component, values, [group], [httpPort].
+*/}}
+{{- define "fluxus.service" -}}
+{{- $sel := dict "root" .root "component" .component "group" .group }}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "fluxus.componentName" $sel }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "fluxus.componentLabels" $sel | nindent 4 }}
+  {{- with .values.service.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  type: {{ .values.service.type }}
+  selector:
+    {{- include "fluxus.componentSelectorLabels" $sel | nindent 4 }}
+  ports:
+    {{- if .httpPort }}
+    - name: http
+      port: {{ .httpPort }}
+      targetPort: http
+      protocol: TCP
+    {{- end }}
+    - name: metrics
+      port: {{ .root.Values.metrics.port }}
+      targetPort: metrics
+      protocol: TCP
+{{- end }}
+
+{{/* A PodDisruptionBudget. Args: dict root, component, values, [group]. */}}
+{{- define "fluxus.pdb" -}}
+{{- $sel := dict "root" .root "component" .component "group" .group }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "fluxus.componentName" $sel }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "fluxus.componentLabels" $sel | nindent 4 }}
+spec:
+  {{- if hasKey .values.pdb "minAvailable" }}
+  minAvailable: {{ .values.pdb.minAvailable }}
+  {{- else }}
+  maxUnavailable: {{ .values.pdb.maxUnavailable | default 1 }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "fluxus.componentSelectorLabels" $sel | nindent 6 }}
+{{- end }}
+
+{{/* The metrics port every container declares. */}}
+{{- define "fluxus.metricsPort" -}}
+name: metrics
+containerPort: {{ .Values.metrics.port }}
+protocol: TCP
+{{- end }}
