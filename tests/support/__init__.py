@@ -1,0 +1,1 @@
+"""Reusable test support (not tests themselves)."""
