@@ -1,1 +1,0 @@
-"""Reusable test support (not tests themselves)."""

@@ -24,12 +24,8 @@ def _connect_admin() -> psycopg2.extensions.connection:
     url = make_url(PG_ADMIN_URL)
     try:
         conn = psycopg2.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            dbname=url.database,
-            connect_timeout=5,
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+            dbname=url.database, connect_timeout=5,
         )
     except psycopg2.OperationalError as exc:
         raise RuntimeError(

@@ -18,9 +18,7 @@ NOW = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
 def make_user(session: Session, **fields: Any) -> User:
     tag = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
-        "username": f"user{tag}",
-        "email": f"user{tag}@example.tw",
-        "password_hash": "x",
+        "username": f"user{tag}", "email": f"user{tag}@example.tw", "password_hash": "x"
     }
     user = User(**{**values, **fields})
     session.add(user)
@@ -31,10 +29,7 @@ def make_user(session: Session, **fields: Any) -> User:
 def make_plan(session: Session, **fields: Any) -> Plan:
     tag = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
-        "slug": f"plan-{tag}",
-        "name": "Pro",
-        "price": Decimal(990),
-        "billing_cycle": "monthly",
+        "slug": f"plan-{tag}", "name": "Pro", "price": Decimal(990), "billing_cycle": "monthly",
         "features": ["API access"],
     }
     plan = Plan(**{**values, **fields})
@@ -52,11 +47,8 @@ def make_subscription(session: Session, user: User, plan: Plan, **fields: Any) -
 
 def make_order(session: Session, sub: Subscription, **fields: Any) -> Order:
     values: dict[str, Any] = {
-        "order_number": new_order_number(NOW),
-        "user_id": sub.user_id,
-        "subscription_id": sub.id,
-        "plan_id": sub.plan_id,
-        "amount": Decimal(990),
+        "order_number": new_order_number(NOW), "user_id": sub.user_id,
+        "subscription_id": sub.id, "plan_id": sub.plan_id, "amount": Decimal(990),
         "payment_method": "credit_card",
     }
     order = Order(**{**values, **fields})
