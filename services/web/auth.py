@@ -1,0 +1,148 @@
+"""JWT for Flask apps: HS256 tokens, revocation checks, the envelope for JWT errors, and who
+is calling (``current_user``, ``require_user``, ``require_staff``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_jwt_extended import (
+    JWTManager,
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    get_current_user,
+    verify_jwt_in_request,
+)
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import PyJWTError
+
+from services.core.config import Settings
+from services.core.db.models import User
+from services.core.errors import AuthenticationError, PermissionDenied
+from services.core.usecases.auth_tokens import is_access_token_revoked
+from services.web.envelope import error_response
+from services.web.uow import db_session
+
+
+def _unauthorized(message: str, code: str = "unauthorized") -> Response:
+    return error_response(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _install_error_callbacks(manager: JWTManager) -> None:
+    manager.unauthorized_loader(lambda reason: _unauthorized(
+        "Authentication is required: send 'Authorization: Bearer <access token>'."))
+    manager.invalid_token_loader(lambda reason: _unauthorized(
+        "The token is not valid.", "invalid_token"))
+    manager.expired_token_loader(lambda header, payload: _unauthorized(
+        "The token has expired.", "token_expired"))
+    manager.revoked_token_loader(lambda header, payload: _unauthorized(
+        "The token has been revoked.", "token_revoked"))
+    manager.user_lookup_error_loader(lambda header, payload: _unauthorized(
+        "The account of this token does not exist or is inactive.", "invalid_token"))
+    manager.needs_fresh_token_loader(lambda header, payload: _unauthorized(
+        "A fresh token is required.", "fresh_token_required"))
+    manager.token_verification_failed_loader(lambda header, payload: error_response(
+        403, "forbidden", "The token's claims do not allow this."))
+
+
+def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
+    try:
+        user_id = uuid.UUID(str(payload["sub"]))
+    except (KeyError, ValueError):
+        return None
+    user = db_session().get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
+def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+    if payload.get("type") != "access":
+        return False
+    return is_access_token_revoked(db_session(), str(payload.get("jti", "")),
+                                   payload.get("fam"))
+
+
+def init_jwt(app: Flask, settings: Settings) -> JWTManager:
+    """HS256 with settings.jwt_secret; lifetimes from settings; tokens in the Authorization
+    header only; revoked access tokens (and revoked families) refused."""
+    app.config.update(
+        JWT_SECRET_KEY=settings.jwt_secret,
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.jwt_access_minutes),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=settings.jwt_refresh_days),
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ERROR_MESSAGE_KEY="message",
+    )
+    manager = JWTManager(app)
+    _install_error_callbacks(manager)
+    manager.user_lookup_loader(_load_user)
+    manager.token_in_blocklist_loader(_revoked)
+    return manager
+
+
+def current_user() -> User:
+    """The authenticated user; call after ``require_user`` or ``@jwt_required()``."""
+    user: User = get_current_user()
+    return user
+
+
+def require_user() -> User:
+    """Check the bearer access token (signature, expiry, revocation, active user)."""
+    verify_jwt_in_request()
+    return current_user()
+
+
+def optional_user() -> User | None:
+    """The caller if a valid access token is sent; None for anonymous calls."""
+    verify_jwt_in_request(optional=True)
+    user: User | None = get_current_user()
+    return user
+
+
+def require_staff() -> User:
+    """The caller, who must be staff (403 otherwise)."""
+    user = require_user()
+    if not user.is_staff:
+        raise PermissionDenied("Staff only.")
+    return user
+
+
+def token_subject() -> str | None:
+    """The user id in a well-signed, unexpired access token, without touching the database
+    (rate-limit keys are computed before authentication runs)."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    try:
+        payload = decode_token(header.removeprefix("Bearer ").strip())
+    except (PyJWTError, JWTExtendedException):
+        return None
+    if payload.get("type") != "access":
+        return None
+    return str(payload.get("sub"))
+
+
+class FlaskTokenSigner:
+    """The TokenSigner port of the auth use cases, signing with flask-jwt-extended."""
+
+    def access(self, user: User, *, jti: str, family_id: str) -> str:
+        return create_access_token(
+            identity=str(user.id), additional_claims={"jti": jti, "fam": family_id,
+                                                      "staff": bool(user.is_staff)})
+
+    def refresh(self, user: User, *, jti: str, family_id: str) -> str:
+        return create_refresh_token(
+            identity=str(user.id), additional_claims={"jti": jti, "fam": family_id})
+
+    def read_refresh(self, token: str) -> dict[str, Any]:
+        try:
+            payload = decode_token(token)
+        except (PyJWTError, JWTExtendedException) as exc:
+            raise AuthenticationError("The refresh token is not valid.",
+                                      code="invalid_token") from exc
+        if payload.get("type") != "refresh":
+            raise AuthenticationError("This is not a refresh token.", code="invalid_token")
+        return payload
