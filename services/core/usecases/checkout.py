@@ -1,0 +1,143 @@
+"""Checkout: the signed ECPay AioCheckOut form that pays a customer's pending order."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.core.clock import Clock
+from services.core.db.models import Order, Plan, Subscription
+from services.core.domain.periods import BillingCycle
+from services.core.domain.states import OrderStatus
+from services.core.errors import Conflict, NotFound
+from services.ecpay.checkout import (
+    EXEC_TIMES_LIMITS,
+    CheckoutForm,
+    CheckoutOrder,
+    ChoosePayment,
+    PeriodicPlan,
+    build_checkout,
+)
+from services.ecpay.credentials import EcpayCredentials
+
+METHODS = {
+    "credit_card": ChoosePayment.CREDIT,
+    "atm": ChoosePayment.ATM,
+    "cvs": ChoosePayment.CVS,
+    "barcode": ChoosePayment.BARCODE,
+}
+# PeriodType and Frequency per billing cycle (ECPay has no quarter: three months).
+PERIOD_TERMS = {
+    BillingCycle.MONTHLY: ("M", 1),
+    BillingCycle.QUARTERLY: ("M", 3),
+    BillingCycle.YEARLY: ("Y", 1),
+}
+ATM_EXPIRE_DAYS = 3
+CVS_EXPIRE_MINUTES = 7 * 24 * 60
+BARCODE_EXPIRE_DAYS = 7
+TRADE_DESC = "Fluxus subscription"
+_NOT_IN_ITEM_NAME = re.compile(r"[<>#]")  # HTML is refused; '#' separates ECPay items
+
+
+@dataclass(frozen=True)
+class CheckoutUrls:
+    """Where ECPay posts results and sends the customer back (all on the payment service)."""
+
+    return_url: str
+    payment_info_url: str
+    period_return_url: str
+    customer_return_url: str
+
+    @classmethod
+    def under(cls, public_payment_url: str) -> CheckoutUrls:
+        base = public_payment_url.rstrip("/") + "/payment/ecpay"
+        return cls(
+            return_url=f"{base}/callback/",
+            payment_info_url=f"{base}/payment-info/",
+            period_return_url=f"{base}/period/",
+            customer_return_url=f"{base}/return/",
+        )
+
+
+def periodic_plan(cycle: BillingCycle, amount: int, period_return_url: str) -> PeriodicPlan:
+    """定期定額 terms for a plan: as many charges as ECPay allows for the period type.
+
+    The agreement outlives any realistic subscription (99 months, or 9 years); cancelling
+    the subscription is what stops renewals, not running out of charges.
+    """
+    period_type, frequency = PERIOD_TERMS[cycle]
+    exec_times = EXEC_TIMES_LIMITS[period_type].stop - 1
+    return PeriodicPlan(amount, period_type, frequency, exec_times, period_return_url)
+
+
+def _item_name(plan: Plan) -> str:
+    name = _NOT_IN_ITEM_NAME.sub(" ", plan.name).strip() or plan.slug
+    return f"{name} ({plan.billing_cycle})"[:200]
+
+
+def _owned_pending_order(session: Session, user_id: uuid.UUID, order_id: uuid.UUID) -> Order:
+    order = session.scalars(
+        select(Order).where(Order.id == order_id, Order.user_id == user_id).with_for_update()
+    ).one_or_none()
+    if order is None:
+        raise NotFound("Order not found.")
+    if order.status != OrderStatus.PENDING:
+        raise Conflict(
+            f"Only a pending order can be paid; this one is {order.status}.",
+            code="order_not_payable",
+        )
+    return order
+
+
+def create_checkout(
+    session: Session,
+    clock: Clock,
+    *,
+    user_id: uuid.UUID,
+    order_id: uuid.UUID,
+    credentials: EcpayCredentials,
+    urls: CheckoutUrls,
+) -> CheckoutForm:
+    """The form for the customer's browser to post to ECPay; another user's order is 404.
+
+    Card payments of an auto-renewing subscription set up a periodic agreement; the terms
+    are remembered on the order so the payment that completes it can record the agreement.
+    """
+    order = _owned_pending_order(session, user_id, order_id)
+    sub = session.get_one(Subscription, order.subscription_id)
+    plan = session.get_one(Plan, order.plan_id)
+    method = METHODS.get(order.payment_method, ChoosePayment.ALL)
+    amount = int(order.amount)
+    periodic = None
+    if method is ChoosePayment.CREDIT and sub.auto_renew and not order.is_renewal:
+        periodic = periodic_plan(
+            BillingCycle.parse(plan.billing_cycle), amount, urls.period_return_url
+        )
+    checkout = CheckoutOrder(
+        merchant_trade_no=order.order_number,
+        total_amount=amount,
+        trade_desc=TRADE_DESC,
+        item_name=_item_name(plan),
+        return_url=urls.return_url,
+        choose_payment=method,
+        client_back_url=f"{urls.customer_return_url}?order_id={order.id}",
+        order_result_url=f"{urls.customer_return_url}?order_id={order.id}",
+        payment_info_url=urls.payment_info_url if method != ChoosePayment.CREDIT else "",
+        atm_expire_days=ATM_EXPIRE_DAYS if method is ChoosePayment.ATM else None,
+        store_expire={ChoosePayment.CVS: CVS_EXPIRE_MINUTES,
+                      ChoosePayment.BARCODE: BARCODE_EXPIRE_DAYS}.get(method),
+        periodic=periodic,
+    )
+    form = build_checkout(credentials, checkout, now=clock)
+    if periodic is not None:
+        order.payment_info = {
+            "periodic": {
+                "period_type": periodic.period_type, "frequency": periodic.frequency,
+                "exec_times": periodic.exec_times, "period_amount": periodic.period_amount,
+            }
+        }
+    return form

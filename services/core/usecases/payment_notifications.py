@@ -1,0 +1,249 @@
+"""Receiving ECPay notifications: verify, judge, store exactly once, then ask for processing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.core.clock import Clock
+from services.core.db.models import Order, PaymentNotification
+from services.core.errors import ValidationError
+from services.core.ports import Jobs
+from services.ecpay.checkmac import CHECK_MAC_FIELD, verify_check_mac_value
+from services.ecpay.credentials import EcpayCredentials
+from services.ecpay.notifications import (
+    ACK,
+    PaymentInfoNotification,
+    PeriodNotification,
+)
+from services.ecpay.notifications import (
+    PaymentNotification as ReturnNotification,
+)
+
+PROCESS_JOB = "process_notification"
+SWEEP_AGE = timedelta(minutes=1)
+# Past this many failed processing attempts a notification waits for a person, not the sweeper.
+MAX_ATTEMPTS = 20
+
+
+class Kind(StrEnum):
+    RETURN = "return"  # ReturnURL: the result of a payment
+    PAYMENT_INFO = "payment_info"  # PaymentInfoURL: an ATM account / CVS or barcode issued
+    PERIOD = "period"  # PeriodReturnURL: charge 2..n of a periodic agreement
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_MERCHANT = "wrong_merchant"
+    # Signed by the merchant's key but not a notification we can read (missing fields).
+    MALFORMED = "malformed"
+    UNKNOWN_ORDER = "unknown_order"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    # SimulatePaid=1 in production: recorded, acknowledged, never fulfilled.
+    SIMULATED = "simulated"
+
+
+# What ECPay is told for each refusal; ECPay re-sends anything that is not exactly 1|OK.
+REFUSALS = {
+    Verdict.BAD_SIGNATURE: "0|CheckMacValue Error",
+    Verdict.WRONG_MERCHANT: "0|MerchantID Error",
+    Verdict.MALFORMED: "0|Malformed notification",
+    Verdict.UNKNOWN_ORDER: "0|Unknown MerchantTradeNo",
+    Verdict.AMOUNT_MISMATCH: "0|Amount mismatch",
+}
+
+PARSERS: dict[Kind, Any] = {
+    Kind.RETURN: ReturnNotification,
+    Kind.PAYMENT_INFO: PaymentInfoNotification,
+    Kind.PERIOD: PeriodNotification,
+}
+
+# ECPay re-sends a notification with RtnMsg "paid" instead of 交易成功 (REFERENCE §1.4):
+# the message is left out of the identity so a re-send is recognised as the same event.
+_NOT_IDENTITY = frozenset({CHECK_MAC_FIELD, "RtnMsg"})
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    merchant_trade_no: str = ""
+    rtn_code: str = ""
+    order_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What happened to one posted notification, and what to answer ECPay."""
+
+    notification_id: uuid.UUID
+    verdict: Verdict
+    duplicate: bool
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.verdict in (Verdict.ACCEPTED, Verdict.SIMULATED)
+
+    @property
+    def answer(self) -> str:
+        return ACK if self.acknowledged else REFUSALS[self.verdict]
+
+
+def dedupe_key(kind: Kind, fields: Mapping[str, str], verdict: Verdict) -> str:
+    """sha256 of the kind and the signed fields: the same event always has the same key.
+
+    Refused posts are keyed on everything they carried, CheckMacValue included, in a space
+    of their own: a forged copy of a real notification posted first must never take the
+    key the real one needs (ON CONFLICT would then swallow the genuine notification).
+    """
+    if verdict in REFUSALS:
+        material: dict[str, str] = dict(fields)
+        prefix = f"refused:{kind}"
+    else:
+        material = {k: v for k, v in fields.items() if k not in _NOT_IDENTITY}
+        prefix = str(kind)
+    canonical = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prefix}\n{canonical}".encode()).hexdigest()
+
+
+def _amount_of(kind: Kind, parsed: Any) -> int:
+    # A periodic charge carries `Amount`; the agreement's amount is the first order's.
+    return int(parsed.amount if kind is Kind.PERIOD else parsed.trade_amt)
+
+
+def judge(
+    session: Session,
+    kind: Kind,
+    fields: Mapping[str, str],
+    credentials: EcpayCredentials,
+    *,
+    production: bool,
+) -> Judgement:
+    """The verdict on one posted form, checked in ECPay's required order: signature first."""
+    trade_no = str(fields.get("MerchantTradeNo", ""))[:64]
+    rtn_code = str(fields.get("RtnCode", ""))[:10]
+    if not verify_check_mac_value(fields, credentials.hash_key, credentials.hash_iv):
+        return Judgement(Verdict.BAD_SIGNATURE, trade_no, rtn_code)
+    if fields.get("MerchantID") != credentials.merchant_id:
+        return Judgement(Verdict.WRONG_MERCHANT, trade_no, rtn_code)
+    try:
+        parsed = PARSERS[kind].from_form(fields)
+    except ValidationError:
+        return Judgement(Verdict.MALFORMED, trade_no, rtn_code)
+    order = session.scalars(
+        select(Order).where(Order.order_number == parsed.merchant_trade_no)
+    ).one_or_none()
+    if order is None:
+        return Judgement(Verdict.UNKNOWN_ORDER, trade_no, rtn_code)
+    if Decimal(_amount_of(kind, parsed)) != order.amount:
+        return Judgement(Verdict.AMOUNT_MISMATCH, trade_no, rtn_code, order.id)
+    if getattr(parsed, "simulate_paid", False) and production:
+        return Judgement(Verdict.SIMULATED, trade_no, rtn_code, order.id)
+    return Judgement(Verdict.ACCEPTED, trade_no, rtn_code, order.id)
+
+
+def _storable(fields: Mapping[str, str]) -> dict[str, str]:
+    # PostgreSQL's JSONB cannot hold NUL; only a hostile post contains one.
+    return {k.replace("\x00", ""): v.replace("\x00", "") for k, v in fields.items()}
+
+
+def _store(
+    session: Session,
+    clock: Clock,
+    kind: Kind,
+    fields: Mapping[str, str],
+    judgement: Judgement,
+    request_id: str | None,
+) -> tuple[uuid.UUID, bool]:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; returns (id, inserted)."""
+    key = dedupe_key(kind, fields, judgement.verdict)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new_id = session.execute(
+        insert(PaymentNotification)
+        .values(
+            id=uuid.uuid4(), dedupe_key=key, kind=str(kind),
+            merchant_trade_no=judgement.merchant_trade_no, order_id=judgement.order_id,
+            verdict=str(judgement.verdict), rtn_code=judgement.rtn_code, raw=_storable(fields),
+            request_id=(request_id or "")[:64] or None, received_at=clock.now(), attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=[PaymentNotification.dedupe_key])
+        .returning(PaymentNotification.id)
+    ).scalar_one_or_none()
+    if new_id is not None:
+        return new_id, True
+    existing = session.scalars(
+        select(PaymentNotification.id).where(PaymentNotification.dedupe_key == key)
+    ).one()
+    return existing, False
+
+
+def receive_notification(
+    session: Session,
+    clock: Clock,
+    jobs: Jobs,
+    *,
+    kind: Kind,
+    form: Mapping[str, str],
+    credentials: EcpayCredentials,
+    production: bool,
+    request_id: str | None = None,
+) -> Receipt:
+    """Judge and store one posted notification; processing is enqueued for after commit.
+
+    The caller answers `receipt.answer` only once its transaction has committed. A repeat
+    of an accepted notification that is still unprocessed is enqueued again (the job id
+    dedupes it in RQ and the row lock dedupes its effect).
+    """
+    fields = {str(k): str(v) for k, v in form.items()}
+    judgement = judge(session, kind, fields, credentials, production=production)
+    notification_id, inserted = _store(session, clock, kind, fields, judgement, request_id)
+    stored = session.scalars(
+        select(PaymentNotification).where(PaymentNotification.id == notification_id)
+    ).one()
+    verdict = Verdict(stored.verdict)
+    if verdict is Verdict.ACCEPTED and stored.processed_at is None:
+        enqueue_processing(jobs, notification_id)
+    return Receipt(notification_id, verdict, duplicate=not inserted)
+
+
+def enqueue_processing(jobs: Jobs, notification_id: uuid.UUID) -> None:
+    jobs.enqueue(PROCESS_JOB, str(notification_id), job_id=f"notification-{notification_id}")
+
+
+def sweep_unprocessed(
+    session: Session, clock: Clock, jobs: Jobs, *, older_than: timedelta = SWEEP_AGE,
+    limit: int = 500,
+) -> list[uuid.UUID]:
+    """Enqueue accepted notifications never processed (Redis was down, a job was lost).
+
+    Only rows older than `older_than` are taken, so a notification whose job is simply
+    still on its way is not enqueued twice; a duplicate enqueue would be harmless anyway.
+    """
+    ids = list(
+        session.scalars(
+            select(PaymentNotification.id)
+            .where(
+                PaymentNotification.verdict == str(Verdict.ACCEPTED),
+                PaymentNotification.processed_at.is_(None),
+                PaymentNotification.attempts < MAX_ATTEMPTS,
+                PaymentNotification.received_at < clock.now() - older_than,
+            )
+            .order_by(PaymentNotification.received_at)
+            .limit(limit)
+        )
+    )
+    for notification_id in ids:
+        enqueue_processing(jobs, notification_id)
+    return ids
