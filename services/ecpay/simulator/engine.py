@@ -216,7 +216,7 @@ class Simulator:
         with self._lock:
             order = self._orders.get(form["MerchantTradeNo"])
         if order is None:
-            raise SimError("10200047", "Cant not find the trade data.")
+            raise SimError("10200047", "Order not found")
         return order
 
     def query_trade(self, form: Mapping[str, str]) -> str:
