@@ -1,0 +1,118 @@
+"""Subscription use cases for the API: list, subscribe, read, change status (cancel)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.core.clock import Clock
+from services.core.db.models import Plan, Subscription, User
+from services.core.domain.states import (
+    LIVE_SUBSCRIPTION_STATES,
+    SubscriptionStatus,
+    check_subscription_transition,
+)
+from services.core.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from services.core.usecases import audit
+from services.core.usecases.api_pages import Page, paginate
+from services.core.usecases.audit import Actor
+
+S = SubscriptionStatus
+
+
+def list_subscriptions(session: Session, caller: User, *, page: int, page_size: int,
+                       status: str | None = None, user_id: uuid.UUID | None = None
+                       ) -> Page[Subscription]:
+    """The caller's own subscriptions; staff see everyone's and may filter by user."""
+    query = select(Subscription).order_by(Subscription.created_at.desc(), Subscription.id)
+    if not caller.is_staff:
+        query = query.where(Subscription.user_id == caller.id)
+    elif user_id is not None:
+        query = query.where(Subscription.user_id == user_id)
+    if status:
+        query = query.where(Subscription.status == status)
+    return paginate(session, query, page=page, page_size=page_size)
+
+
+def get_subscription(session: Session, caller: User, subscription_id: uuid.UUID, *,
+                     for_update: bool = False) -> Subscription:
+    """A subscription the caller may see (own, or any for staff); otherwise 404."""
+    query = select(Subscription).where(Subscription.id == subscription_id)
+    if not caller.is_staff:
+        query = query.where(Subscription.user_id == caller.id)
+    if for_update:
+        query = query.with_for_update()
+    subscription = session.scalars(query).one_or_none()
+    if subscription is None:
+        raise NotFound("Subscription not found.")
+    return subscription
+
+
+def subscribe(session: Session, clock: Clock, actor: Actor, user: User, *,
+              plan_id: uuid.UUID, auto_renew: bool = True) -> Subscription:
+    """Start a subscription: `pending` until paid, or `trial` when the plan has trial days.
+
+    One live subscription per plan and user; the user's row is locked so two concurrent
+    requests cannot both pass the check.
+    """
+    plan = session.get(Plan, plan_id)
+    if plan is None or not plan.is_active:
+        raise ValidationError("No active plan with this id.",
+                              errors={"plan_id": ["No active plan with this id."]})
+    session.scalars(select(User.id).where(User.id == user.id).with_for_update()).one()
+    live = session.scalars(
+        select(Subscription.id).where(
+            Subscription.user_id == user.id, Subscription.plan_id == plan.id,
+            Subscription.status.in_([s.value for s in LIVE_SUBSCRIPTION_STATES]))
+    ).first()
+    if live is not None:
+        raise Conflict("You already have a live subscription to this plan.",
+                       code="already_subscribed", errors={"plan_id": [str(live)]})
+    now = clock.now()
+    subscription = Subscription(user_id=user.id, plan_id=plan.id, auto_renew=auto_renew,
+                                status=S.PENDING.value)
+    if plan.trial_days > 0:
+        subscription.status = S.TRIAL.value
+        subscription.trial_end_date = now + timedelta(days=plan.trial_days)
+    session.add(subscription)
+    session.flush()
+    audit.record(session, actor, "subscription_create", resource_type="subscription",
+                 resource_id=subscription.id,
+                 description=f"Subscribed to {plan.slug} ({subscription.status}).",
+                 meta={"plan_id": str(plan.id), "status": subscription.status})
+    return subscription
+
+
+def change_status(session: Session, clock: Clock, actor: Actor, caller: User,
+                  subscription_id: uuid.UUID, *, status: str, at_period_end: bool = False
+                  ) -> Subscription:
+    """Customers may only cancel (now, or at the end of the paid period); staff may make any
+    transition the state machine allows."""
+    subscription = get_subscription(session, caller, subscription_id, for_update=True)
+    previous = subscription.status
+    if not caller.is_staff and status != S.CANCELLED.value:
+        raise InvalidTransition("Customers may only cancel a subscription.",
+                                errors={"status": ["Only 'cancelled' is allowed."]})
+    period_end = subscription.end_date or subscription.trial_end_date
+    if status == S.CANCELLED.value and at_period_end and period_end is not None \
+            and period_end > clock.now() and previous in (S.ACTIVE, S.TRIAL, S.PAST_DUE):
+        subscription.auto_renew = False
+        subscription.cancel_at_period_end = True
+        description = f"Will cancel at the end of the period ({period_end.isoformat()})."
+    else:
+        check_subscription_transition(previous, status)
+        subscription.status = status
+        if status == S.CANCELLED.value:
+            subscription.cancelled_at = clock.now()
+            subscription.auto_renew = False
+            subscription.cancel_at_period_end = False
+        description = f"Status {previous} → {status}."
+    session.flush()
+    audit.record(session, actor, "subscription_status_change", resource_type="subscription",
+                 resource_id=subscription.id, description=description,
+                 meta={"from": previous, "to": subscription.status,
+                       "at_period_end": subscription.cancel_at_period_end})
+    return subscription
