@@ -33,13 +33,27 @@ def enqueue_now(connection: Redis, job: str, *args: Any, job_id: str | None = No
     q = queue(job_spec.queue, connection)
     if job_id is not None:
         existing = Job.fetch(job_id, connection=connection) if _exists(connection, job_id) else None
-        if existing is not None and existing.get_status(refresh=True) in ("queued", "started",
-                                                                          "deferred", "scheduled"):
+        if existing is not None and existing.get_status(refresh=True) in (
+            "queued",
+            "started",
+            "deferred",
+            "scheduled",
+        ):
             return existing
-    retry = Retry(max=len(job_spec.retry_intervals), interval=list(job_spec.retry_intervals))
+    retry = (
+        Retry(max=len(job_spec.retry_intervals), interval=list(job_spec.retry_intervals))
+        if job_spec.retry_intervals
+        else None  # periodic sweeps: the next tick is the retry
+    )
     return q.enqueue(
-        job_spec.func, *args, job_id=job_id, retry=retry, job_timeout=job_spec.timeout,
-        result_ttl=3600, failure_ttl=7 * 86400, meta={"request_id": request_id_var.get()},
+        job_spec.func,
+        *args,
+        job_id=job_id,
+        retry=retry,
+        job_timeout=job_spec.timeout,
+        result_ttl=3600,
+        failure_ttl=7 * 86400,
+        meta={"request_id": request_id_var.get()},
     )
 
 

@@ -37,7 +37,43 @@ JOBS: dict[str, JobSpec] = {
     "reconcile_order": JobSpec(
         "services.worker.jobs.reconciliation.reconcile_order", MAINTENANCE, (60, 600), 120
     ),
+    # Periodic sweeps (scheduled by `fluxus scheduler`): the next tick is their retry.
+    "expire_subscriptions": JobSpec(
+        "services.worker.jobs.periodic.expire_subscriptions", MAINTENANCE, (), 300
+    ),
+    "end_trials": JobSpec("services.worker.jobs.periodic.end_trials", MAINTENANCE, (), 300),
+    "run_dunning": JobSpec("services.worker.jobs.periodic.run_dunning", MAINTENANCE, (), 300),
+    "reconcile_orders": JobSpec(
+        "services.worker.jobs.periodic.reconcile_orders", MAINTENANCE, (), 300
+    ),
+    "sweep_notifications": JobSpec(
+        "services.worker.jobs.payments.sweep_notifications", MAINTENANCE, (), 300
+    ),
+    "sweep_email_deliveries": JobSpec(
+        "services.worker.jobs.periodic.sweep_email_deliveries", MAINTENANCE, (), 120
+    ),
+    "recover_abandoned_jobs": JobSpec(
+        "services.worker.jobs.periodic.recover_abandoned_jobs", MAINTENANCE, (), 60
+    ),
 }
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    job: str  # a name in JOBS
+    every: int  # seconds between runs
+
+
+# What `fluxus scheduler` registers; each runs under the fixed id "periodic:<job>".
+PERIODIC: tuple[PeriodicJob, ...] = (
+    PeriodicJob("recover_abandoned_jobs", 60),
+    PeriodicJob("sweep_notifications", 120),
+    PeriodicJob("sweep_email_deliveries", 300),
+    PeriodicJob("expire_subscriptions", 300),
+    PeriodicJob("end_trials", 300),
+    PeriodicJob("run_dunning", 300),
+    PeriodicJob("reconcile_orders", 600),
+)
 
 
 def spec(job: str) -> JobSpec:
