@@ -1,4 +1,4 @@
-"""Checkout: the signed ECPay AioCheckOut form that pays a customer's pending order."""
+"""The customer's side of paying: the signed ECPay checkout form, and the invoice once paid."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import Order, Plan, Subscription
+from services.core.db.models import Invoice, Order, Plan, Subscription, User
 from services.core.domain.periods import BillingCycle
 from services.core.domain.states import OrderStatus
 from services.core.errors import Conflict, NotFound
@@ -141,3 +141,20 @@ def create_checkout(
             }
         }
     return form
+
+
+def visible_order(session: Session, order_id: uuid.UUID, viewer: User) -> Order:
+    """The order if `viewer` owns it or is staff; NotFound otherwise (never 403)."""
+    order = session.get(Order, order_id)
+    if order is None or not (viewer.is_staff or order.user_id == viewer.id):
+        raise NotFound("Order not found.")
+    return order
+
+
+def invoice_of_order(session: Session, *, order_id: uuid.UUID, viewer: User) -> Invoice:
+    """The invoice of a paid order, for its owner or staff."""
+    order = visible_order(session, order_id, viewer)
+    invoice = session.scalars(select(Invoice).where(Invoice.order_id == order.id)).one_or_none()
+    if invoice is None:
+        raise NotFound("This order has no invoice (it is not paid).", code="invoice_not_found")
+    return invoice

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -21,8 +21,9 @@ from services.core.clock import Clock
 from services.core.db.models import Order, PaymentNotification
 from services.core.errors import ValidationError
 from services.core.ports import Jobs
-from services.ecpay.checkmac import CHECK_MAC_FIELD, verify_check_mac_value
+from services.ecpay.checkmac import CHECK_MAC_FIELD, sign, verify_check_mac_value
 from services.ecpay.credentials import EcpayCredentials
+from services.ecpay.fields import format_trade_date
 from services.ecpay.notifications import (
     ACK,
     PaymentInfoNotification,
@@ -247,3 +248,33 @@ def sweep_unprocessed(
     for notification_id in ids:
         enqueue_processing(jobs, notification_id)
     return ids
+
+
+def test_payment_fields(
+    order: Order, credentials: EcpayCredentials, now: datetime, *, paid: bool = True
+) -> dict[str, str]:
+    """A ReturnURL notification for `order`, signed with our own key, as ECPay would post it.
+
+    It says SimulatePaid=1 (no money moved), which development fulfils and production
+    refuses; the development-only test endpoint feeds it to the very same intake.
+    """
+    method = {"atm": "ATM_TAISHIN", "cvs": "CVS_CVS", "barcode": "BARCODE_BARCODE"}.get(
+        order.payment_method, "Credit_CreditCard"
+    )
+    stamp = format_trade_date(now)
+    fields = {
+        "MerchantID": credentials.merchant_id,
+        "MerchantTradeNo": order.order_number,
+        "StoreID": "",
+        "RtnCode": "1" if paid else "10100058",
+        "RtnMsg": "交易成功" if paid else "付款失敗 (test)",
+        "TradeNo": "T" + now.astimezone(UTC).strftime("%y%m%d%H%M%S%f")[:19],
+        "TradeAmt": str(int(order.amount)),
+        "PaymentDate": stamp if paid else "",
+        "PaymentType": method,
+        "PaymentTypeChargeFee": "0",
+        "TradeDate": stamp,
+        "SimulatePaid": "1",
+        **{f"CustomField{i}": "" for i in range(1, 5)},
+    }
+    return sign(fields, credentials.hash_key, credentials.hash_iv)

@@ -198,10 +198,8 @@ def complete_payment(
     queue_email(
         session, jobs, template="payment_confirmation", user=user,
         event_key=f"payment_confirmation:{order.id}",
-        context={"order_id": str(order.id), "order_number": order.order_number,
-                 "plan": plan.name, "amount": str(order.amount),
-                 "invoice_id": str(invoice.id), "invoice_number": invoice.invoice_number,
-                 "period_start": period.start.isoformat(), "period_end": period.end.isoformat()},
+        # The e-mail reads the order, its period and invoice by id (formatted its own way).
+        context={"order_id": str(order.id), "invoice_id": str(invoice.id)},
     )
     jobs.enqueue(INVOICE_PDF_JOB, str(invoice.id), job_id=f"invoice-pdf-{invoice.id}")
     return PaymentResult(order.id, Outcome.COMPLETED, invoice.id)
@@ -222,9 +220,7 @@ def fail_payment(
     )
     queue_email(
         session, jobs, template="payment_failed", user=session.get_one(User, order.user_id),
-        event_key=f"payment_failed:{order.id}",
-        context={"order_id": str(order.id), "order_number": order.order_number,
-                 "amount": str(order.amount), "reason": reason[:200]},
+        event_key=f"payment_failed:{order.id}", context={"order_id": str(order.id)},
     )
     return PaymentResult(order.id, Outcome.FAILED)
 
@@ -248,7 +244,8 @@ def record_payment_info(
     details = {
         "method": info.method, "payment_type": info.payment_type, "trade_no": info.trade_no,
         "bank_code": info.bank_code, "v_account": info.v_account, "payment_no": info.payment_no,
-        "barcodes": [b for b in info.barcodes if b],
+        "barcode1": info.barcodes[0], "barcode2": info.barcodes[1], "barcode3": info.barcodes[2],
+        "expire_date": info.raw.get("ExpireDate", ""),  # as ECPay wrote it (Taipei time)
         "expire_at": expires.isoformat() if expires else None,
     }
     order.payment_info = details
@@ -264,8 +261,7 @@ def record_payment_info(
     queue_email(
         session, jobs, template="payment_instructions",
         user=session.get_one(User, order.user_id), event_key=f"payment_instructions:{order.id}",
-        context={"order_id": str(order.id), "order_number": order.order_number,
-                 "amount": str(order.amount), **details},
+        context={"order_id": str(order.id)},
     )
     return PaymentResult(order.id, Outcome.INSTRUCTIONS)
 
@@ -342,7 +338,7 @@ def _period_declined(
     queue_email(
         session, jobs, template="payment_failed", user=session.get_one(User, sub.user_id),
         event_key=f"payment_failed:period:{notification_id}",
-        context={"subscription_id": str(sub.id), "amount": str(charge.amount), "reason": reason},
+        context={"subscription_id": str(sub.id), "reason": reason},
     )
     return PaymentResult(None, Outcome.RENEWAL_FAILED)
 

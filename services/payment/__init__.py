@@ -1,0 +1,1 @@
+"""The ECPay-facing payment service: checkout forms, notifications (webhooks), return, invoices."""

@@ -1,0 +1,1 @@
+"""The payment service's blueprints, one module per resource."""
