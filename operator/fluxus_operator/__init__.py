@@ -1,0 +1,1 @@
+"""The Fluxus Kopf operator: Plan custom resources → plans table and renewal CronJobs."""

@@ -1,0 +1,105 @@
+"""`fluxus operator` (the Kopf operator) and `fluxus plans apply` (same reconcile, no cluster)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from services.core.clock import SystemClock
+from services.core.config import get_settings
+from services.core.db.session import get_engine, session_scope
+from services.core.errors import ServiceUnavailable, ValidationError
+from services.core.logging import configure_logging
+
+
+@click.command()
+@click.option(
+    "--standalone/--peering",
+    default=True,
+    show_default=True,
+    help="Standalone: one replica, no Kopf peering objects needed.",
+)
+@click.option(
+    "--liveness",
+    "liveness_endpoint",
+    default="http://0.0.0.0:8080/healthz",
+    show_default=True,
+    help="Where Kopf serves its liveness probe; empty to disable.",
+)
+@click.option(
+    "--resync-seconds",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="How often each Plan is re-checked for drift (CronJob or plan row changed by hand).",
+)
+def operator(standalone: bool, liveness_endpoint: str, resync_seconds: float) -> None:
+    """Run the Kopf operator: Plan resources → plans table and renewal CronJobs."""
+    # Kopf and the kubernetes client are imported here: `fluxus plans` must not need them.
+    import kopf
+
+    from fluxus_operator import handlers, kube
+    from fluxus_operator.reconcile import Runtime
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    kube.load_config()
+    runtime = Runtime(
+        settings=settings,
+        engine=get_engine(settings),
+        clock=SystemClock(),
+        batch=kube.batch_api(),
+    )
+    namespace = settings.operator_namespace
+    kopf.run(
+        registry=handlers.build_registry(resync_seconds),
+        settings=handlers.kopf_settings(),
+        standalone=standalone,
+        liveness_endpoint=liveness_endpoint or None,
+        clusterwide=not namespace,
+        namespaces=[namespace] if namespace else (),
+        memo=kopf.Memo(runtime=runtime),
+    )
+
+
+@click.group()
+def plans() -> None:
+    """Plans from Plan manifests, without Kubernetes (the development default)."""
+
+
+@plans.command("apply")
+@click.option(
+    "-f",
+    "--filename",
+    "path",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A Plan YAML file, or a folder of them.",
+)
+def apply(path: Path) -> None:
+    """Upsert the plans row of every Plan under PATH (all or nothing; idempotent)."""
+    from fluxus_operator.manifests import load_plans
+    from services.core.usecases.plans import reconcile_plan
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    clock = SystemClock()
+    try:
+        manifests = load_plans(path)
+        lines = []
+        with session_scope(get_engine(settings)) as session:
+            for manifest in manifests:
+                result = reconcile_plan(session, clock, manifest.slug, manifest.spec, None)
+                lines.append(f"plan/{manifest.slug} {result.outcome}")
+    except ValidationError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        for name, messages in sorted(exc.errors.items()):
+            click.echo(f"  {name}: {', '.join(messages)}", err=True)
+        sys.exit(1)
+    except ServiceUnavailable as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    for line in lines:
+        click.echo(line)
