@@ -1,0 +1,149 @@
+"""One dashboard per browser session: stores, the shell, and the router between views."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import panel as pn
+
+from fluxus_ui.client import ApiClient
+from fluxus_ui.errors import ApiError, ApiUnavailable, SessionExpired
+from fluxus_ui.i18n import translate
+from fluxus_ui.pages import View
+from fluxus_ui.pages.account import AccountView
+from fluxus_ui.pages.auth import LoginView, RegisterView
+from fluxus_ui.pages.dashboard import DashboardView
+from fluxus_ui.pages.invoices import InvoicesView
+from fluxus_ui.pages.orders import OrdersView
+from fluxus_ui.pages.plans import PlansView
+from fluxus_ui.pages.staff import StaffView
+from fluxus_ui.session import COOKIE_NAME, VAULT, SessionVault, new_session_id
+from fluxus_ui.stores.auth import AuthStore
+from fluxus_ui.stores.billing import BillingStore
+from fluxus_ui.stores.staff import StaffStore
+from fluxus_ui.template import Shell
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ORDER_PATH = re.compile(r"/orders/([0-9a-fA-F-]{8,40})/?$")
+CUSTOMER_PAGES = ("dashboard", "plans", "orders", "invoices", "account")
+
+
+class DashboardApp:
+    def __init__(self, api_url: str, payment_url: str, sid: str,
+                 vault: SessionVault = VAULT) -> None:
+        self.client = ApiClient(api_url, payment_url)
+        self.auth = AuthStore(self.client, vault, sid)
+        self.billing = BillingStore(self.client)
+        self.staff = StaffStore(self.client)
+        self.shell = Shell(self.navigate, self.change_language)
+        self.views: dict[str, View] = {
+            view.name: view for view in (
+                LoginView(self), RegisterView(self), DashboardView(self), PlansView(self),
+                OrdersView(self), InvoicesView(self), AccountView(self), StaffView(self),
+            )
+        }
+        self.page: tuple[str, dict[str, Any]] = ("dashboard", {})
+        self.after_login: tuple[str, dict[str, Any]] | None = None
+
+    def t(self, key: str, **values: object) -> str:
+        return translate(key, self.auth.language, **values)
+
+    # --- navigation ------------------------------------------------------------------------
+    def refresh_navigation(self) -> None:
+        pages = ["plans", "login", "register"]
+        if self.auth.logged_in:
+            pages = [*CUSTOMER_PAGES, *(["staff"] if self.auth.is_staff else []), "logout"]
+        self.shell.set_navigation(
+            self.t("brand"), [(p, self.t(f"nav.{p}")) for p in pages], self.auth.language
+        )
+
+    def navigate(self, page: str, **params: Any) -> None:
+        """For widget callbacks: schedule ``go`` on the session's event loop."""
+        self.spawn(self.go, page, **params)
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
+        async def run() -> None:
+            await fn(*args, **kwargs)
+
+        pn.state.execute(run)
+
+    async def go(self, page: str, **params: Any) -> None:
+        if page == "logout":
+            await self.auth.logout()
+            page, params = "login", {}
+        view = self.views.get(page) or self.views["dashboard"]
+        if view.needs_login and not self.auth.logged_in:
+            self.after_login = (view.name, params)
+            view = self.views["login"]
+            params = {}
+        self.page = (view.name, params)
+        self.refresh_navigation()
+        self.shell.clear_messages()
+        self.shell.main.loading = True
+        try:
+            content = await self.guarded(lambda: view.render(**params))
+            if content is not None:
+                self.shell.show(content)
+        finally:
+            self.shell.main.loading = False
+
+    async def after_sign_in(self) -> None:
+        page, params = self.after_login or ("dashboard", {})
+        self.after_login = None
+        await self.go(page, **params)
+
+    def change_language(self, language: str) -> None:
+        if language != self.auth.language:
+            self.auth.set_language(language)
+            page, params = self.page
+            self.navigate(page, **params)
+
+    async def guarded(
+        self, action: Callable[[], Awaitable[T]],
+        on_error: Callable[[ApiError], None] | None = None,
+    ) -> T | None:
+        """Run one API-backed action; turn failures into what the customer should see."""
+        try:
+            return await action()
+        except SessionExpired:
+            self.auth.logout_locally()
+            await self.go("login")
+            self.shell.flash(self.t("error.session_expired"), "warning")
+        except ApiUnavailable as exc:
+            log.warning("API unavailable: %s", exc.message)
+            self.shell.flash(self.t("error.api_down"), "danger")
+        except ApiError as exc:
+            if on_error is not None:
+                on_error(exc)
+            elif exc.status == 404:
+                self.shell.flash(self.t("error.not_found"), "warning")
+            else:
+                self.shell.flash(self.t("error.generic", message=exc.message), "danger")
+        return None
+
+    # --- start -----------------------------------------------------------------------------
+    async def start(self, path: str) -> None:
+        self.auth.restore()
+        match = ORDER_PATH.search(path or "")
+        if match:
+            await self.go("orders", order_id=match.group(1))
+        elif self.auth.logged_in:
+            await self.go("dashboard")
+        else:
+            await self.go("login")
+
+
+def create_view(api_url: str, payment_url: str) -> pn.viewable.Viewable:
+    """The Panel entry point: one DashboardApp per browser session."""
+    sid = pn.state.cookies.get(COOKIE_NAME) or new_session_id()
+    app = DashboardApp(api_url, payment_url, sid)
+    location = pn.state.location
+    path = location.pathname if location is not None else "/"
+    pn.state.onload(lambda: app.spawn(app.start, path))
+    pn.state.on_session_destroyed(lambda _ctx: app.spawn(app.client.aclose))
+    app.refresh_navigation()
+    return app.shell.root

@@ -1,0 +1,282 @@
+"""Typed async client of the Fluxus API and payment service, with refresh-token rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from fluxus_ui.errors import ApiError, ApiUnavailable, SessionExpired
+from fluxus_ui.models import (
+    AuditEntry,
+    CheckoutForm,
+    Invoice,
+    Order,
+    Plan,
+    Subscription,
+    User,
+)
+
+T = TypeVar("T")
+_GATEWAY_TROUBLE = (502, 503, 504)
+
+
+@dataclass
+class Credentials:
+    """One login's tokens, kept server-side; the client rotates them in place."""
+
+    access: str
+    refresh: str
+    user: User | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int = 1
+    page_size: int = 20
+
+
+def _items_and_total(response: httpx.Response, body: Any) -> tuple[list[Any], int]:
+    if isinstance(body, list):
+        header = response.headers.get("X-Pagination")
+        total = len(body)
+        if header:
+            try:
+                total = int(json.loads(header).get("total", total))
+            except (ValueError, AttributeError):
+                total = len(body)
+        return body, total
+    if isinstance(body, dict):
+        for key in ("results", "items", "data"):
+            if isinstance(body.get(key), list):
+                items = body[key]
+                return items, int(body.get("total", body.get("count", len(items))) or 0)
+    return [], 0
+
+
+class ApiClient:
+    """Every call the dashboard makes; raises ApiError, ApiUnavailable or SessionExpired."""
+
+    def __init__(
+        self,
+        api_url: str,
+        payment_url: str,
+        *,
+        credentials: Credentials | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+        on_expired: Callable[[], None] | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.payment_url = payment_url.rstrip("/")
+        self.credentials = credentials
+        self.on_expired = on_expired
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- plumbing -------------------------------------------------------------------------
+    async def _send(
+        self, method: str, url: str, *, auth: bool, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        used_access = None
+        if auth:
+            if self.credentials is None:
+                raise SessionExpired("not logged in")
+            used_access = self.credentials.access
+            headers["Authorization"] = f"Bearer {used_access}"
+        try:
+            response = await self._http.request(method, url, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise ApiUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code == 401 and auth and used_access is not None:
+            await self._refresh(used_access)
+            return await self._send(method, url, auth=True, headers=headers, **kwargs)
+        return response
+
+    async def _call(
+        self, method: str, path: str, *, auth: bool = True, base: str | None = None,
+        **kwargs: Any,
+    ) -> tuple[httpx.Response, Any]:
+        response = await self._send(method, (base or self.api_url) + path, auth=auth, **kwargs)
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if response.status_code in _GATEWAY_TROUBLE:
+            raise ApiUnavailable(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise ApiError.from_response(response.status_code, body)
+        return response, body
+
+    async def _refresh(self, used_access: str) -> None:
+        creds = self.credentials
+        if creds is None:
+            raise SessionExpired("not logged in")
+        async with creds.lock:
+            if creds.access != used_access:
+                return  # another page of this session already rotated the tokens
+            try:
+                response = await self._http.post(
+                    self.api_url + "/api/auth/refresh/", json={"refresh": creds.refresh}
+                )
+            except httpx.TransportError as exc:
+                raise ApiUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            if response.status_code in _GATEWAY_TROUBLE:
+                raise ApiUnavailable(f"HTTP {response.status_code}")
+            body = response.json() if response.status_code < 300 else None
+            if not isinstance(body, dict) or not body.get("access"):
+                self._expire()
+                raise SessionExpired(f"refresh refused (HTTP {response.status_code})")
+            creds.access = str(body["access"])
+            # Rotation: the old refresh token is dead now; presenting it again would revoke
+            # the whole family, so the new one must replace it before anything else runs.
+            creds.refresh = str(body.get("refresh") or creds.refresh)
+
+    def _expire(self) -> None:
+        self.credentials = None
+        if self.on_expired is not None:
+            self.on_expired()
+
+    async def _page(
+        self, path: str, parse: Callable[[dict[str, Any]], T], params: dict[str, Any]
+    ) -> Page[T]:
+        clean = {k: v for k, v in params.items() if v not in (None, "")}
+        response, body = await self._call("GET", path, params=clean)
+        items, total = _items_and_total(response, body)
+        return Page(
+            [parse(item) for item in items], total,
+            int(clean.get("page", 1)), int(clean.get("page_size", 20)),
+        )
+
+    # --- auth and account -----------------------------------------------------------------
+    async def register(self, username: str, email: str, password: str) -> User:
+        payload = {"username": username, "email": email, "password": password}
+        _, body = await self._call("POST", "/api/auth/register/", auth=False, json=payload)
+        return User.from_json(body or {})
+
+    async def login(self, login: str, password: str) -> Credentials:
+        payload = {"username": login, "password": password}
+        _, body = await self._call("POST", "/api/auth/login/", auth=False, json=payload)
+        user = User.from_json(body["user"]) if isinstance(body.get("user"), dict) else None
+        self.credentials = Credentials(str(body["access"]), str(body["refresh"]), user)
+        return self.credentials
+
+    async def logout(self) -> None:
+        creds = self.credentials
+        if creds is None:
+            return
+        try:
+            await self._call("POST", "/api/auth/logout/", json={"refresh": creds.refresh})
+        except (SessionExpired, ApiError):
+            pass  # the tokens are forgotten here either way; the API expires them
+        finally:
+            self.credentials = None
+
+    async def me(self) -> User:
+        _, body = await self._call("GET", "/api/users/me/")
+        user = User.from_json(body)
+        if self.credentials is not None:
+            self.credentials.user = user
+        return user
+
+    async def update_user(self, user_id: str, **changes: Any) -> User:
+        _, body = await self._call("PATCH", f"/api/users/{user_id}/", json=changes)
+        return User.from_json(body)
+
+    async def change_password(self, old_password: str, new_password: str) -> None:
+        payload = {"old_password": old_password, "new_password": new_password}
+        await self._call("POST", "/api/users/change_password/", json=payload)
+
+    async def users(self, page: int = 1, page_size: int = 50, search: str = "") -> Page[User]:
+        params = {"page": page, "page_size": page_size, "search": search}
+        return await self._page("/api/users/", User.from_json, params)
+
+    # --- catalogue and billing ------------------------------------------------------------
+    async def plans(self) -> list[Plan]:
+        response, body = await self._call("GET", "/api/plans/", auth=False,
+                                          params={"page_size": 100})
+        items, _ = _items_and_total(response, body)
+        return sorted((Plan.from_json(i) for i in items), key=lambda p: p.sort_order)
+
+    async def subscriptions(
+        self, *, status: str = "", user_id: str = "", page: int = 1, page_size: int = 50
+    ) -> Page[Subscription]:
+        params = {"status": status, "user_id": user_id, "page": page, "page_size": page_size}
+        return await self._page("/api/subscriptions/", Subscription.from_json, params)
+
+    async def create_subscription(self, plan_id: str, auto_renew: bool = True) -> Subscription:
+        payload = {"plan_id": plan_id, "auto_renew": auto_renew}
+        _, body = await self._call("POST", "/api/subscriptions/", json=payload)
+        return Subscription.from_json(body)
+
+    async def update_subscription_status(
+        self, subscription_id: str, status: str, *, at_period_end: bool = False
+    ) -> Subscription:
+        payload: dict[str, Any] = {"status": status}
+        if at_period_end:
+            payload["at_period_end"] = True
+        path = f"/api/subscriptions/{subscription_id}/update_status/"
+        _, body = await self._call("PATCH", path, json=payload)
+        return Subscription.from_json(body)
+
+    async def set_auto_renew(self, subscription_id: str, auto_renew: bool) -> Subscription:
+        path = f"/api/subscriptions/{subscription_id}/"
+        _, body = await self._call("PATCH", path, json={"auto_renew": auto_renew})
+        return Subscription.from_json(body)
+
+    async def orders(
+        self, *, status: str = "", user_id: str = "", page: int = 1, page_size: int = 50
+    ) -> Page[Order]:
+        params = {"status": status, "user_id": user_id, "page": page, "page_size": page_size}
+        return await self._page("/api/orders/", Order.from_json, params)
+
+    async def order(self, order_id: str) -> Order:
+        _, body = await self._call("GET", f"/api/orders/{order_id}/")
+        return Order.from_json(body)
+
+    async def create_order(
+        self, subscription_id: str, payment_method: str, idempotency_key: str | None = None
+    ) -> Order:
+        key = idempotency_key or uuid.uuid4().hex
+        payload = {"subscription_id": subscription_id, "payment_method": payment_method}
+        _, body = await self._call(
+            "POST", "/api/orders/", json=payload, headers={"Idempotency-Key": key}
+        )
+        return Order.from_json(body)
+
+    async def invoices(
+        self, *, user_id: str = "", page: int = 1, page_size: int = 50
+    ) -> Page[Invoice]:
+        params = {"user_id": user_id, "page": page, "page_size": page_size}
+        return await self._page("/api/invoices/", Invoice.from_json, params)
+
+    async def invoice(self, invoice_id: str) -> Invoice:
+        _, body = await self._call("GET", f"/api/invoices/{invoice_id}/")
+        return Invoice.from_json(body)
+
+    async def audit_logs(self, **filters: Any) -> Page[AuditEntry]:
+        return await self._page("/api/audit-logs/", AuditEntry.from_json, filters)
+
+    # --- payment service ------------------------------------------------------------------
+    async def checkout_form(self, order_id: str) -> CheckoutForm:
+        _, body = await self._call(
+            "POST", "/payment/ecpay/create/", base=self.payment_url, json={"order_id": order_id}
+        )
+        return CheckoutForm.from_json(body)
+
+    async def invoice_pdf(self, order_id: str) -> bytes:
+        response, _ = await self._call(
+            "GET", f"/payment/invoice/{order_id}/", base=self.payment_url
+        )
+        return response.content

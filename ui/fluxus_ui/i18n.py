@@ -1,0 +1,208 @@
+"""Message catalogs: Traditional Chinese (default) and English, and how to format for each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+LANGUAGES = {"zh-TW": "繁體中文", "en": "English"}
+DEFAULT_LANGUAGE = "zh-TW"
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+# key: (zh-TW, en). One table keeps the two languages side by side, so none goes missing.
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "brand": ("Fluxus 訂閱管理", "Fluxus Billing"),
+    "nav.dashboard": ("總覽", "Dashboard"),
+    "nav.plans": ("方案", "Plans"),
+    "nav.orders": ("訂單", "Orders"),
+    "nav.invoices": ("發票", "Invoices"),
+    "nav.account": ("帳戶", "Account"),
+    "nav.staff": ("管理後台", "Staff"),
+    "nav.logout": ("登出", "Log out"),
+    "nav.login": ("登入", "Log in"),
+    "nav.register": ("註冊", "Register"),
+    "language": ("語言", "Language"),
+    "loading": ("載入中…", "Loading…"),
+    "error.api_down": (
+        "目前無法連線到服務，請稍後再試。", "The service cannot be reached right now. Please try again shortly."
+    ),
+    "error.session_expired": ("登入已逾時，請重新登入。", "Your session has expired. Please log in again."),
+    "error.generic": ("發生錯誤：{message}", "Something went wrong: {message}"),
+    "error.not_found": ("找不到這筆資料。", "Not found."),
+    "error.required": ("此欄位為必填", "This field is required"),
+    "error.password_mismatch": ("兩次輸入的密碼不一致", "The passwords do not match"),
+    "error.staff_only": ("此頁面僅限管理人員。", "Staff only."),
+    "login.title": ("登入", "Log in"),
+    "login.login": ("使用者名稱或電子郵件", "Username or e-mail"),
+    "login.password": ("密碼", "Password"),
+    "login.submit": ("登入", "Log in"),
+    "login.failed": ("帳號或密碼錯誤", "Wrong username or password"),
+    "login.no_account": ("還沒有帳號？", "No account yet?"),
+    "register.title": ("建立帳號", "Create an account"),
+    "register.username": ("使用者名稱", "Username"),
+    "register.email": ("電子郵件", "E-mail"),
+    "register.password": ("密碼（至少 8 個字元）", "Password (8 characters or more)"),
+    "register.password2": ("確認密碼", "Confirm password"),
+    "register.submit": ("註冊", "Register"),
+    "register.done": ("註冊成功，請登入。", "Registered. Please log in."),
+    "dash.title": ("總覽", "Dashboard"),
+    "dash.no_subscription": ("您目前沒有訂閱任何方案。", "You have no subscription yet."),
+    "dash.choose_plan": ("選擇方案", "Choose a plan"),
+    "dash.plan": ("方案", "Plan"),
+    "dash.status": ("狀態", "Status"),
+    "dash.period": ("本期", "Current period"),
+    "dash.next_renewal": ("下次續訂", "Next renewal"),
+    "dash.auto_renew": ("自動續訂", "Auto-renew"),
+    "dash.paid_this_year": ("今年已付金額", "Paid this year"),
+    "dash.recent_orders": ("最近訂單", "Recent orders"),
+    "dash.recent_invoices": ("最近發票", "Recent invoices"),
+    "banner.pending_code": (
+        "訂單 {number} 待付款：請於 {expire} 前完成繳費（{method}）。",
+        "Order {number} awaits payment: pay by {expire} ({method}).",
+    ),
+    "banner.pending": ("訂單 {number} 尚未付款。", "Order {number} has not been paid yet."),
+    "banner.past_due": (
+        "您的訂閱已逾期未付款，請盡快付款以免服務中斷。",
+        "Your subscription is past due. Please pay to keep your service.",
+    ),
+    "banner.trial_ending": (
+        "試用期將於 {date} 結束。", "Your trial ends on {date}.",
+    ),
+    "yes": ("是", "Yes"),
+    "no": ("否", "No"),
+    "plans.title": ("方案", "Plans"),
+    "plans.popular": ("最受歡迎", "Most popular"),
+    "plans.trial": ("免費試用 {days} 天", "{days}-day free trial"),
+    "plans.choose": ("選擇此方案", "Choose this plan"),
+    "plans.method": ("付款方式", "Payment method"),
+    "plans.checkout": ("前往付款", "Check out"),
+    "plans.redirecting": ("正在前往付款頁面…", "Taking you to the payment page…"),
+    "plans.continue": ("繼續付款", "Continue to payment"),
+    "plans.already": ("您已訂閱此方案。", "You already subscribe to this plan."),
+    "plans.none": ("目前沒有可訂閱的方案。", "No plans are available."),
+    "cycle.monthly": ("每月", "per month"),
+    "cycle.quarterly": ("每季", "per quarter"),
+    "cycle.yearly": ("每年", "per year"),
+    "cycle.weekly": ("每週", "per week"),
+    "method.credit_card": ("信用卡", "Credit card"),
+    "method.atm": ("ATM 轉帳", "ATM transfer"),
+    "method.cvs": ("超商代碼", "Convenience-store code"),
+    "method.barcode": ("超商條碼", "Convenience-store barcode"),
+    "status.pending": ("待付款", "Pending"),
+    "status.processing": ("等待繳費", "Awaiting payment"),
+    "status.completed": ("已付款", "Paid"),
+    "status.failed": ("付款失敗", "Failed"),
+    "status.cancelled": ("已取消", "Cancelled"),
+    "status.expired": ("已過期", "Expired"),
+    "status.refunded": ("已退款", "Refunded"),
+    "status.trial": ("試用中", "Trial"),
+    "status.active": ("使用中", "Active"),
+    "status.past_due": ("逾期未付", "Past due"),
+    "orders.title": ("訂單", "Orders"),
+    "orders.number": ("訂單編號", "Order number"),
+    "orders.date": ("日期", "Date"),
+    "orders.amount": ("金額", "Amount"),
+    "orders.method": ("付款方式", "Method"),
+    "orders.status": ("狀態", "Status"),
+    "orders.none": ("尚無訂單。", "No orders yet."),
+    "orders.detail": ("訂單 {number}", "Order {number}"),
+    "orders.view": ("查看", "View"),
+    "orders.pay_now": ("立即付款", "Pay now"),
+    "orders.refresh": ("重新整理", "Refresh"),
+    "orders.instructions": ("繳費資訊", "How to pay"),
+    "orders.waiting": (
+        "我們正在確認您的付款，完成後此頁會顯示「已付款」。",
+        "We are confirming your payment; this page shows “Paid” once it is done.",
+    ),
+    "pay.bank_code": ("銀行代碼", "Bank code"),
+    "pay.account": ("繳費帳號", "Account number"),
+    "pay.payment_no": ("繳費代碼", "Payment code"),
+    "pay.barcode": ("條碼 {n}", "Barcode {n}"),
+    "pay.expire": ("繳費期限", "Pay by"),
+    "inv.title": ("發票", "Invoices"),
+    "inv.number": ("發票號碼", "Invoice number"),
+    "inv.date": ("開立日期", "Issued"),
+    "inv.net": ("銷售額（未稅）", "Net amount"),
+    "inv.tax": ("營業稅 5%", "Business tax 5%"),
+    "inv.total": ("總計", "Total"),
+    "inv.buyer": ("買受人", "Buyer"),
+    "inv.tax_id": ("統一編號", "Tax ID"),
+    "inv.download": ("下載 PDF", "Download PDF"),
+    "inv.none": ("尚無發票。", "No invoices yet."),
+    "inv.detail": ("發票 {number}", "Invoice {number}"),
+    "acct.title": ("帳戶", "Account"),
+    "acct.profile": ("個人資料", "Profile"),
+    "acct.first_name": ("名字", "First name"),
+    "acct.last_name": ("姓氏", "Last name"),
+    "acct.phone": ("電話", "Phone"),
+    "acct.company": ("公司名稱", "Company"),
+    "acct.tax_id": ("統一編號", "Tax ID (統編)"),
+    "acct.save": ("儲存", "Save"),
+    "acct.saved": ("已儲存。", "Saved."),
+    "acct.password": ("變更密碼", "Change password"),
+    "acct.old_password": ("目前密碼", "Current password"),
+    "acct.new_password": ("新密碼", "New password"),
+    "acct.password_changed": ("密碼已變更，請重新登入。", "Password changed. Please log in again."),
+    "acct.subscription": ("訂閱", "Subscription"),
+    "acct.cancel_now": ("立即取消", "Cancel now"),
+    "acct.cancel_end": ("於本期結束時取消", "Cancel at period end"),
+    "acct.cancelled": ("訂閱已更新。", "Subscription updated."),
+    "acct.will_cancel": ("將於 {date} 結束", "Ends on {date}"),
+    "staff.title": ("管理後台", "Staff"),
+    "staff.customers": ("客戶", "Customers"),
+    "staff.subscriptions": ("訂閱", "Subscriptions"),
+    "staff.payments": ("待處理與失敗付款", "Pending and failed payments"),
+    "staff.metrics": ("MRR 與有效訂閱", "MRR and active subscriptions"),
+    "staff.audit": ("稽核紀錄", "Audit log"),
+    "staff.search": ("搜尋", "Search"),
+    "staff.status_filter": ("狀態", "Status"),
+    "staff.all": ("全部", "All"),
+    "staff.action": ("動作", "Action"),
+    "staff.user_id": ("使用者 ID", "User ID"),
+    "staff.resource": ("資源", "Resource"),
+    "staff.since": ("起始", "From"),
+    "staff.until": ("結束", "Until"),
+    "staff.mrr": ("MRR（新台幣）", "MRR (TWD)"),
+    "staff.active": ("有效訂閱數", "Active subscriptions"),
+    "staff.month": ("月份", "Month"),
+    "col.username": ("使用者", "User"),
+    "col.email": ("電子郵件", "E-mail"),
+    "col.joined": ("加入日期", "Joined"),
+    "col.subscriptions": ("訂閱", "Subscriptions"),
+    "col.user": ("使用者", "User"),
+    "col.time": ("時間", "Time"),
+    "col.description": ("說明", "Description"),
+    "col.ip": ("IP", "IP"),
+    "col.start": ("開始", "Start"),
+    "col.end": ("結束", "End"),
+}
+
+
+def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The message for ``key`` in ``lang``; unknown keys show themselves so they get noticed."""
+    pair = _MESSAGES.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "en" else pair[0]
+    return text.format(**values) if values else text
+
+
+def catalog_keys() -> list[str]:
+    return sorted(_MESSAGES)
+
+
+def money(amount: Decimal, currency: str = "TWD") -> str:
+    """NT$1,990 — TWD is whole dollars."""
+    if currency == "TWD":
+        return f"NT${amount:,.0f}"
+    return f"{currency} {amount:,.2f}"
+
+
+def date(value: datetime | None) -> str:
+    """A calendar date as customers in Taiwan read it (Asia/Taipei)."""
+    return value.astimezone(TAIPEI).strftime("%Y-%m-%d") if value else "—"
+
+
+def datetime_text(value: datetime | None) -> str:
+    return value.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M") if value else "—"

@@ -1,0 +1,116 @@
+"""Account: profile, password, and the subscription's cancel and auto-renew controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+
+from fluxus_ui.i18n import date
+from fluxus_ui.models import Subscription
+from fluxus_ui.pages import View
+from fluxus_ui.pages.auth import FieldForm
+from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
+
+PROFILE_FIELDS = (("first_name", "acct.first_name"), ("last_name", "acct.last_name"),
+                  ("phone", "acct.phone"), ("company_name", "acct.company"),
+                  ("tax_id", "acct.tax_id"))
+
+
+class AccountView(View):
+    name = "account"
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        user = await self.app.client.me()
+        await self.app.billing.load_account()
+        profile = FieldForm({
+            name: pn.widgets.TextInput(name=self.t(key), value=getattr(user, name),
+                                       css_classes=[f"fx-{name}"], sizing_mode="stretch_width")
+            for name, key in PROFILE_FIELDS
+        })
+
+        async def save(_event: Any) -> None:
+            changes = {name: profile.value(name) for name, _ in PROFILE_FIELDS}
+            saved = await self.app.guarded(
+                lambda: self.app.client.update_user(user.id, **changes),
+                on_error=lambda exc: profile.show(exc.errors, exc.message),
+            )
+            if saved is not None:
+                profile.clear()
+                self.app.shell.flash(self.t("acct.saved"), "success")
+
+        info = html_pane(definition_list([(self.t("register.username"), user.username),
+                                          (self.t("register.email"), user.email)]))
+        return pn.Column(
+            heading(self.t("acct.profile")), info, *profile.layout(),
+            button(self.t("acct.save"), save, "primary", name="profile-save"),
+            self._password(), self._subscription(),
+            sizing_mode="stretch_width", styles={"max-width": "640px"},
+            css_classes=["fx-page-account"],
+        )
+
+    def _password(self) -> pn.Column:
+        form = FieldForm({
+            "old_password": pn.widgets.PasswordInput(name=self.t("acct.old_password"),
+                                                     css_classes=["fx-old-password"]),
+            "password": pn.widgets.PasswordInput(name=self.t("acct.new_password"),
+                                                 css_classes=["fx-new-password"]),
+        })
+
+        async def change(_event: Any) -> None:
+            done = await self.app.guarded(
+                lambda: self._change_password(form.value("old_password"), form.value("password")),
+                on_error=lambda exc: form.show(exc.errors, "" if exc.errors else exc.message),
+            )
+            if done:
+                # The API revokes every refresh token on a password change: sign in again.
+                self.app.auth.logout_locally()
+                await self.app.go("login")
+                self.app.shell.flash(self.t("acct.password_changed"), "success")
+
+        return pn.Column(heading(self.t("acct.password")), *form.layout(),
+                         button(self.t("acct.password"), change, "warning",
+                                name="password-change"))
+
+    async def _change_password(self, old: str, new: str) -> bool:
+        await self.app.client.change_password(old, new)
+        return True
+
+    def _subscription(self) -> pn.Column:
+        sub = self.app.billing.current
+        if sub is None:
+            return pn.Column()
+        plan = self.app.billing.plan(sub.plan_id)
+        rows = [(self.t("dash.plan"), plan.name if plan else "—"),
+                (self.t("col.end"), date(sub.end_date))]
+        if sub.cancel_at_period_end:
+            rows.append((self.t("dash.next_renewal"),
+                         self.t("acct.will_cancel", date=date(sub.end_date))))
+        parts: list[Any] = [
+            heading(self.t("acct.subscription")),
+            html_pane(f"<p>{badge(sub.status, self.status(sub.status))}</p>"
+                      f"{definition_list(rows)}", css_classes=["fx-account-subscription"]),
+        ]
+        auto = pn.widgets.Switch(value=sub.auto_renew, css_classes=["fx-auto-renew"],
+                                 disabled=sub.cancel_at_period_end)
+        auto.param.watch(lambda e: self.app.spawn(self._auto_renew, sub, e.new), "value")
+        parts.append(pn.Row(html_pane(esc(self.t("dash.auto_renew")), width=120), auto))
+        parts.append(pn.FlexBox(
+            button(self.t("acct.cancel_end"), lambda _e: self.app.spawn(self._cancel, sub, True),
+                   "warning", name="cancel-end", disabled=sub.cancel_at_period_end),
+            button(self.t("acct.cancel_now"), lambda _e: self.app.spawn(self._cancel, sub, False),
+                   "danger", name="cancel-now"),
+            flex_wrap="wrap",
+        ))
+        return pn.Column(*parts, sizing_mode="stretch_width")
+
+    async def _cancel(self, sub: Subscription, at_period_end: bool) -> None:
+        done = await self.app.guarded(lambda: self.app.billing.cancel(sub, at_period_end))
+        if done is not None:
+            await self.app.go("account")
+            self.app.shell.flash(self.t("acct.cancelled"), "success")
+
+    async def _auto_renew(self, sub: Subscription, on: bool) -> None:
+        done = await self.app.guarded(lambda: self.app.billing.set_auto_renew(sub, on))
+        if done is not None:
+            self.app.shell.flash(self.t("acct.cancelled"), "success")

@@ -1,0 +1,74 @@
+"""Invoices: the list, one invoice's tax breakdown, and its PDF."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import panel as pn
+
+from fluxus_ui.errors import ApiError
+from fluxus_ui.i18n import date, money
+from fluxus_ui.models import Invoice
+from fluxus_ui.pages import View
+from fluxus_ui.template import button, definition_list, esc, heading, html_pane
+
+
+class InvoicesView(View):
+    name = "invoices"
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        if params.get("invoice_id"):
+            return await self._detail(str(params["invoice_id"]))
+        await self.app.billing.load_account()
+        invoices = self.app.billing.invoices
+        parts: list[Any] = [heading(self.t("inv.title"))]
+        if not invoices:
+            parts.append(html_pane(f"<p class='muted'>{esc(self.t('inv.none'))}</p>"))
+        for invoice in invoices:
+            text = (f"<b>{esc(invoice.invoice_number)}</b> · {esc(date(invoice.issued_at))} · "
+                    f"{esc(money(invoice.total_amount, invoice.currency))}")
+            view = button(self.t("orders.view"),
+                          lambda _e, i=invoice.id: self.app.navigate("invoices", invoice_id=i),
+                          "light", name=f"invoice-{invoice.invoice_number}")
+            parts.append(pn.FlexBox(html_pane(text), view, flex_wrap="nowrap",
+                                    align_items="center", sizing_mode="stretch_width"))
+        return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-invoices"])
+
+    async def _detail(self, invoice_id: str) -> pn.viewable.Viewable:
+        invoice = await self.app.billing.invoice(invoice_id)
+        rows = [
+            (self.t("inv.number"), invoice.invoice_number),
+            (self.t("inv.date"), date(invoice.issued_at)),
+            (self.t("inv.buyer"), invoice.buyer_name or invoice.buyer_email or "—"),
+            (self.t("inv.tax_id"), invoice.buyer_tax_id or "—"),
+            (self.t("inv.net"), money(invoice.amount, invoice.currency)),
+            (self.t("inv.tax"), money(invoice.tax_amount, invoice.currency)),
+            (self.t("inv.total"), money(invoice.total_amount, invoice.currency)),
+        ]
+        parts: list[Any] = [
+            heading(self.t("inv.detail", number=invoice.invoice_number)),
+            html_pane(f'<div class="card">{definition_list(rows)}</div>',
+                      css_classes=["fx-invoice-card"]),
+        ]
+        download = await self._download(invoice)
+        if download is not None:
+            parts.append(download)
+        return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-invoice"])
+
+    async def _download(self, invoice: Invoice) -> Any:
+        problem: list[str] = []
+
+        def unavailable(exc: ApiError) -> None:
+            problem.append(exc.message)
+
+        pdf = await self.app.guarded(lambda: self.app.billing.invoice_pdf(invoice),
+                                     on_error=unavailable)
+        if pdf is None:
+            text = self.t("error.generic", message=" ".join(problem) or "PDF")
+            return html_pane(f"<p class='muted'>{esc(text)}</p>")
+        return pn.widgets.FileDownload(
+            file=io.BytesIO(pdf), filename=f"{invoice.invoice_number}.pdf",
+            label=self.t("inv.download"), button_type="primary", embed=False,
+            css_classes=["fx-invoice-pdf"],
+        )

@@ -1,0 +1,119 @@
+"""Orders: the list, and one order's status with ATM/CVS/barcode instructions while unpaid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+
+from fluxus_ui.i18n import date, datetime_text, money
+from fluxus_ui.models import Order
+from fluxus_ui.pages import View
+from fluxus_ui.pages.gateway import GatewayRedirect
+from fluxus_ui.stores.insights import payment_instructions
+from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
+
+POLL_MS = 2000
+POLL_COUNT = 45  # about a minute and a half of waiting for the gateway's callback
+
+
+class OrdersView(View):
+    name = "orders"
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        if params.get("order_id"):
+            return await self._detail(str(params["order_id"]))
+        await self.app.billing.load_account()
+        orders = self.app.billing.orders
+        parts: list[Any] = [heading(self.t("orders.title"))]
+        if not orders:
+            parts.append(html_pane(f"<p class='muted'>{esc(self.t('orders.none'))}</p>"))
+        for order in orders:
+            parts.append(self._row(order))
+        return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-orders"])
+
+    def _row(self, order: Order) -> pn.FlexBox:
+        text = (f"<b>{esc(order.order_number)}</b> · {esc(date(order.created_at))} · "
+                f"{esc(money(order.amount, order.currency))} · "
+                f"{esc(self.method(order.payment_method))} "
+                f"{badge(order.status, self.status(order.status))}")
+        view = button(self.t("orders.view"),
+                      lambda _e: self.app.navigate("orders", order_id=order.id), "light",
+                      name=f"order-{order.order_number}")
+        return pn.FlexBox(html_pane(text, width=None, sizing_mode="stretch_width"), view,
+                          flex_wrap="nowrap", align_items="center", sizing_mode="stretch_width",
+                          styles={"border-bottom": "1px solid #e3e6e8"})
+
+    async def _detail(self, order_id: str) -> pn.viewable.Viewable:
+        order = await self.app.billing.order(order_id)
+        body = pn.Column(*self._detail_parts(order), sizing_mode="stretch_width")
+        if order.status in ("pending", "processing"):
+            self._watch(order, body)
+        return pn.Column(body, sizing_mode="stretch_width", css_classes=["fx-page-order"])
+
+    def _detail_parts(self, order: Order) -> list[Any]:
+        rows = [
+            (self.t("orders.number"), order.order_number),
+            (self.t("orders.date"), datetime_text(order.created_at)),
+            (self.t("orders.amount"), money(order.amount, order.currency)),
+            (self.t("orders.method"), self.method(order.payment_method)),
+        ]
+        status = (f"<p>{esc(self.t('orders.status'))}: "
+                  f"<span class='fx-order-status'>{badge(order.status, self.status(order.status))}"
+                  "</span></p>")
+        parts: list[Any] = [
+            heading(self.t("orders.detail", number=order.order_number)),
+            html_pane(f'<div class="card">{status}{definition_list(rows)}</div>',
+                      css_classes=["fx-order-card"]),
+        ]
+        steps = payment_instructions(order) if order.status in ("pending", "processing") else []
+        if steps:
+            pairs = [(self._label(key), value) for key, value in steps]
+            parts += [heading(self.t("orders.instructions")),
+                      html_pane(f'<div class="card">{definition_list(pairs)}</div>',
+                                css_classes=["fx-payment-code"])]
+        if order.status in ("pending", "processing"):
+            parts.append(html_pane(f"<p class='muted'>{esc(self.t('orders.waiting'))}</p>"))
+            parts.append(button(self.t("orders.refresh"),
+                                lambda _e: self.app.navigate("orders", order_id=order.id),
+                                "light", name="order-refresh"))
+        if order.status == "pending" and not order.payment_info:
+            parts.append(button(self.t("orders.pay_now"),
+                                lambda _e: self.app.spawn(self._pay, order, parts_holder),
+                                "primary", name="pay-now"))
+        parts_holder = pn.Column(sizing_mode="stretch_width")
+        parts.append(parts_holder)
+        return parts
+
+    def _label(self, key: str) -> str:
+        if key.startswith("pay.barcode:"):
+            return self.t("pay.barcode", n=key.split(":", 1)[1])
+        return self.t(key)
+
+    async def _pay(self, order: Order, holder: pn.Column) -> None:
+        form = await self.app.guarded(lambda: self.app.billing.pay_order(order))
+        if form is not None:
+            holder.objects = [GatewayRedirect.for_form(form, self.t("plans.continue"))]
+
+    def _watch(self, order: Order, body: pn.Column) -> None:
+        """Re-read a waiting order until the gateway's answer changes it."""
+        page = ("orders", {"order_id": order.id})
+        last = (order.status, bool(order.payment_info))
+
+        async def poll() -> None:
+            nonlocal last
+            if self.app.page != page:
+                callback.stop()
+                return
+            fresh = await self.app.guarded(lambda: self.app.billing.order(order.id))
+            if fresh is None:
+                callback.stop()
+                return
+            now = (fresh.status, bool(fresh.payment_info))
+            if now != last:
+                last = now
+                body.objects = self._detail_parts(fresh)
+                if fresh.status not in ("pending", "processing"):
+                    callback.stop()
+
+        callback = pn.state.add_periodic_callback(poll, period=POLL_MS, count=POLL_COUNT)

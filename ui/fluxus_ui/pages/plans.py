@@ -1,0 +1,83 @@
+"""Plan cards, a payment method, and check-out through the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+
+from fluxus_ui.i18n import money
+from fluxus_ui.models import Plan
+from fluxus_ui.pages import View
+from fluxus_ui.pages.gateway import GatewayRedirect
+from fluxus_ui.template import button, esc, heading, html_pane
+
+METHODS = ("credit_card", "atm", "cvs", "barcode")
+
+
+class PlansView(View):
+    name = "plans"
+    needs_login = False
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        plans = await self.app.billing.load_plans()
+        self.checkout_area = pn.Column(sizing_mode="stretch_width", css_classes=["fx-checkout"])
+        if not plans:
+            cards: Any = html_pane(f"<p>{esc(self.t('plans.none'))}</p>")
+        else:
+            cards = pn.FlexBox(*[self._card(p) for p in plans], flex_wrap="wrap",
+                               gap="12px", sizing_mode="stretch_width")
+        return pn.Column(heading(self.t("plans.title")), cards, self.checkout_area,
+                         sizing_mode="stretch_width", css_classes=["fx-page-plans"])
+
+    def _card(self, plan: Plan) -> pn.Column:
+        cycle = self.t(f"cycle.{plan.billing_cycle}")
+        badge = f'<span class="pill">{esc(self.t("plans.popular"))}</span>' if plan.is_popular \
+            else ""
+        trial = (f"<p class='muted'>{esc(self.t('plans.trial', days=plan.trial_days))}</p>"
+                 if plan.trial_days else "")
+        features = "".join(f"<li>{esc(f)}</li>" for f in plan.features)
+        body = (
+            f'<div class="card{" popular" if plan.is_popular else ""}">'
+            f"<h3 style='margin:0 0 6px'>{esc(plan.name)} {badge}</h3>"
+            f'<div class="price">{esc(money(plan.price, plan.currency))}'
+            f' <span class="muted" style="font-size:14px">{esc(cycle)}</span></div>'
+            f"{trial}<p class='muted'>{esc(plan.description)}</p>"
+            f'<ul class="features">{features}</ul></div>'
+        )
+        choose = button(self.t("plans.choose"), lambda _e: self._choose(plan), "primary",
+                        name=f"choose-{plan.slug}", sizing_mode="stretch_width")
+        return pn.Column(html_pane(body), choose, width=250, min_width=220,
+                         css_classes=[f"fx-plan-{plan.slug}"])
+
+    def _choose(self, plan: Plan) -> None:
+        if not self.app.auth.logged_in:
+            self.app.after_login = ("plans", {})
+            self.app.navigate("login")
+            return
+        method = pn.widgets.RadioButtonGroup(
+            name=self.t("plans.method"), options={self.method(m): m for m in METHODS},
+            value="credit_card", css_classes=["fx-method"], button_type="light",
+        )
+        go = button(self.t("plans.checkout"), lambda _e: self.app.spawn(
+            self._checkout, plan, method, go), "success", name="checkout")
+        self.checkout_area.objects = [
+            heading(f"{plan.name} — {money(plan.price, plan.currency)}"),
+            html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, go,
+        ]
+
+    async def _checkout(self, plan: Plan, method: pn.widgets.Widget, go: Any) -> None:
+        go.disabled = True
+        self.checkout_area.loading = True
+        try:
+            result = await self.app.guarded(lambda: self.app.billing.checkout(plan, method.value))
+        finally:
+            self.checkout_area.loading = False
+        if result is None:
+            go.disabled = False
+            return
+        _order, form = result
+        self.checkout_area.objects = [
+            html_pane(f"<p>{esc(self.t('plans.redirecting'))}</p>"),
+            GatewayRedirect.for_form(form, self.t("plans.continue")),
+        ]

@@ -1,0 +1,1 @@
+"""One param.Parameterized store per area of the dashboard; views read and call them."""
