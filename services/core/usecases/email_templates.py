@@ -1,0 +1,251 @@
+"""Every e-mail's words in zh-TW and English, rendered to a plain-text and an escaped HTML part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup, escape
+
+LANGUAGES = ("zh-TW", "en")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A line that is a link: a label and a URL (both Jinja expressions)."""
+
+    label: str
+    url: str
+
+
+Line = str | Link
+
+
+@dataclass(frozen=True)
+class Words:
+    subject: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+_GREETING = {"zh-TW": "{{ name }} 您好：", "en": "Hello {{ name }},"}
+_SIGNATURE = {"zh-TW": "{{ seller_name }} 敬上", "en": "— {{ seller_name }}"}
+_DASHBOARD = {
+    "zh-TW": Link("前往會員中心", "{{ dashboard_url }}"),
+    "en": Link("Open your dashboard", "{{ dashboard_url }}"),
+}
+
+_PAYMENT_CODES = {
+    "zh-TW": (
+        "{% if bank_code %}銀行代碼：{{ bank_code }}　虛擬帳號：{{ v_account }}{% endif %}",
+        "{% if payment_no %}超商繳費代碼：{{ payment_no }}{% endif %}",
+        "{% if barcode1 %}條碼：{{ barcode1 }} / {{ barcode2 }} / {{ barcode3 }}{% endif %}",
+        "{% if expire_date %}繳費期限：{{ expire_date }}{% endif %}",
+    ),
+    "en": (
+        "{% if bank_code %}Bank code: {{ bank_code }}, account: {{ v_account }}{% endif %}",
+        "{% if payment_no %}Convenience-store payment code: {{ payment_no }}{% endif %}",
+        "{% if barcode1 %}Barcodes: {{ barcode1 }} / {{ barcode2 }} / {{ barcode3 }}{% endif %}",
+        "{% if expire_date %}Pay by: {{ expire_date }}{% endif %}",
+    ),
+}
+
+TEMPLATES: dict[str, dict[str, Words]] = {
+    "welcome": {
+        "zh-TW": Words("歡迎加入 {{ seller_name }}", ("感謝您註冊，帳號 {{ email }} 已建立。",)),
+        "en": Words(
+            "Welcome to {{ seller_name }}",
+            ("Thank you for signing up; your account {{ email }} is ready.",),
+        ),
+    },
+    "verify_email": {
+        "zh-TW": Words(
+            "請驗證您的電子郵件",
+            ("請點選下方連結完成驗證。", Link("驗證電子郵件", "{{ verify_url }}")),
+        ),
+        "en": Words(
+            "Please verify your e-mail address",
+            ("Follow the link below to verify it.", Link("Verify my e-mail", "{{ verify_url }}")),
+        ),
+    },
+    "password_reset": {
+        "zh-TW": Words(
+            "重設密碼",
+            (
+                "我們收到重設密碼的要求；若非您本人操作，請忽略此信。",
+                Link("重設密碼", "{{ reset_url }}"),
+            ),
+        ),
+        "en": Words(
+            "Reset your password",
+            (
+                "We were asked to reset your password; ignore this message if it was not you.",
+                Link("Reset my password", "{{ reset_url }}"),
+            ),
+        ),
+    },
+    "payment_confirmation": {
+        "zh-TW": Words(
+            "付款成功：訂單 {{ order_number }}",
+            (
+                "我們已收到您 {{ plan_name }} 方案的款項 {{ amount }}。",
+                "{% if period_end %}服務期間：{{ period_start }} 至 {{ period_end }}{% endif %}",
+                "{% if invoice_number %}發票號碼 {{ invoice_number }}：銷售額 {{ invoice_net }}，"
+                "營業稅 {{ invoice_tax }}，總計 {{ invoice_total }}{% endif %}",
+                "{% if attached %}發票 PDF 已附於本信。{% endif %}",
+            ),
+        ),
+        "en": Words(
+            "Payment received: order {{ order_number }}",
+            (
+                "We received {{ amount }} for your {{ plan_name }} plan.",
+                "{% if period_end %}Service period: {{ period_start }} to "
+                "{{ period_end }}{% endif %}",
+                "{% if invoice_number %}Invoice {{ invoice_number }}: net {{ invoice_net }}, "
+                "tax {{ invoice_tax }}, total {{ invoice_total }}{% endif %}",
+                "{% if attached %}The invoice is attached as a PDF.{% endif %}",
+            ),
+        ),
+    },
+    "payment_instructions": {
+        "zh-TW": Words(
+            "繳費資訊：訂單 {{ order_number }}",
+            ("請於期限內繳納 {{ plan_name }} 方案款項 {{ amount }}。", *_PAYMENT_CODES["zh-TW"]),
+        ),
+        "en": Words(
+            "How to pay order {{ order_number }}",
+            (
+                "Please pay {{ amount }} for your {{ plan_name }} plan in time.",
+                *_PAYMENT_CODES["en"],
+            ),
+        ),
+    },
+    "renewal_reminder": {
+        "zh-TW": Words(
+            "提醒：{{ plan_name }} 方案尚未續費",
+            (
+                "您的方案已於 {{ end_date }} 到期，續費款項 {{ amount }} 尚未收到。",
+                "{% if grace_until %}請於 {{ grace_until }} 前完成付款，以免服務中止。{% endif %}",
+                Link("立即付款", "{{ pay_url }}"),
+            ),
+        ),
+        "en": Words(
+            "Reminder: your {{ plan_name }} plan is unpaid",
+            (
+                "Your plan ended on {{ end_date }} and the renewal of {{ amount }} is unpaid.",
+                "{% if grace_until %}Please pay by {{ grace_until }} to keep the service."
+                "{% endif %}",
+                Link("Pay now", "{{ pay_url }}"),
+            ),
+        ),
+    },
+    "renewal_payment_link": {
+        "zh-TW": Words(
+            "{{ plan_name }} 方案續費通知",
+            (
+                "下一期（{{ period_start }} 至 {{ period_end }}）費用為 {{ amount }}。",
+                Link("前往付款", "{{ pay_url }}"),
+            ),
+        ),
+        "en": Words(
+            "Renew your {{ plan_name }} plan",
+            (
+                "The next period ({{ period_start }} to {{ period_end }}) costs {{ amount }}.",
+                Link("Pay now", "{{ pay_url }}"),
+            ),
+        ),
+    },
+    "payment_failed": {
+        "zh-TW": Words(
+            "付款未成功{% if order_number %}：訂單 {{ order_number }}{% endif %}",
+            (
+                "{% if order_number %}訂單 {{ order_number }}"
+                "{% else %}{{ plan_name }} 方案{% endif %}"
+                "（{{ amount }}）付款未成功。",
+                "{% if reason %}原因：{{ reason }}{% endif %}",
+                Link("重新付款", "{{ pay_url }}"),
+            ),
+        ),
+        "en": Words(
+            "Payment failed{% if order_number %}: order {{ order_number }}{% endif %}",
+            (
+                "The payment of {{ amount }} for "
+                "{% if order_number %}order {{ order_number }}{% else %}your {{ plan_name }} plan"
+                "{% endif %} did not go through.",
+                "{% if reason %}Reason: {{ reason }}{% endif %}",
+                Link("Try again", "{{ pay_url }}"),
+            ),
+        ),
+    },
+    "subscription_expired": {
+        "zh-TW": Words(
+            "您的 {{ plan_name }} 方案已到期",
+            ("您的 {{ plan_name }} 方案已於 {{ end_date }} 到期，歡迎隨時重新訂閱。",),
+        ),
+        "en": Words(
+            "Your {{ plan_name }} plan has expired",
+            (
+                "Your {{ plan_name }} plan expired on {{ end_date }}; "
+                "you can subscribe again any time.",
+            ),
+        ),
+    },
+}
+
+# Keys each template needs beyond the common ones (name, email, seller_name, dashboard_url).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "welcome": (),
+    "verify_email": ("verify_url",),
+    "password_reset": ("reset_url",),
+    "payment_confirmation": ("order_number", "plan_name", "amount"),
+    "payment_instructions": ("order_number", "plan_name", "amount"),
+    "renewal_reminder": ("plan_name", "end_date", "amount", "pay_url"),
+    "renewal_payment_link": ("plan_name", "period_start", "period_end", "amount", "pay_url"),
+    "payment_failed": ("amount", "pay_url"),
+    "subscription_expired": ("plan_name", "end_date"),
+}
+
+# Text parts are never HTML; the HTML part escapes every value. Optional values render empty
+# (and their lines disappear); REQUIRED ones are checked before rendering.
+_text_env = Environment(autoescape=False)  # noqa: S701 - plain text, never HTML
+_html_env = Environment(autoescape=select_autoescape(default=True))
+
+
+def language_of(preference: str | None) -> str:
+    return "en" if (preference or "").lower().startswith("en") else "zh-TW"
+
+
+def render(template: str, language: str, values: dict[str, Any]) -> RenderedEmail:
+    words = TEMPLATES[template][language_of(language)]
+    lang = language_of(language)
+    missing = [key for key in REQUIRED[template] if values.get(key) in (None, "")]
+    if missing:
+        raise ValueError(f"e-mail {template!r} lacks {', '.join(missing)}")
+    lines = (_GREETING[lang], *words.lines, _DASHBOARD[lang], _SIGNATURE[lang])
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    for line in lines:
+        if isinstance(line, Link):
+            label = _text_env.from_string(line.label).render(values)
+            url = _text_env.from_string(line.url).render(values)
+            text_parts.append(f"{label}: {url}")
+            html_parts.append(f'<p><a href="{escape(url)}">{escape(label)}</a></p>')
+            continue
+        text = _text_env.from_string(line).render(values).strip()
+        if text:
+            text_parts.append(text)
+            html_parts.append(f"<p>{_html_env.from_string(line).render(values).strip()}</p>")
+    subject = " ".join(_text_env.from_string(words.subject).render(values).split())
+    body = "\n".join(html_parts)
+    html = Markup(
+        '<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{subject}</title>'
+        "</head><body>{body}</body></html>"
+    ).format(lang=lang, subject=subject, body=Markup(body))  # noqa: S704 - parts escaped above
+    return RenderedEmail(subject=subject, text="\n\n".join(text_parts) + "\n", html=str(html))

@@ -1,0 +1,159 @@
+"""Render an invoice as a PDF under the invoice directory and record where it is served."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from fpdf import FPDF
+from sqlalchemy.orm import Session
+
+from services.core.db.models import Invoice, Order, Plan
+from services.core.domain.periods import TAIPEI
+from services.core.errors import NotFound
+
+# Fonts with Traditional Chinese glyphs, first found wins (Debian: fonts-wqy-microhei).
+CJK_FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/uming.ttc"),
+)
+# Where the payment service serves the PDF to the invoice's owner.
+PDF_URL_TEMPLATE = "/payment/invoice/{order_id}/pdf"
+
+
+def find_cjk_font() -> Path | None:
+    return next((path for path in CJK_FONT_CANDIDATES if path.is_file()), None)
+
+
+def pdf_path(invoice_dir: Path, invoice_number: str) -> Path:
+    # Invoice numbers are ours (letters, digits, dashes); refuse anything that could climb out.
+    if not invoice_number or any(c in invoice_number for c in "/\\.") or "\0" in invoice_number:
+        raise ValueError(f"unsafe invoice number {invoice_number!r}")
+    return invoice_dir / f"{invoice_number}.pdf"
+
+
+class _Writer:
+    """fpdf2 with a CJK font when there is one, else a Latin-1 core font that drops CJK."""
+
+    def __init__(self, font: Path | None) -> None:
+        self.pdf = FPDF(format="A4")
+        self.pdf.set_auto_page_break(auto=True, margin=15)
+        self.pdf.add_page()
+        self.unicode = font is not None
+        if font is not None:
+            self.pdf.add_font("cjk", "", str(font))
+            self.family = "cjk"
+        else:
+            self.family = "helvetica"
+
+    def text(self, value: str) -> str:
+        if self.unicode:
+            return value
+        # No CJK font: keep what Latin-1 can show, so bilingual labels keep their English.
+        kept = value.encode("latin-1", "ignore").decode("latin-1")
+        return " ".join(kept.split()) or "-"
+
+    def line(self, value: str, size: int = 11, height: float = 7) -> None:
+        self.pdf.set_font(self.family, size=size)
+        self.pdf.cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
+
+    def row(self, left: str, right: str, size: int = 11) -> None:
+        self.pdf.set_font(self.family, size=size)
+        self.pdf.cell(120, 7, self.text(left))
+        self.pdf.cell(0, 7, self.text(right), align="R", new_x="LMARGIN", new_y="NEXT")
+
+
+def _money(value: Decimal, currency: str) -> str:
+    return f"{currency} {value:,.0f}"
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.astimezone(TAIPEI).strftime("%Y-%m-%d") if moment else "-"
+
+
+def build_pdf(
+    invoice: Invoice, *, seller_name: str, seller_tax_id: str, item: str, font: Path | None
+) -> bytes:
+    """The invoice's PDF bytes (seller, buyer, number, dates, line, tax, total)."""
+    w = _Writer(font)
+    w.pdf.set_creation_date(invoice.issued_at)
+    w.pdf.set_title(f"Invoice {invoice.invoice_number}")
+    w.line("發票 Invoice", size=18, height=12)
+    w.line(f"發票號碼 Number: {invoice.invoice_number}")
+    w.line(f"開立日期 Date: {_date(invoice.issued_at)}")
+    w.line(f"付款日期 Paid: {_date(invoice.paid_at)}")
+    w.line("")
+    w.line(f"賣方 Seller: {seller_name}")
+    w.line(f"統一編號 Tax ID: {seller_tax_id}")
+    w.line(f"買方 Buyer: {invoice.buyer_name or invoice.buyer_email}")
+    if invoice.buyer_tax_id:
+        w.line(f"買方統一編號 Buyer tax ID: {invoice.buyer_tax_id}")
+    w.line(f"電子郵件 E-mail: {invoice.buyer_email}")
+    w.line("")
+    w.row("品項 Item", "金額 Amount", size=12)
+    w.row(f"{item} × 1", _money(invoice.amount, invoice.currency))
+    w.line("")
+    w.row("銷售額 Net", _money(invoice.amount, invoice.currency))
+    w.row("營業稅 5% Tax", _money(invoice.tax_amount, invoice.currency))
+    w.row("總計 Total", _money(invoice.total_amount, invoice.currency), size=13)
+    return bytes(w.pdf.output())
+
+
+def _item_name(session: Session, invoice: Invoice) -> str:
+    if invoice.description:
+        return invoice.description
+    order = session.get(Order, invoice.order_id)
+    plan = session.get(Plan, order.plan_id) if order else None
+    return plan.name if plan else "Subscription"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # A reader (the payment service, an e-mail job) never sees a half-written file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_invoice_pdf(
+    session: Session,
+    *,
+    invoice_id: uuid.UUID,
+    invoice_dir: Path,
+    seller_name: str,
+    seller_tax_id: str,
+    font: Path | str | None = "auto",
+    force: bool = False,
+) -> Path:
+    """Write `<invoice_dir>/<invoice_number>.pdf` (unless it exists) and set `pdf_url`.
+
+    Idempotent: a second call returns the existing file. `font="auto"` finds a CJK font.
+    """
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    path = pdf_path(invoice_dir, invoice.invoice_number)
+    if force or not path.is_file():
+        chosen = find_cjk_font() if font == "auto" else font
+        data = build_pdf(
+            invoice,
+            seller_name=seller_name,
+            seller_tax_id=seller_tax_id,
+            item=_item_name(session, invoice),
+            font=Path(chosen) if chosen else None,
+        )
+        _write_atomically(path, data)
+    url = PDF_URL_TEMPLATE.format(order_id=invoice.order_id)
+    if invoice.pdf_url != url:
+        invoice.pdf_url = url
+    return path

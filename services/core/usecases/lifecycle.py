@@ -1,0 +1,199 @@
+"""Time-driven subscription changes: expiry, trial ends and dunning (past_due → expired)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from services.core.clock import Clock
+from services.core.db.models import Order, Plan, Subscription, User
+from services.core.domain.periods import BillingCycle, add_cycles
+from services.core.domain.states import (
+    OrderStatus,
+    SubscriptionStatus,
+    check_subscription_transition,
+)
+from services.core.ports import Jobs
+from services.core.usecases import audit
+from services.core.usecases.emails import queue_email
+
+S = SubscriptionStatus
+BATCH = 200
+OPEN_ORDER = (OrderStatus.PENDING.value, OrderStatus.PROCESSING.value)
+
+
+@dataclass
+class SweepResult:
+    changed: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str) -> None:
+        self.changed[what] = self.changed.get(what, 0) + 1
+
+
+def _locked(session: Session, query: Select[Subscription]) -> Iterator[Subscription]:
+    """Every row of `query`, in batches by id, locked for this transaction; rows another
+    worker holds are left to it (SKIP LOCKED) and picked up by a later tick if still due."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Subscription)
+    after: uuid.UUID | None = None
+    while True:
+        page = query if after is None else query.where(Subscription.id > after)
+        rows = session.scalars(page.order_by(Subscription.id).limit(BATCH)).all()
+        yield from rows
+        if len(rows) < BATCH:
+            return
+        after = rows[-1].id
+
+
+def _move(session: Session, sub: Subscription, target: S, why: str, now: datetime) -> None:
+    check_subscription_transition(sub.status, target.value)
+    before = sub.status
+    sub.status = target.value
+    sub.updated_at = now
+    audit.record(
+        session,
+        audit.SYSTEM,
+        f"subscription_{target.value}",
+        resource_type="subscription",
+        resource_id=sub.id,
+        user_id=sub.user_id,
+        description=why,
+        meta={"from": before, "end_date": sub.end_date.isoformat() if sub.end_date else None},
+    )
+
+
+def _mail(
+    session: Session, jobs: Jobs, sub: Subscription, template: str, extra: dict[str, Any]
+) -> None:
+    user = session.get(User, sub.user_id)
+    assert user is not None  # noqa: S101 - foreign key
+    stamp = sub.end_date.isoformat() if sub.end_date else "none"
+    queue_email(
+        session,
+        jobs,
+        template=template,
+        user=user,
+        event_key=f"{template}:{sub.id}:{stamp}",
+        context={"subscription_id": str(sub.id), **extra},
+    )
+
+
+def _cancel_open_renewal(session: Session, sub: Subscription, now: datetime) -> None:
+    session.execute(
+        update(Order)
+        .where(
+            Order.subscription_id == sub.id,
+            Order.period_start == sub.end_date,
+            Order.status.in_(OPEN_ORDER),
+        )
+        .values(
+            status=OrderStatus.CANCELLED.value, failure_reason="grace period ended", updated_at=now
+        )
+    )
+
+
+def expire_subscriptions(session: Session, clock: Clock, jobs: Jobs) -> SweepResult:
+    """Subscriptions past end_date that will not renew → expired, with an e-mail."""
+    now, result = clock.now(), SweepResult()
+    query = select(Subscription).where(
+        Subscription.end_date <= now,
+        or_(
+            Subscription.status == S.CANCELLED.value,
+            and_(
+                Subscription.status.in_((S.ACTIVE.value, S.PAST_DUE.value)),
+                or_(
+                    Subscription.cancel_at_period_end.is_(True), Subscription.auto_renew.is_(False)
+                ),
+            ),
+        ),
+    )
+    for sub in _locked(session, query):
+        _move(session, sub, S.EXPIRED, "period ended without renewal", now)
+        _mail(session, jobs, sub, "subscription_expired", {})
+        result.count("expired")
+    return result
+
+
+def _paid(session: Session, sub: Subscription) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Order.subscription_id == sub.id, Order.status == OrderStatus.COMPLETED.value
+                )
+            )
+        )
+    )
+
+
+def end_trials(session: Session, clock: Clock, jobs: Jobs) -> SweepResult:
+    """Trials past trial_end_date → active when paid (the period starts at the trial's end,
+    unless payment already set one), else expired with an e-mail."""
+    now, result = clock.now(), SweepResult()
+    query = select(Subscription).where(
+        Subscription.status == S.TRIAL.value, Subscription.trial_end_date <= now
+    )
+    for sub in _locked(session, query):
+        if _paid(session, sub):
+            if sub.end_date is None or sub.end_date <= now:
+                plan = session.get(Plan, sub.plan_id)
+                assert plan is not None and sub.trial_end_date is not None  # noqa: S101
+                sub.anchor_date = sub.start_date = sub.trial_end_date
+                sub.end_date = add_cycles(sub.trial_end_date, BillingCycle(plan.billing_cycle), 1)
+            _move(session, sub, S.ACTIVE, "trial ended, paid", now)
+            result.count("activated")
+        else:
+            sub.end_date = sub.end_date or sub.trial_end_date
+            _move(session, sub, S.EXPIRED, "trial ended unpaid", now)
+            _mail(session, jobs, sub, "subscription_expired", {})
+            result.count("expired")
+    return result
+
+
+def _renewal_order(session: Session, sub: Subscription) -> Order | None:
+    return session.scalars(
+        select(Order).where(Order.subscription_id == sub.id, Order.period_start == sub.end_date)
+    ).first()
+
+
+def run_dunning(session: Session, clock: Clock, jobs: Jobs, dashboard_url: str) -> SweepResult:
+    """Unpaid renewals: active past end_date → past_due (+ reminder); past_due beyond the
+    plan's grace_days → expired (+ e-mail), and its open renewal order is cancelled."""
+    now, result = clock.now(), SweepResult()
+    lapsed = select(Subscription).where(
+        Subscription.status == S.ACTIVE.value,
+        Subscription.end_date <= now,
+        Subscription.auto_renew.is_(True),
+        Subscription.cancel_at_period_end.is_(False),
+    )
+    for sub in _locked(session, lapsed):
+        order = _renewal_order(session, sub)
+        if order is not None and order.status == OrderStatus.COMPLETED.value:
+            continue  # paid; the payment moved end_date on (or is about to)
+        _move(session, sub, S.PAST_DUE, "renewal unpaid at period end", now)
+        extra = (
+            {"order_id": str(order.id), "pay_url": f"{dashboard_url}/orders/{order.id}"}
+            if order is not None
+            else {}
+        )
+        _mail(session, jobs, sub, "renewal_reminder", extra)
+        result.count("past_due")
+    overdue = select(Subscription).where(
+        Subscription.status == S.PAST_DUE.value, Subscription.end_date <= now
+    )
+    for sub in _locked(session, overdue):
+        plan = session.get(Plan, sub.plan_id)
+        assert plan is not None and sub.end_date is not None  # noqa: S101
+        if sub.end_date + timedelta(days=plan.grace_days) > now:
+            continue
+        _cancel_open_renewal(session, sub, now)
+        _move(session, sub, S.EXPIRED, f"unpaid {plan.grace_days} days after period end", now)
+        _mail(session, jobs, sub, "subscription_expired", {})
+        result.count("expired")
+    return result
