@@ -24,7 +24,7 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
     if dashboard.netloc:
         origins.add(dashboard.netloc)
     pn.serve(
-        {"/": app, "/orders/{order_id}": app},
+        {"/": app, "/orders": app, "/orders/{order_id}": app},
         port=port, address=address, show=False, start=True, title="Fluxus",
         liveness=True, websocket_origin=sorted(origins),
         auth_provider=SessionCookieProvider(secure=dashboard.scheme == "https"),

@@ -160,8 +160,10 @@ class ApiClient:
         )
 
     # --- auth and account -----------------------------------------------------------------
-    async def register(self, username: str, email: str, password: str) -> User:
-        payload = {"username": username, "email": email, "password": password}
+    async def register(self, username: str, email: str, password: str,
+                       password_confirm: str | None = None) -> User:
+        payload = {"username": username, "email": email, "password": password,
+                   "password_confirm": password if password_confirm is None else password_confirm}
         _, body = await self._call("POST", "/api/auth/register/", auth=False, json=payload)
         return User.from_json(body or {})
 
@@ -275,8 +277,23 @@ class ApiClient:
         )
         return CheckoutForm.from_json(body)
 
+    async def invoice_of_order(self, order_id: str) -> Invoice:
+        _, body = await self._call("GET", f"/payment/invoice/{order_id}/", base=self.payment_url)
+        return Invoice.from_json(body)
+
     async def invoice_pdf(self, order_id: str) -> bytes:
-        response, _ = await self._call(
-            "GET", f"/payment/invoice/{order_id}/", base=self.payment_url
+        """The PDF the payment service renders for a paid order (owner or staff)."""
+        response = await self._send(
+            "GET", f"{self.payment_url}/payment/invoice/{order_id}/pdf", auth=True
         )
+        if response.status_code in _GATEWAY_TROUBLE:
+            raise ApiUnavailable(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            raise ApiError.from_response(response.status_code, body)
+        if not response.content.startswith(b"%PDF"):
+            raise ApiError(502, "not_a_pdf", "the invoice PDF could not be read")
         return response.content

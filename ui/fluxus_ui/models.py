@@ -156,7 +156,9 @@ class Order:
     @property
     def awaits_customer(self) -> bool:
         """A payment code was issued and the customer still has to pay it."""
-        return self.status in ("pending", "processing") and bool(self.payment_info)
+        codes = ("payment_no", "v_account", "barcode1", "PaymentNo", "vAccount", "Barcode1")
+        has_code = any(self.payment_info.get(key) for key in codes)
+        return self.status in ("pending", "processing") and has_code
 
 
 @dataclass(frozen=True)

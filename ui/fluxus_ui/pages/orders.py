@@ -77,12 +77,12 @@ class OrdersView(View):
             parts.append(button(self.t("orders.refresh"),
                                 lambda _e: self.app.navigate("orders", order_id=order.id),
                                 "light", name="order-refresh"))
-        if order.status == "pending" and not order.payment_info:
+        holder = pn.Column(sizing_mode="stretch_width")
+        if order.status == "pending" and not order.awaits_customer:
             parts.append(button(self.t("orders.pay_now"),
-                                lambda _e: self.app.spawn(self._pay, order, parts_holder),
+                                lambda _e: self.app.spawn(self._pay, order, holder),
                                 "primary", name="pay-now"))
-        parts_holder = pn.Column(sizing_mode="stretch_width")
-        parts.append(parts_holder)
+        parts.append(holder)
         return parts
 
     def _label(self, key: str) -> str:
@@ -98,7 +98,7 @@ class OrdersView(View):
     def _watch(self, order: Order, body: pn.Column) -> None:
         """Re-read a waiting order until the gateway's answer changes it."""
         page = ("orders", {"order_id": order.id})
-        last = (order.status, bool(order.payment_info))
+        last = (order.status, order.awaits_customer)
 
         async def poll() -> None:
             nonlocal last
@@ -109,7 +109,7 @@ class OrdersView(View):
             if fresh is None:
                 callback.stop()
                 return
-            now = (fresh.status, bool(fresh.payment_info))
+            now = (fresh.status, fresh.awaits_customer)
             if now != last:
                 last = now
                 body.objects = self._detail_parts(fresh)
