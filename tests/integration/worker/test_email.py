@@ -1,0 +1,90 @@
+"""E-mail jobs against a real SMTP server: once per event, retried after a failure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from services.core.clock import FixedClock
+from services.core.config import Settings
+from services.core.db.models import EmailDelivery
+from services.core.ports import RecordingJobs
+from services.core.usecases.emails import queue_email
+from services.worker import context
+from services.worker.jobs.periodic import sweep_email_deliveries
+from services.worker.queues import RQJobs, enqueue_now, redis_connection
+from tests.integration.worker.conftest import Inbox, drain_until, run_burst
+from tests.support.factories import make_user
+
+pytestmark = pytest.mark.integration
+
+
+def _queue(session: Session, settings: Settings, jobs: RQJobs | RecordingJobs, **user: str):
+    person = make_user(session, **user)
+    delivery_id = queue_email(
+        session, jobs, template="welcome", user=person, event_key=f"welcome:{person.id}"
+    )
+    session.commit()
+    jobs.flush()
+    return delivery_id
+
+
+def test_duplicate_enqueues_send_one_message(
+    session: Session, wsettings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _port = smtp
+    jobs = RQJobs(redis_connection(wsettings))
+    delivery_id = _queue(session, wsettings, jobs, first_name="<script>x</script>", language="en")
+    connection = redis_connection(wsettings)
+    for n in range(3):  # duplicates that slip past the job-id dedupe
+        enqueue_now(connection, "send_email", str(delivery_id), job_id=f"dup-{n}")
+
+    run_burst(wsettings)
+
+    assert len(inbox.messages) == 1
+    message = inbox.messages[0]
+    assert message["Subject"] == "Welcome to 流光科技 Fluxus Ltd."
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert "Hello <script>x</script>," in text
+    session.expire_all()
+    row = session.get_one(EmailDelivery, delivery_id)
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_smtp_failure_is_retried_until_sent(
+    session: Session, wsettings: Settings, smtp: tuple[Inbox, int], fast_retries: None
+) -> None:
+    inbox, _port = smtp
+    inbox.refuse_next = 1
+    delivery_id = _queue(session, wsettings, RQJobs(redis_connection(wsettings)))
+
+    drain_until(wsettings, lambda: inbox.messages)
+
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["Subject"] == "歡迎加入 流光科技 Fluxus Ltd."  # zh-TW by default
+    session.expire_all()
+    row = session.get_one(EmailDelivery, delivery_id)
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_sweeper_sends_a_delivery_whose_enqueue_was_lost(
+    session: Session, wsettings: Settings, smtp: tuple[Inbox, int], clock: FixedClock
+) -> None:
+    inbox, _port = smtp
+    lost = RecordingJobs()  # Redis was down: the row exists, no job does
+    delivery_id = _queue(session, wsettings, lost)
+    run_burst(wsettings)
+    assert inbox.messages == []
+
+    clock.set(context.clock().now() + timedelta(minutes=10))
+    assert sweep_email_deliveries() == 1
+    run_burst(wsettings)
+    assert sweep_email_deliveries() == 0
+
+    assert len(inbox.messages) == 1
+    session.expire_all()
+    assert session.get_one(EmailDelivery, delivery_id).status == "sent"
