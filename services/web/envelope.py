@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from services.core.errors import FluxusError
@@ -91,6 +91,9 @@ def http_error_response(error: HTTPException) -> Response:
 
 
 def _database_error(error: DBAPIError) -> Response:
+    if isinstance(error, DataError):
+        # Input the schemas let through but the database refuses (e.g. a NUL character).
+        return error_response(400, "bad_request", "The input cannot be stored as given.")
     if isinstance(error, OperationalError) or error.connection_invalidated:
         log.warning("database unavailable: %s", type(error.orig).__name__)
         return error_response(503, "service_unavailable",

@@ -1,0 +1,1 @@
+"""The public REST API: auth, users, plans, subscriptions, orders, invoices, audit log."""

@@ -1,0 +1,64 @@
+"""The API's app factory: `services.api.app:create_app`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.routing import Rule
+
+from services.api.docs import docs_blueprint
+from services.api.extensions import FluxusApi, make_limiter, openapi_config
+from services.api.resources.audit_logs.routes import blp as audit_logs
+from services.api.resources.auth.routes import blp as auth
+from services.api.resources.invoices.routes import blp as invoices
+from services.api.resources.orders.routes import blp as orders
+from services.api.resources.plans.routes import blp as plans
+from services.api.resources.subscriptions.routes import blp as subscriptions
+from services.api.resources.users.routes import blp as users
+from services.core.clock import Clock, SystemClock
+from services.core.config import Settings, get_settings
+from services.core.logging import configure_logging
+from services.web.auth import init_jwt
+from services.web.health import health_blueprint
+from services.web.setup import install_web
+
+BLUEPRINTS = (auth, users, plans, subscriptions, orders, invoices, audit_logs)
+HEALTH_PATHS = {
+    "/api/health/live": "The process answers.",
+    "/api/health/ready": "PostgreSQL and Redis answer (503 in the error envelope if not).",
+}
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = Flask("services.api")
+    app.config.update(openapi_config(settings))
+    api = FluxusApi(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    _document_health(api)
+    install_web(app, settings)  # after Api(app): the envelope replaces smorest's handler
+    init_jwt(app, settings)
+    health = health_blueprint(settings)
+    app.register_blueprint(health, url_prefix="/api/health")
+    docs = docs_blueprint()
+    app.register_blueprint(docs)
+    limiter = make_limiter(app, settings)
+    for exempt in (health, docs, app.blueprints["api-docs"]):
+        limiter.exempt(exempt)  # type: ignore[call-overload]
+    app.extensions["fluxus_clock"] = clock or SystemClock()
+    app.extensions["fluxus_limiter"] = limiter
+    return app
+
+
+def _document_health(api: FluxusApi) -> None:
+    for path, description in HEALTH_PATHS.items():
+        api.spec.path(rule=Rule(path), operations={"get": {
+            "tags": ["health"], "summary": description, "security": [],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"status": {"type": "string"}},
+                    "required": ["status"]}}}},
+                "503": {"$ref": "#/components/responses/SERVICE_UNAVAILABLE"},
+            },
+        }})

@@ -1,0 +1,62 @@
+"""The API's Flask extensions: flask-smorest (OpenAPI) and flask-limiter (Redis-backed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_smorest import Api
+
+from services.api.resources.common import ErrorSchema
+from services.core.config import Settings
+from services.web.auth import token_subject
+from services.web.requests import client_ip
+
+
+class FluxusApi(Api):
+    """flask-smorest documenting every error with the Fluxus envelope."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def openapi_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "API_TITLE": "Fluxus API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        # No Swagger UI/ReDoc from a CDN: /api/docs is served by services.api.docs.
+        "API_SPEC_OPTIONS": {
+            "info": {"description": "Subscription billing on ECPay. Errors always answer "
+                                    "{code, status, message, errors}; lists paginate with "
+                                    "page and page_size (≤ 100)."},
+            "servers": [{"url": settings.api_url.rstrip("/") or "/"}],
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        },
+    }
+
+
+def rate_limit_key() -> str:
+    """Per user for a well-signed access token, else per client IP."""
+    subject = token_subject()
+    return f"user:{subject}" if subject else f"ip:{client_ip()}"
+
+
+def make_limiter(app: Flask, settings: Settings) -> Limiter:
+    """Limits shared by every worker and replica through Redis. A moving window counts
+    exactly the last minute/hour, so there is no burst at window edges."""
+    return Limiter(
+        rate_limit_key,
+        app=app,
+        storage_uri=settings.redis_url,
+        storage_options={"socket_connect_timeout": 2, "socket_timeout": 2},
+        application_limits=[settings.rate_limits],
+        strategy="moving-window",
+        headers_enabled=True,
+        key_prefix="fluxus-api",
+        # If Redis is down the API keeps serving (readiness reports it) rather than failing.
+        swallow_errors=True,
+    )

@@ -1,0 +1,1 @@
+"""One package per resource: routes.py (a Blueprint of MethodViews) and schemas.py."""

@@ -1,0 +1,144 @@
+"""Account endpoints: register, log in, refresh, log out, verify e-mail, reset password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_jwt_extended import get_jwt
+from flask_smorest import Blueprint
+
+from services.api.resources.auth.schemas import (
+    EmailSchema,
+    LoginResponseSchema,
+    LoginSchema,
+    LogoutSchema,
+    PasswordResetConfirmSchema,
+    RefreshSchema,
+    RegisterSchema,
+    TokenPairSchema,
+    TokenSchema,
+)
+from services.api.resources.common import (
+    MessageSchema,
+    actor,
+    authenticated,
+    clock,
+    document_errors,
+    signer,
+)
+from services.api.resources.users.schemas import UserSchema
+from services.core.usecases import auth, auth_tokens
+from services.web.auth import current_user
+from services.web.uow import app_settings, commit_on_error, db_session, jobs
+
+blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
+
+
+@blp.route("/register/")
+class Register(MethodView):
+    @document_errors(blp, 400, 409, 413, 422)
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a customer account; a verification link is mailed."""
+        profile = {k: v for k, v in data.items()
+                   if k not in ("username", "email", "password", "password_confirm")}
+        return auth.register(
+            db_session(), clock(), jobs(), actor(), username=data["username"],
+            email=data["email"], password=data["password"],
+            dashboard_url=app_settings().dashboard_url, profile=profile,
+        )
+
+
+@blp.route("/login/")
+class Login(MethodView):
+    @document_errors(blp, 400, 401, 422)
+    @blp.arguments(LoginSchema)
+    @blp.response(200, LoginResponseSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Log in with a username or e-mail address and a password."""
+        commit_on_error()  # a failed attempt is audited even though the answer is 401
+        result = auth.login(
+            db_session(), clock(), signer(), actor(),
+            login=data.get("username") or data["email"], password=data["password"],
+            refresh_days=app_settings().jwt_refresh_days,
+        )
+        return {"access": result.tokens.access, "refresh": result.tokens.refresh,
+                "user": result.user}
+
+
+@blp.route("/refresh/")
+class Refresh(MethodView):
+    @document_errors(blp, 400, 401, 422)
+    @blp.arguments(RefreshSchema)
+    @blp.response(200, TokenPairSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Trade a refresh token for a new pair. Each refresh token works once; presenting
+        a used one again revokes every token of that login."""
+        commit_on_error()  # reuse detection revokes the family while answering 401
+        return auth_tokens.rotate_refresh_token(
+            db_session(), clock(), signer(), actor(), data["refresh"],
+            refresh_days=app_settings().jwt_refresh_days,
+        )
+
+
+@blp.route("/logout/")
+class Logout(MethodView):
+    @authenticated(blp)
+    @document_errors(blp, 400, 422)
+    @blp.arguments(LogoutSchema)
+    @blp.response(204)
+    def post(self, data: dict[str, Any]) -> None:
+        """Revoke the access token used and the given refresh token (its whole login)."""
+        user = current_user()
+        auth_tokens.logout(db_session(), clock(), signer(), actor(user), user,
+                           access_claims=get_jwt(), refresh_token=data.get("refresh"))
+
+
+@blp.route("/verify-email/")
+class VerifyEmail(MethodView):
+    @document_errors(blp, 400, 422)
+    @blp.arguments(TokenSchema)
+    @blp.response(200, MessageSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Confirm the e-mail address with the token from the mailed link."""
+        auth.verify_email(db_session(), clock(), actor(), token=data["token"])
+        return {"detail": "Your e-mail address is verified."}
+
+
+@blp.route("/verify-email/resend/")
+class ResendVerification(MethodView):
+    @document_errors(blp, 400, 422)
+    @blp.arguments(EmailSchema)
+    @blp.response(202, MessageSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Mail a new verification link (the answer is the same for unknown addresses)."""
+        auth.resend_verification(db_session(), clock(), jobs(), email=data["email"],
+                                 dashboard_url=app_settings().dashboard_url)
+        return {"detail": "If the address needs verifying, a new link is on its way."}
+
+
+@blp.route("/password-reset/")
+class PasswordReset(MethodView):
+    @document_errors(blp, 400, 422)
+    @blp.arguments(EmailSchema)
+    @blp.response(202, MessageSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Mail a password-reset link; the answer never tells whether the address exists."""
+        auth.request_password_reset(db_session(), clock(), jobs(), actor(),
+                                    email=data["email"],
+                                    dashboard_url=app_settings().dashboard_url)
+        return {"detail": "If the address belongs to an account, a reset link is on its way."}
+
+
+@blp.route("/password-reset/confirm/")
+class PasswordResetConfirm(MethodView):
+    @document_errors(blp, 400, 422)
+    @blp.arguments(PasswordResetConfirmSchema)
+    @blp.response(200, MessageSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Set a new password with the mailed single-use token; every login is revoked."""
+        auth.confirm_password_reset(db_session(), clock(), actor(), token=data["token"],
+                                    password=data["password"])
+        return {"detail": "Your password is changed; log in with the new one."}

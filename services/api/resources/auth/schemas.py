@@ -1,0 +1,69 @@
+"""Request and response bodies of the account endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from services.api.resources.common import Text
+from services.api.resources.users.schemas import (
+    ProfileSchema,
+    UserSchema,
+    email_field,
+    username_field,
+)
+
+TOKEN_MAX = 4096
+
+
+class RegisterSchema(ProfileSchema):
+    username = username_field(required=True)
+    email = email_field(required=True)
+    password = Text(128, min_length=1, required=True, load_only=True)
+    password_confirm = Text(128, load_only=True)
+
+    @validates_schema
+    def passwords_match(self, data: dict[str, object], **_kwargs: object) -> None:
+        confirm = data.get("password_confirm")
+        if confirm is not None and confirm != data.get("password"):
+            raise ValidationError("The passwords differ.", "password_confirm")
+
+
+class LoginSchema(Schema):
+    username = Text(254, metadata={"description": "username or e-mail address"})
+    email = Text(254, metadata={"description": "alternative to username"})
+    password = Text(128, min_length=1, required=True, load_only=True)
+
+    @validates_schema
+    def one_login(self, data: dict[str, object], **_kwargs: object) -> None:
+        if not data.get("username") and not data.get("email"):
+            raise ValidationError("Send a username or an e-mail address.", "username")
+
+
+class TokenPairSchema(Schema):
+    access = fields.String(required=True)
+    refresh = fields.String(required=True)
+
+
+class LoginResponseSchema(TokenPairSchema):
+    user = fields.Nested(UserSchema, required=True)
+
+
+class RefreshSchema(Schema):
+    refresh = Text(TOKEN_MAX, min_length=1, required=True)
+
+
+class LogoutSchema(Schema):
+    refresh = Text(TOKEN_MAX)
+
+
+class TokenSchema(Schema):
+    token = Text(200, min_length=1, required=True)
+
+
+class EmailSchema(Schema):
+    email = email_field(required=True)
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = Text(200, min_length=1, required=True)
+    password = Text(128, min_length=1, required=True, load_only=True)

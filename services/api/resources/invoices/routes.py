@@ -1,0 +1,39 @@
+"""Invoice endpoints: your own, or all for staff."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.api.resources.common import authenticated, document_errors, page_body, page_schema
+from services.api.resources.invoices.schemas import InvoiceListArgsSchema, InvoiceSchema
+from services.core.usecases import billing_queries
+from services.web.auth import current_user
+from services.web.uow import db_session
+
+blp = Blueprint("invoices", __name__, url_prefix="/api/invoices", description="Invoices")
+InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePage")
+
+
+@blp.route("/")
+class Invoices(MethodView):
+    @authenticated(blp)
+    @document_errors(blp, 422)
+    @blp.arguments(InvoiceListArgsSchema, location="query")
+    @blp.response(200, InvoicePageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Your invoices, newest first (everyone's for staff, filter by `user_id`)."""
+        return page_body(billing_queries.list_invoices(db_session(), current_user(), **args))
+
+
+@blp.route("/<uuid:invoice_id>/")
+class InvoiceDetail(MethodView):
+    @authenticated(blp)
+    @document_errors(blp, 404)
+    @blp.response(200, InvoiceSchema)
+    def get(self, invoice_id: uuid.UUID) -> Any:
+        """One of your invoices (any, for staff)."""
+        return billing_queries.get_invoice(db_session(), current_user(), invoice_id)

@@ -1,0 +1,44 @@
+"""Subscription schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.api.resources.common import PageArgsSchema
+from services.core.domain.states import SubscriptionStatus
+
+STATUSES = validate.OneOf([s.value for s in SubscriptionStatus])
+
+
+class SubscriptionSchema(Schema):
+    id = fields.UUID(required=True)
+    user_id = fields.UUID(required=True)
+    plan_id = fields.UUID(required=True)
+    status = fields.String(required=True)
+    start_date = fields.AwareDateTime(allow_none=True, required=True)
+    end_date = fields.AwareDateTime(allow_none=True, required=True)
+    trial_end_date = fields.AwareDateTime(allow_none=True, required=True)
+    auto_renew = fields.Boolean(required=True)
+    cancel_at_period_end = fields.Boolean(required=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True, required=True)
+    payment_method = fields.String(allow_none=True, required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class SubscriptionCreateSchema(Schema):
+    plan_id = fields.UUID(required=True)
+    auto_renew = fields.Boolean(load_default=True)
+
+
+class StatusChangeSchema(Schema):
+    status = fields.String(required=True, validate=STATUSES)
+    at_period_end = fields.Boolean(
+        load_default=False,
+        metadata={"description": "with status cancelled: stay active until end_date"},
+    )
+
+
+class SubscriptionListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=STATUSES)
+    user_id = fields.UUID(metadata={"description": "staff only"})

@@ -1,0 +1,122 @@
+"""User endpoints: staff administration, self-service profile, password change."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.api.resources.auth.schemas import TokenPairSchema
+from services.api.resources.common import (
+    PageArgsSchema,
+    actor,
+    authenticated,
+    clock,
+    document_errors,
+    page_body,
+    page_schema,
+    signer,
+)
+from services.api.resources.users.schemas import (
+    ChangePasswordSchema,
+    UserCreateSchema,
+    UserListArgsSchema,
+    UserPatchSchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from services.core.usecases import users
+from services.web.auth import current_user
+from services.web.uow import app_settings, db_session
+
+blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
+UserPageSchema = page_schema(UserSchema, "UserPage")
+
+
+class UserListQuerySchema(PageArgsSchema, UserListArgsSchema):
+    pass
+
+
+@blp.route("/")
+class Users(MethodView):
+    @authenticated(blp, staff=True)
+    @document_errors(blp, 422)
+    @blp.arguments(UserListQuerySchema, location="query")
+    @blp.response(200, UserPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List users (staff only); filter by `is_active` or a `search` on name and e-mail."""
+        return page_body(users.list_users(db_session(), **args))
+
+    @authenticated(blp, staff=True)
+    @document_errors(blp, 400, 409, 413, 422)
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a user (staff only), possibly staff or already verified."""
+        caller = current_user()
+        return users.create_user(db_session(), actor(caller), caller, data)
+
+
+@blp.route("/me/")
+class Me(MethodView):
+    @authenticated(blp)
+    @blp.response(200, UserSchema)
+    def get(self) -> Any:
+        """The account of the access token."""
+        return current_user()
+
+
+@blp.route("/change_password/")
+class ChangePassword(MethodView):
+    @authenticated(blp)
+    @document_errors(blp, 400, 422)
+    @blp.arguments(ChangePasswordSchema)
+    @blp.response(200, TokenPairSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Change your password (the current one is required). Every existing login is
+        revoked; the answer carries a fresh token pair for this client."""
+        user = current_user()
+        return users.change_password(
+            db_session(), clock(), signer(), actor(user), user,
+            old_password=data["old_password"], new_password=data["new_password"],
+            refresh_days=app_settings().jwt_refresh_days,
+        )
+
+
+@blp.route("/<uuid:user_id>/")
+class UserDetail(MethodView):
+    @authenticated(blp)
+    @document_errors(blp, 404)
+    @blp.response(200, UserSchema)
+    def get(self, user_id: uuid.UUID) -> Any:
+        """A user: yourself, or anyone for staff."""
+        return users.get_user(db_session(), current_user(), user_id)
+
+    @authenticated(blp)
+    @document_errors(blp, 400, 403, 404, 409, 413, 422)
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def put(self, data: dict[str, Any], user_id: uuid.UUID) -> Any:
+        """Replace a user's profile (self or staff). Only staff change the flags
+        `is_staff`, `is_superuser`, `is_verified`, `is_active`, and never on themselves."""
+        caller = current_user()
+        return users.update_user(db_session(), actor(caller), caller, user_id, data)
+
+    @authenticated(blp)
+    @document_errors(blp, 400, 403, 404, 409, 413, 422)
+    @blp.arguments(UserPatchSchema(partial=True))
+    @blp.response(200, UserSchema)
+    def patch(self, data: dict[str, Any], user_id: uuid.UUID) -> Any:
+        """Change some of a user's fields (same rules as PUT)."""
+        caller = current_user()
+        return users.update_user(db_session(), actor(caller), caller, user_id, data)
+
+    @authenticated(blp, staff=True)
+    @document_errors(blp, 404, 409)
+    @blp.response(204)
+    def delete(self, user_id: uuid.UUID) -> None:
+        """Deactivate a user (staff only); the account and its history stay."""
+        caller = current_user()
+        users.deactivate_user(db_session(), clock(), actor(caller), caller, user_id)

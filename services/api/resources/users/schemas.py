@@ -1,0 +1,83 @@
+"""User schemas: what a user looks like, and what may be sent to create or change one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from services.api.resources.common import Text
+
+USERNAME = validate.Regexp(r"^[\w.@+-]+$", error="Letters, digits and @/./+/-/_ only.")
+TAX_ID = validate.Regexp(r"^(\d{8})?$", error="Eight digits (統一編號) or empty.")
+LANGUAGES = validate.OneOf(["zh-TW", "en"])
+
+
+class UserSchema(Schema):
+    id = fields.UUID(required=True)
+    username = fields.String(required=True)
+    email = fields.String(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    phone = fields.String(required=True)
+    company_name = fields.String(required=True)
+    tax_id = fields.String(required=True)
+    language = fields.String(required=True)
+    is_active = fields.Boolean(required=True)
+    is_staff = fields.Boolean(required=True)
+    is_superuser = fields.Boolean(required=True)
+    is_verified = fields.Boolean(required=True)
+    last_login = fields.AwareDateTime(allow_none=True, required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+def username_field(**kwargs: Any) -> fields.String:
+    return Text(150, min_length=3, validate=USERNAME, **kwargs)
+
+
+def email_field(**kwargs: Any) -> fields.Email:
+    return fields.Email(validate=validate.Length(max=254), **kwargs)
+
+
+class ProfileSchema(Schema):
+    first_name = Text(150)
+    last_name = Text(150)
+    phone = Text(20, validate=validate.Regexp(r"^[0-9+() -]*$", error="Digits, +, (, ), -."))
+    company_name = Text(200)
+    tax_id = Text(8, validate=TAX_ID)
+    language = Text(8, validate=LANGUAGES)
+
+
+class FlagsSchema(Schema):
+    is_active = fields.Boolean()
+    is_staff = fields.Boolean()
+    is_superuser = fields.Boolean()
+    is_verified = fields.Boolean()
+
+
+class UserCreateSchema(ProfileSchema, FlagsSchema):
+    username = username_field(required=True)
+    email = email_field(required=True)
+    password = Text(128, min_length=1, required=True, load_only=True)
+
+
+class UserUpdateSchema(ProfileSchema, FlagsSchema):
+    """PUT needs username and e-mail; PATCH sends any subset."""
+
+    username = username_field(required=True)
+    email = email_field(required=True)
+
+
+class UserListArgsSchema(Schema):
+    is_active = fields.Boolean()
+    search = Text(100)
+
+
+class ChangePasswordSchema(Schema):
+    old_password = Text(128, min_length=1, required=True)
+    new_password = Text(128, min_length=1, required=True)
+
+
+class UserPatchSchema(UserUpdateSchema):
+    """PATCH: any subset of the PUT fields (load it with partial=True)."""
