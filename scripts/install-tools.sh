@@ -29,7 +29,8 @@ die() { log "ERROR: $*"; exit 1; }
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 helm_ok() { [[ -x "$BIN/helm" ]] && [[ "$(sha256_of "$BIN/helm")" == "$HELM_SHA256" ]]; }
-kubectl_ok() { [[ -x "$BIN/kubectl" ]] && "$BIN/kubectl" version --client 2>/dev/null | grep -q "$KUBECTL_VERSION"; }
+# Capture first: `kubectl | grep -q` under pipefail fails when grep exits early (SIGPIPE).
+kubectl_ok() { [[ -x "$BIN/kubectl" ]] && [[ "$("$BIN/kubectl" version --client 2>/dev/null)" == *"$KUBECTL_VERSION"* ]]; }
 keda_ok() {
   local pj="$NODE_PREFIX/node_modules/$KEDA_PKG_NAME/package.json"
   [[ -f "$pj" ]] && grep -q "\"version\": \"$KEDA_PKG_VERSION\"" "$pj"
