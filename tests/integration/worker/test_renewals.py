@@ -1,0 +1,123 @@
+"""Renewals: one order per (subscription, period) across month ends, leap years and racing renewers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.core.clock import FixedClock
+from services.core.config import Settings
+from services.core.db.models import EmailDelivery, Order, Plan, Subscription
+from services.core.domain.periods import BillingCycle, add_cycles
+from services.worker.cli import renew_plan
+from tests.integration.worker.conftest import Inbox, fluxus, fluxus_popen, run_burst
+from tests.support.factories import make_plan, make_subscription, make_user
+
+pytestmark = pytest.mark.integration
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+def taipei(*parts: int) -> datetime:
+    return datetime(*parts, 10, 0, tzinfo=TAIPEI).astimezone(UTC)
+
+
+def active_sub(session: Session, plan: Plan, anchor: datetime, **fields: object) -> Subscription:
+    cycle = BillingCycle(plan.billing_cycle)
+    values: dict[str, object] = {
+        "status": "active", "anchor_date": anchor, "start_date": anchor,
+        "end_date": add_cycles(anchor, cycle, 1), "payment_method": "atm",
+    }
+    return make_subscription(session, make_user(session), plan, **{**values, **fields})
+
+
+def renewal_orders(session: Session, sub: Subscription) -> list[Order]:
+    session.expire_all()
+    return list(session.scalars(select(Order).where(Order.subscription_id == sub.id)))
+
+
+@pytest.mark.parametrize(
+    ("cycle", "anchor", "period_start", "period_end"),
+    [
+        ("monthly", (2027, 1, 31), (2027, 2, 28), (2027, 3, 31)),
+        ("monthly", (2028, 1, 31), (2028, 2, 29), (2028, 3, 31)),
+        ("quarterly", (2027, 11, 30), (2028, 2, 29), (2028, 5, 30)),
+        ("yearly", (2028, 2, 29), (2029, 2, 28), (2030, 2, 28)),
+    ],
+)
+def test_renewal_period_follows_the_anchor_day(
+    session: Session, wsettings: Settings, cycle: str, anchor: tuple[int, int, int],
+    period_start: tuple[int, int, int], period_end: tuple[int, int, int],
+) -> None:
+    plan = make_plan(session, billing_cycle=cycle, price=Decimal(2990))
+    sub = active_sub(session, plan, taipei(*anchor))
+    session.commit()
+    now = FixedClock(taipei(*period_start) - timedelta(days=1))
+
+    assert renew_plan(wsettings, now, plan.slug, batch_size=10, lead=timedelta(days=3)) == (1, 1)
+    run_burst(wsettings)
+
+    [order] = renewal_orders(session, sub)
+    assert (order.period_start, order.period_end) == (taipei(*period_start), taipei(*period_end))
+    assert (order.amount, order.is_renewal, order.status) == (Decimal(2990), True, "pending")
+
+
+def test_offline_subscriptions_get_a_payment_link_and_card_agreements_wait(
+    session: Session, wsettings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    plan = make_plan(session)
+    atm = active_sub(session, plan, taipei(2027, 1, 10))
+    card = active_sub(session, plan, taipei(2027, 1, 10), payment_method="credit_card",
+                      period_agreement_no="FXAGREEMENT01")
+    not_yet = active_sub(session, plan, taipei(2027, 1, 20))
+    session.commit()
+
+    renew_plan(wsettings, FixedClock(taipei(2027, 2, 8)), plan.slug, batch_size=10,
+               lead=timedelta(days=3))
+    run_burst(wsettings)
+
+    [atm_order] = renewal_orders(session, atm)
+    assert len(renewal_orders(session, card)) == 1
+    assert renewal_orders(session, not_yet) == []
+    inbox, _port = smtp
+    assert len(inbox.messages) == 1  # the card is charged by ECPay: no link for it
+    body = inbox.messages[0].get_body(("plain",)).get_content()
+    assert f"https://app.example.tw/orders/{atm_order.id}" in body
+    assert "2027-02-10" in body and "2027-03-10" in body
+
+
+def test_two_renewers_at_once_create_one_order_per_subscription(
+    session: Session, wsettings: Settings
+) -> None:
+    plan = make_plan(session)
+    subs = [active_sub(session, plan, taipei(2027, 1, 1 + n % 20)) for n in range(30)]
+    session.commit()
+    now = "2027-02-25T00:00:00Z"
+
+    racers = [fluxus_popen(wsettings, "renew", "--plan", plan.slug, "--now", now,
+                           "--batch-size", "4") for _ in range(2)]
+    outputs = [proc.communicate(timeout=90) for proc in racers]
+    assert [proc.returncode for proc in racers] == [0, 0], outputs
+    assert all(f"renew {plan.slug}:" in out for out, _err in outputs)
+    run_burst(wsettings)
+    again = fluxus(wsettings, "renew", "--plan", plan.slug, "--now", now)
+    run_burst(wsettings)
+
+    assert again.returncode == 0 and "0 renewals enqueued" in again.stdout
+    session.expire_all()
+    rows = session.execute(
+        select(Order.subscription_id, func.count()).group_by(Order.subscription_id)
+    ).all()
+    per_sub = {sub_id: count for sub_id, count in rows}
+    assert per_sub == {sub.id: 1 for sub in subs}
+    assert session.scalar(select(func.count()).select_from(EmailDelivery)) == 30
+
+
+def test_unknown_plan_exits_non_zero(wsettings: Settings) -> None:
+    result = fluxus(wsettings, "renew", "--plan", "no-such-plan")
+    assert result.returncode == 2
+    assert "no plan 'no-such-plan'" in result.stderr
