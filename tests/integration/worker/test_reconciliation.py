@@ -1,0 +1,126 @@
+"""Reconciliation against the real ECPay simulator process: a lost callback never loses money."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.core.clock import FixedClock, SystemClock
+from services.core.config import Settings
+from services.core.db.models import Invoice, Order, Subscription
+from services.core.domain.periods import BillingCycle, add_cycles
+from services.ecpay.checkout import ChoosePayment, CheckoutOrder, PeriodicPlan, build_checkout
+from services.ecpay.credentials import EcpayCredentials
+from services.worker import context
+from services.worker.jobs import periodic
+from tests.integration.worker.conftest import Inbox, free_port, fluxus_popen, run_burst, wait_for
+from tests.support.factories import make_order, make_plan, make_subscription, make_user
+
+pytestmark = pytest.mark.integration
+LOST = f"http://127.0.0.1:{free_port()}/payment/ecpay"  # nobody listens: callbacks are lost
+
+
+@pytest.fixture
+def simulator(wsettings: Settings, clock: FixedClock) -> Iterator[str]:
+    port = free_port()
+    proc = fluxus_popen(wsettings, "ecpay-sim", "--bind", f"127.0.0.1:{port}",
+                        "--retry-interval", "60")
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/_sim/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(healthy, 20, "the ECPay simulator")
+        context.use(dataclasses.replace(wsettings, ecpay_gateway_url=url), clock)
+        yield url
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def checkout(sim: str, order: Order, periodic_plan: PeriodicPlan | None = None) -> None:
+    form = build_checkout(
+        EcpayCredentials.stage(sim),
+        CheckoutOrder(
+            merchant_trade_no=order.order_number, total_amount=int(order.amount),
+            trade_desc="Fluxus", item_name="Pro plan", return_url=f"{LOST}/return",
+            choose_payment=ChoosePayment.CREDIT, periodic=periodic_plan,
+        ),
+        now=SystemClock(),
+    )
+    response = httpx.post(form.action_url, data=dict(form.fields), timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def sim_post(sim: str, path: str, body: dict[str, object] | None = None) -> None:
+    response = httpx.post(f"{sim}/_sim/orders/{path}", json=body or {}, timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def test_paid_order_whose_callback_was_lost_is_completed(
+    session: Session, simulator: str, clock: FixedClock, smtp: tuple[Inbox, int]
+) -> None:
+    plan = make_plan(session, name="Pro")
+    sub = make_subscription(session, make_user(session), plan, status="pending")
+    paid = make_order(session, sub)
+    abandoned = make_order(session, sub, expire_at=datetime.now(UTC) + timedelta(minutes=20))
+    never_seen = make_order(session, sub)
+    session.commit()
+    for order in (paid, abandoned):
+        checkout(simulator, order)
+    sim_post(simulator, f"{paid.order_number}/pay", {"method": "Credit"})
+
+    clock.set(datetime.now(UTC) + timedelta(minutes=31))
+    assert periodic.reconcile_orders() == 3
+    run_burst(context.settings())
+
+    session.expire_all()
+    state = {o.id: o.status for o in session.scalars(select(Order))}
+    assert state == {paid.id: "completed", abandoned.id: "cancelled", never_seen.id: "pending"}
+    assert session.get_one(Subscription, sub.id).status == "active"
+    [invoice] = session.scalars(select(Invoice))
+    assert invoice.order_id == paid.id
+    inbox, _port = smtp
+    assert [str(m["Subject"]) for m in inbox.messages] == [f"付款成功：訂單 {paid.order_number}"]
+    assert periodic.reconcile_orders() == 1  # only the one ECPay has never seen stays open
+
+
+def test_lost_periodic_charge_completes_the_renewal_order(
+    session: Session, simulator: str, clock: FixedClock
+) -> None:
+    plan = make_plan(session, name="Pro")
+    anchor = datetime.now(UTC) - timedelta(days=31)
+    sub = make_subscription(session, make_user(session), plan, status="active",
+                            anchor_date=anchor, start_date=anchor)
+    agreement = make_order(session, sub, status="pending")
+    session.commit()
+    checkout(simulator, agreement, PeriodicPlan(990, "M", 1, 12, f"{LOST}/period"))
+    sim_post(simulator, f"{agreement.order_number}/pay")
+    sim_post(simulator, f"{agreement.order_number}/period")  # ECPay charged; callback lost
+    # The agreement paid the first period; the renewal order of the second one waits.
+    sub.payment_method, sub.period_agreement_no = "credit_card", agreement.order_number
+    sub.end_date = add_cycles(anchor, BillingCycle.MONTHLY, 1)
+    agreement.status = "completed"
+    renewal = make_order(session, sub, is_renewal=True, period_start=sub.end_date,
+                         period_end=add_cycles(anchor, BillingCycle.MONTHLY, 2))
+    session.commit()
+
+    clock.set(sub.end_date + timedelta(hours=7))
+    assert periodic.reconcile_orders() == 1
+    run_burst(context.settings())
+
+    session.expire_all()
+    assert session.get_one(Order, renewal.id).status == "completed"
+    assert session.get_one(Subscription, sub.id).end_date == add_cycles(
+        anchor, BillingCycle.MONTHLY, 2
+    )
