@@ -33,6 +33,13 @@ REPO = Path(__file__).resolve().parents[3]
 FLUXUS = str(REPO / ".venv" / "bin" / "fluxus")
 
 
+def body(message: EmailMessage, kind: str = "plain") -> str:
+    part = message.get_body((kind,))
+    assert part is not None, f"no {kind} part"
+    content: str = part.get_content()
+    return content
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -59,9 +66,21 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
@@ -99,7 +118,7 @@ class Inbox:
         self.stall: threading.Event | None = None
         self.stalled = threading.Event()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse_next > 0:
             self.refuse_next -= 1
             return "451 4.3.0 Try again later"
@@ -138,8 +157,12 @@ def clock() -> FixedClock:
 def wsettings(settings: Settings, smtp: tuple[Inbox, int], clock: FixedClock) -> Iterator[Settings]:
     """Settings for jobs run in this process, with our clock pinned into the job runtime."""
     pinned = dataclasses.replace(
-        settings, smtp_host="127.0.0.1", smtp_port=smtp[1], dashboard_url="https://app.example.tw",
-        seller_name="流光科技 Fluxus Ltd.", seller_tax_id="12345678",
+        settings,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp[1],
+        dashboard_url="https://app.example.tw",
+        seller_name="流光科技 Fluxus Ltd.",
+        seller_tax_id="12345678",
     )
     context.use(pinned, clock)
     try:
@@ -196,15 +219,23 @@ def fluxus_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 def fluxus(settings: Settings, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [FLUXUS, *args], env=fluxus_env(settings), capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [FLUXUS, *args],
+        env=fluxus_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 def fluxus_popen(settings: Settings, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [FLUXUS, *args], env=fluxus_env(settings), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [FLUXUS, *args],
+        env=fluxus_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 

@@ -15,7 +15,7 @@ from services.core.usecases.emails import queue_email
 from services.worker import context
 from services.worker.jobs.periodic import sweep_email_deliveries
 from services.worker.queues import RQJobs, enqueue_now, redis_connection
-from tests.integration.worker.conftest import Inbox, drain_until, run_burst
+from tests.integration.worker.conftest import Inbox, body, drain_until, run_burst
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.integration
@@ -46,8 +46,8 @@ def test_duplicate_enqueues_send_one_message(
     assert len(inbox.messages) == 1
     message = inbox.messages[0]
     assert message["Subject"] == "Welcome to 流光科技 Fluxus Ltd."
-    html = message.get_body(("html",)).get_content()
-    text = message.get_body(("plain",)).get_content()
+    html = body(message, "html")
+    text = body(message, "plain")
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
     assert "Hello <script>x</script>," in text
     session.expire_all()

@@ -17,7 +17,7 @@ from services.core.db.models import Invoice
 from services.core.usecases.invoice_pdf import find_cjk_font, render_invoice_pdf
 from services.core.usecases.payment_processing import complete_payment
 from services.worker.queues import RQJobs, redis_connection
-from tests.integration.worker.conftest import Inbox, run_burst
+from tests.integration.worker.conftest import Inbox, body, run_burst
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 
 pytestmark = pytest.mark.integration
@@ -30,8 +30,16 @@ def _paid_invoice(session: Session, settings: Settings, clock: FixedClock) -> In
     order = make_order(session, sub)
     jobs = RQJobs(redis_connection(settings))
     result = complete_payment(
-        session, clock, jobs, order_id=order.id, trade_no="2701150200001", paid_at=clock.now(),
-        amount=990, payment_type="Credit_CreditCard", raw={"RtnCode": "1"}, source="test",
+        session,
+        clock,
+        jobs,
+        order_id=order.id,
+        trade_no="2701150200001",
+        paid_at=clock.now(),
+        amount=990,
+        payment_type="Credit_CreditCard",
+        raw={"RtnCode": "1"},
+        source="test",
         settings=settings,
     )
     session.commit()
@@ -57,14 +65,24 @@ def test_worker_renders_the_invoice_and_mails_it_with_the_confirmation(
     assert invoice.pdf_url == f"/payment/invoice/{invoice.order_id}/pdf"
     path = Path(wsettings.invoice_dir) / f"{invoice.invoice_number}.pdf"
     text = _text(path.read_bytes())
-    for expected in ("流光科技 Fluxus Ltd.", "12345678", invoice.invoice_number,
-                     "台灣測試股份有限公司", "87654321", "專業版 Pro", "營業稅 5% Tax", "TWD 47",
-                     "總計 Total", "TWD 990", "2027-01-15"):
+    for expected in (
+        "流光科技 Fluxus Ltd.",
+        "12345678",
+        invoice.invoice_number,
+        "台灣測試股份有限公司",
+        "87654321",
+        "專業版 Pro",
+        "營業稅 5% Tax",
+        "TWD 47",
+        "總計 Total",
+        "TWD 990",
+        "2027-01-15",
+    ):
         assert expected in text
     inbox, _port = smtp
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
-    assert invoice.invoice_number in mail.get_body(("plain",)).get_content()
+    assert invoice.invoice_number in body(mail, "plain")
     attachments = list(mail.iter_attachments())
     assert [a.get_filename() for a in attachments] == [f"{invoice.invoice_number}.pdf"]
     assert attachments[0].get_content() == path.read_bytes()
@@ -75,8 +93,12 @@ def test_without_a_cjk_font_the_pdf_keeps_its_latin_text(
 ) -> None:
     invoice = _paid_invoice(session, wsettings, clock)
     path = render_invoice_pdf(
-        session, invoice_id=invoice.id, invoice_dir=tmp_path, seller_name="流光 Fluxus",
-        seller_tax_id="12345678", font=None,
+        session,
+        invoice_id=invoice.id,
+        invoice_dir=tmp_path,
+        seller_name="流光 Fluxus",
+        seller_tax_id="12345678",
+        font=None,
     )
     text = _text(path.read_bytes())
     assert "Invoice" in text and "Fluxus" in text and "TWD 990" in text
@@ -87,5 +109,10 @@ def test_unknown_invoice_is_not_found(session: Session, wsettings: Settings) -> 
     from services.core.errors import NotFound
 
     with pytest.raises(NotFound):
-        render_invoice_pdf(session, invoice_id=uuid.uuid4(), invoice_dir=Path(wsettings.invoice_dir),
-                           seller_name="x", seller_tax_id="1")
+        render_invoice_pdf(
+            session,
+            invoice_id=uuid.uuid4(),
+            invoice_dir=Path(wsettings.invoice_dir),
+            seller_name="x",
+            seller_tax_id="1",
+        )

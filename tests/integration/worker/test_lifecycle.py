@@ -14,7 +14,7 @@ from services.core.config import Settings
 from services.core.db.models import Order, Subscription
 from services.worker.cli import renew_plan
 from services.worker.jobs import periodic
-from tests.integration.worker.conftest import Inbox, run_burst
+from tests.integration.worker.conftest import Inbox, body, run_burst
 from tests.integration.worker.test_renewals import active_sub, taipei
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 
@@ -44,7 +44,7 @@ def test_unpaid_renewal_goes_past_due_then_expires_after_grace(
     session.expire_all()
     assert session.get_one(Subscription, sub.id).status == "past_due"
     assert subjects(inbox)[1:] == ["提醒：Team 方案尚未續費"]
-    reminder = inbox.messages[1].get_body(("plain",)).get_content()
+    reminder = body(inbox.messages[1], "plain")
     assert "2027-03-05" in reminder and "NT$1,500" in reminder  # pay-by date = end + grace
 
     clock.set(taipei(2027, 3, 5) + timedelta(hours=1))
@@ -74,11 +74,21 @@ def test_expiry_and_trial_ends(
     plan = make_plan(session, name="Lite")
     leaving = active_sub(session, plan, taipei(2027, 1, 1), cancel_at_period_end=True)
     staying = active_sub(session, plan, taipei(2027, 1, 1))
-    trial_paid = make_subscription(session, make_user(session, language="en"), plan,
-                                   status="trial", trial_end_date=taipei(2027, 2, 1))
+    trial_paid = make_subscription(
+        session,
+        make_user(session, language="en"),
+        plan,
+        status="trial",
+        trial_end_date=taipei(2027, 2, 1),
+    )
     make_order(session, trial_paid, status="completed")
-    trial_unpaid = make_subscription(session, make_user(session, language="en"), plan,
-                                     status="trial", trial_end_date=taipei(2027, 2, 1))
+    trial_unpaid = make_subscription(
+        session,
+        make_user(session, language="en"),
+        plan,
+        status="trial",
+        trial_end_date=taipei(2027, 2, 1),
+    )
     session.commit()
     clock.set(taipei(2027, 2, 2))
 

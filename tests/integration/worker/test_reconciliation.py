@@ -15,11 +15,11 @@ from services.core.clock import FixedClock, SystemClock
 from services.core.config import Settings
 from services.core.db.models import Invoice, Order, Subscription
 from services.core.domain.periods import BillingCycle, add_cycles
-from services.ecpay.checkout import ChoosePayment, CheckoutOrder, PeriodicPlan, build_checkout
+from services.ecpay.checkout import CheckoutOrder, ChoosePayment, PeriodicPlan, build_checkout
 from services.ecpay.credentials import EcpayCredentials
 from services.worker import context
 from services.worker.jobs import periodic
-from tests.integration.worker.conftest import Inbox, free_port, fluxus_popen, run_burst, wait_for
+from tests.integration.worker.conftest import Inbox, fluxus_popen, free_port, run_burst, wait_for
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 
 pytestmark = pytest.mark.integration
@@ -29,8 +29,9 @@ LOST = f"http://127.0.0.1:{free_port()}/payment/ecpay"  # nobody listens: callba
 @pytest.fixture
 def simulator(wsettings: Settings, clock: FixedClock) -> Iterator[str]:
     port = free_port()
-    proc = fluxus_popen(wsettings, "ecpay-sim", "--bind", f"127.0.0.1:{port}",
-                        "--retry-interval", "60")
+    proc = fluxus_popen(
+        wsettings, "ecpay-sim", "--bind", f"127.0.0.1:{port}", "--retry-interval", "60"
+    )
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -52,9 +53,13 @@ def checkout(sim: str, order: Order, periodic_plan: PeriodicPlan | None = None) 
     form = build_checkout(
         EcpayCredentials.stage(sim),
         CheckoutOrder(
-            merchant_trade_no=order.order_number, total_amount=int(order.amount),
-            trade_desc="Fluxus", item_name="Pro plan", return_url=f"{LOST}/return",
-            choose_payment=ChoosePayment.CREDIT, periodic=periodic_plan,
+            merchant_trade_no=order.order_number,
+            total_amount=int(order.amount),
+            trade_desc="Fluxus",
+            item_name="Pro plan",
+            return_url=f"{LOST}/return",
+            choose_payment=ChoosePayment.CREDIT,
+            periodic=periodic_plan,
         ),
         now=SystemClock(),
     )
@@ -100,8 +105,9 @@ def test_lost_periodic_charge_completes_the_renewal_order(
 ) -> None:
     plan = make_plan(session, name="Pro")
     anchor = datetime.now(UTC) - timedelta(days=31)
-    sub = make_subscription(session, make_user(session), plan, status="active",
-                            anchor_date=anchor, start_date=anchor)
+    sub = make_subscription(
+        session, make_user(session), plan, status="active", anchor_date=anchor, start_date=anchor
+    )
     agreement = make_order(session, sub, status="pending")
     session.commit()
     checkout(simulator, agreement, PeriodicPlan(990, "M", 1, 12, f"{LOST}/period"))
@@ -111,8 +117,13 @@ def test_lost_periodic_charge_completes_the_renewal_order(
     sub.payment_method, sub.period_agreement_no = "credit_card", agreement.order_number
     sub.end_date = add_cycles(anchor, BillingCycle.MONTHLY, 1)
     agreement.status = "completed"
-    renewal = make_order(session, sub, is_renewal=True, period_start=sub.end_date,
-                         period_end=add_cycles(anchor, BillingCycle.MONTHLY, 2))
+    renewal = make_order(
+        session,
+        sub,
+        is_renewal=True,
+        period_start=sub.end_date,
+        period_end=add_cycles(anchor, BillingCycle.MONTHLY, 2),
+    )
     session.commit()
 
     clock.set(sub.end_date + timedelta(hours=7))

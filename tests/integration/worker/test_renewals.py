@@ -1,4 +1,4 @@
-"""Renewals: one order per (subscription, period) across month ends, leap years and racing renewers."""
+"""Renewals: one order per (subscription, period), across month ends, leap years and races."""
 
 from __future__ import annotations
 
@@ -15,22 +15,25 @@ from services.core.config import Settings
 from services.core.db.models import EmailDelivery, Order, Plan, Subscription
 from services.core.domain.periods import BillingCycle, add_cycles
 from services.worker.cli import renew_plan
-from tests.integration.worker.conftest import Inbox, fluxus, fluxus_popen, run_burst
+from tests.integration.worker.conftest import Inbox, body, fluxus, fluxus_popen, run_burst
 from tests.support.factories import make_plan, make_subscription, make_user
 
 pytestmark = pytest.mark.integration
 TAIPEI = ZoneInfo("Asia/Taipei")
 
 
-def taipei(*parts: int) -> datetime:
-    return datetime(*parts, 10, 0, tzinfo=TAIPEI).astimezone(UTC)
+def taipei(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, 10, 0, tzinfo=TAIPEI).astimezone(UTC)
 
 
 def active_sub(session: Session, plan: Plan, anchor: datetime, **fields: object) -> Subscription:
     cycle = BillingCycle(plan.billing_cycle)
     values: dict[str, object] = {
-        "status": "active", "anchor_date": anchor, "start_date": anchor,
-        "end_date": add_cycles(anchor, cycle, 1), "payment_method": "atm",
+        "status": "active",
+        "anchor_date": anchor,
+        "start_date": anchor,
+        "end_date": add_cycles(anchor, cycle, 1),
+        "payment_method": "atm",
     }
     return make_subscription(session, make_user(session), plan, **{**values, **fields})
 
@@ -50,8 +53,12 @@ def renewal_orders(session: Session, sub: Subscription) -> list[Order]:
     ],
 )
 def test_renewal_period_follows_the_anchor_day(
-    session: Session, wsettings: Settings, cycle: str, anchor: tuple[int, int, int],
-    period_start: tuple[int, int, int], period_end: tuple[int, int, int],
+    session: Session,
+    wsettings: Settings,
+    cycle: str,
+    anchor: tuple[int, int, int],
+    period_start: tuple[int, int, int],
+    period_end: tuple[int, int, int],
 ) -> None:
     plan = make_plan(session, billing_cycle=cycle, price=Decimal(2990))
     sub = active_sub(session, plan, taipei(*anchor))
@@ -71,13 +78,19 @@ def test_offline_subscriptions_get_a_payment_link_and_card_agreements_wait(
 ) -> None:
     plan = make_plan(session)
     atm = active_sub(session, plan, taipei(2027, 1, 10))
-    card = active_sub(session, plan, taipei(2027, 1, 10), payment_method="credit_card",
-                      period_agreement_no="FXAGREEMENT01")
+    card = active_sub(
+        session,
+        plan,
+        taipei(2027, 1, 10),
+        payment_method="credit_card",
+        period_agreement_no="FXAGREEMENT01",
+    )
     not_yet = active_sub(session, plan, taipei(2027, 1, 20))
     session.commit()
 
-    renew_plan(wsettings, FixedClock(taipei(2027, 2, 8)), plan.slug, batch_size=10,
-               lead=timedelta(days=3))
+    renew_plan(
+        wsettings, FixedClock(taipei(2027, 2, 8)), plan.slug, batch_size=10, lead=timedelta(days=3)
+    )
     run_burst(wsettings)
 
     [atm_order] = renewal_orders(session, atm)
@@ -85,9 +98,9 @@ def test_offline_subscriptions_get_a_payment_link_and_card_agreements_wait(
     assert renewal_orders(session, not_yet) == []
     inbox, _port = smtp
     assert len(inbox.messages) == 1  # the card is charged by ECPay: no link for it
-    body = inbox.messages[0].get_body(("plain",)).get_content()
-    assert f"https://app.example.tw/orders/{atm_order.id}" in body
-    assert "2027-02-10" in body and "2027-03-10" in body
+    text = body(inbox.messages[0], "plain")
+    assert f"https://app.example.tw/orders/{atm_order.id}" in text
+    assert "2027-02-10" in text and "2027-03-10" in text
 
 
 def test_two_renewers_at_once_create_one_order_per_subscription(
@@ -98,8 +111,10 @@ def test_two_renewers_at_once_create_one_order_per_subscription(
     session.commit()
     now = "2027-02-25T00:00:00Z"
 
-    racers = [fluxus_popen(wsettings, "renew", "--plan", plan.slug, "--now", now,
-                           "--batch-size", "4") for _ in range(2)]
+    racers = [
+        fluxus_popen(wsettings, "renew", "--plan", plan.slug, "--now", now, "--batch-size", "4")
+        for _ in range(2)
+    ]
     outputs = [proc.communicate(timeout=90) for proc in racers]
     assert [proc.returncode for proc in racers] == [0, 0], outputs
     assert all(f"renew {plan.slug}:" in out for out, _err in outputs)

@@ -1,0 +1,34 @@
+"""The job registry: every job and periodic job points at code that exists, with a queue."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from services.worker.registry import ALL_QUEUES, JOBS, PERIODIC
+from services.worker.schedule import periodic_job_id
+
+pytestmark = pytest.mark.unit
+CONTRACT = {
+    "send_email",
+    "render_invoice_pdf",
+    "renew_subscription",
+    "reconcile_order",
+    "process_notification",
+}
+
+
+def test_contract_jobs_exist_and_point_at_modules_on_known_queues() -> None:
+    assert set(JOBS) >= CONTRACT
+    for spec in JOBS.values():
+        module, _, _func = spec.func.rpartition(".")
+        assert importlib.util.find_spec(module) is not None, spec.func
+        assert spec.queue in ALL_QUEUES and spec.timeout > 0
+
+
+def test_periodic_jobs_are_registered_jobs_with_valid_unique_ids() -> None:
+    ids = [periodic_job_id(p.job) for p in PERIODIC]
+    assert len(set(ids)) == len(ids)
+    assert all(p.job in JOBS and p.every > 0 for p in PERIODIC)
+    assert all(i.replace("-", "").isalnum() for i in ids)
