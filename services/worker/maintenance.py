@@ -1,13 +1,12 @@
-"""Job repair: requeue jobs whose worker died (SIGKILL, OOM, node loss); list and retry failures.
+"""Job repair: requeue jobs whose worker died (SIGKILL, OOM, node loss); list and retry failures."""
 
-RQ 2+/3 keeps each running job in the queue's StartedJobRegistry with a score of "last
-heartbeat + TTL"; the worker's heartbeat pushes it forward while the job runs. When the worker
-dies, the score stops moving and, once it is in the past, StartedJobRegistry.cleanup() treats
-the job as abandoned: it retries it (with the job's Retry policy, counting one attempt) or
-files it as failed with AbandonedJobError. RQ only runs that cleanup in a worker's maintenance
-tick (every 10 minutes); `recover_abandoned_jobs` runs it every minute from the scheduler,
-and `fluxus worker --heartbeat-grace` shortens the TTL so a dead worker is noticed sooner.
-"""
+# RQ 2+/3 keeps each running job in the queue's StartedJobRegistry scored "last heartbeat +
+# TTL"; the worker's heartbeat pushes the score forward while the job runs. When the worker
+# dies the score stops moving and, once it is in the past, StartedJobRegistry.cleanup() treats
+# the job as abandoned: it retries it under the job's Retry policy (one attempt used) or files
+# it as failed with AbandonedJobError. RQ runs that cleanup only in a worker's maintenance tick
+# (every 10 minutes); `recover_abandoned_jobs` runs it every minute from the scheduler, and
+# `fluxus worker --heartbeat-grace` shortens the TTL so a dead worker is noticed sooner.
 
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
-"""Send one recorded e-mail at most once per success, and re-enqueue the ones left pending.
+"""Send one recorded e-mail (never twice once it is sent); re-enqueue the ones left pending."""
 
-Delivery guarantee. The send job locks the delivery row (SELECT … FOR UPDATE), skips it when
-already sent, talks to SMTP while holding the lock, and marks it sent in the same transaction
-that is committed right after the server accepted the message. A duplicate job waits on the
-lock and then sees `sent`. The one window left is a crash (or lost database connection)
-between the server's "250 OK" and our COMMIT: the row stays pending and the retry sends the
-message again. We chose at-least-once for that window over at-most-once (commit "sending"
-before talking to SMTP), because a lost payment confirmation is worse than a rare duplicate;
-the Message-ID is derived from the delivery id, so mail systems that dedupe by Message-ID
-fold such a duplicate.
-"""
+# Delivery guarantee. The send job locks the delivery row (SELECT … FOR UPDATE), skips it when
+# already sent, talks to SMTP while holding the lock, and marks it sent in the same transaction,
+# committed right after the server accepted the message. A duplicate job waits on the lock and
+# then sees `sent`. The one window left is a crash (or a lost database connection) between the
+# server's "250 OK" and our COMMIT: the row stays pending and the retry sends the message again.
+# We chose at-least-once for that window over at-most-once (commit "sending" before talking to
+# SMTP), because a lost payment confirmation is worse than a rare duplicate; the Message-ID is
+# derived from the delivery id, so mail systems that dedupe by Message-ID fold that duplicate.
 
 from __future__ import annotations
 
