@@ -16,10 +16,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Debian packages some suites drive for real (Prometheus' promtool and server, Chromium).
+# Debian packages some suites drive for real (Prometheus' promtool and server, Chromium, a font).
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# A CJK font so invoice PDFs can carry Traditional Chinese.
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
 if [ ${#need_apt[@]} -gt 0 ] && [ "${FLUXUS_SKIP_APT:-0}" != 1 ]; then
   echo "==> installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
