@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.core.config import describe, env_var_names
+from services.worker.registry import ALL_QUEUES
 from tests.chart.helpers import (
     CHART,
     NAMESPACE,
@@ -263,11 +264,21 @@ def test_workers_get_a_warm_shutdown_window_per_queue_group(render: RenderFn) ->
     workers = deployments(render("default"), "worker")
     assert {tuple(w["spec"]["template"]["spec"]["containers"][0]["args"]) for w in workers} == {
         ("worker", "--queues", "payments"),
-        ("worker", "--queues", "invoices,email,renewals"),
+        ("worker", "--queues", "invoices,email,renewals,maintenance"),
     }
     for worker in workers:
         assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 120
         assert "replicas" not in worker["spec"]  # KEDA owns the replica count
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_queue_of_the_registry_has_a_worker(variant: str, render: RenderFn) -> None:
+    """A queue no worker consumes would silently stop its jobs (periodic ones included)."""
+    consumed: set[str] = set()
+    for worker in deployments(render(variant), "worker"):
+        args = worker["spec"]["template"]["spec"]["containers"][0]["args"]
+        consumed.update(args[args.index("--queues") + 1].split(","))
+    assert consumed == set(ALL_QUEUES)
 
 
 OPERATOR_RULES = {
