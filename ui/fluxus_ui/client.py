@@ -232,11 +232,6 @@ class ApiClient:
         _, body = await self._call("PATCH", path, json=payload)
         return Subscription.from_json(body)
 
-    async def set_auto_renew(self, subscription_id: str, auto_renew: bool) -> Subscription:
-        path = f"/api/subscriptions/{subscription_id}/"
-        _, body = await self._call("PATCH", path, json={"auto_renew": auto_renew})
-        return Subscription.from_json(body)
-
     async def orders(
         self, *, status: str = "", user_id: str = "", page: int = 1, page_size: int = 50
     ) -> Page[Order]:
@@ -281,11 +276,12 @@ class ApiClient:
         _, body = await self._call("GET", f"/payment/invoice/{order_id}/", base=self.payment_url)
         return Invoice.from_json(body)
 
-    async def invoice_pdf(self, order_id: str) -> bytes:
-        """The PDF the payment service renders for a paid order (owner or staff)."""
-        response = await self._send(
-            "GET", f"{self.payment_url}/payment/invoice/{order_id}/pdf", auth=True
-        )
+    async def invoice_pdf(self, invoice: Invoice) -> bytes:
+        """The invoice's PDF from the payment service (owner or staff), where pdf_url says."""
+        path = invoice.pdf_url or f"/payment/invoice/{invoice.order_id}/pdf"
+        if not path.startswith("/"):
+            raise ApiError(502, "bad_pdf_url", "the invoice PDF address is not ours")
+        response = await self._send("GET", self.payment_url + path, auth=True)
         if response.status_code in _GATEWAY_TROUBLE:
             raise ApiUnavailable(f"HTTP {response.status_code}")
         if response.status_code >= 400:

@@ -91,10 +91,11 @@ class AccountView(View):
             html_pane(f"<p>{badge(sub.status, self.status(sub.status))}</p>"
                       f"{definition_list(rows)}", css_classes=["fx-account-subscription"]),
         ]
-        auto = pn.widgets.Switch(value=sub.auto_renew, css_classes=["fx-auto-renew"],
-                                 disabled=sub.cancel_at_period_end)
-        auto.param.watch(lambda e: self.app.spawn(self._auto_renew, sub, e.new), "value")
-        parts.append(pn.Row(html_pane(esc(self.t("dash.auto_renew")), width=120), auto))
+        # The API has no way to switch auto-renew back on; turning it off is a cancel at
+        # period end, which is what the first button does.
+        state = self.t("yes") if sub.auto_renew else self.t("no")
+        parts.append(html_pane(definition_list([(self.t("dash.auto_renew"), state)]),
+                               css_classes=["fx-auto-renew"]))
         parts.append(pn.FlexBox(
             button(self.t("acct.cancel_end"), lambda _e: self.app.spawn(self._cancel, sub, True),
                    "warning", name="cancel-end", disabled=sub.cancel_at_period_end),
@@ -108,9 +109,4 @@ class AccountView(View):
         done = await self.app.guarded(lambda: self.app.billing.cancel(sub, at_period_end))
         if done is not None:
             await self.app.go("account")
-            self.app.shell.flash(self.t("acct.cancelled"), "success")
-
-    async def _auto_renew(self, sub: Subscription, on: bool) -> None:
-        done = await self.app.guarded(lambda: self.app.billing.set_auto_renew(sub, on))
-        if done is not None:
             self.app.shell.flash(self.t("acct.cancelled"), "success")

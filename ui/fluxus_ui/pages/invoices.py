@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 
 import panel as pn
@@ -12,6 +13,8 @@ from fluxus_ui.i18n import date, money
 from fluxus_ui.models import Invoice
 from fluxus_ui.pages import View
 from fluxus_ui.template import button, definition_list, esc, heading, html_pane
+
+log = logging.getLogger(__name__)
 
 
 class InvoicesView(View):
@@ -57,16 +60,14 @@ class InvoicesView(View):
         return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-invoice"])
 
     async def _download(self, invoice: Invoice) -> Any:
-        problem: list[str] = []
-
         def unavailable(exc: ApiError) -> None:
-            problem.append(exc.message)
+            log.warning("invoice %s PDF: %s %s", invoice.id, exc.status, exc.message)
 
         pdf = await self.app.guarded(lambda: self.app.billing.invoice_pdf(invoice),
                                      on_error=unavailable)
         if pdf is None:
-            text = self.t("error.generic", message=" ".join(problem) or "PDF")
-            return html_pane(f"<p class='muted'>{esc(text)}</p>")
+            text = self.t("inv.pdf_missing")
+            return html_pane(f"<p class='muted'>{esc(text)}</p>", css_classes=["fx-pdf-missing"])
         return pn.widgets.FileDownload(
             file=io.BytesIO(pdf), filename=f"{invoice.invoice_number}.pdf",
             label=self.t("inv.download"), button_type="primary", embed=False,

@@ -6,6 +6,7 @@ from typing import Any
 
 import panel as pn
 
+from fluxus_ui.errors import ApiError
 from fluxus_ui.i18n import money
 from fluxus_ui.models import Plan
 from fluxus_ui.pages import View
@@ -21,7 +22,7 @@ class PlansView(View):
 
     async def render(self, **params: Any) -> pn.viewable.Viewable:
         plans = await self.app.billing.load_plans()
-        self.checkout_area = pn.Column(sizing_mode="stretch_width", css_classes=["fx-checkout"])
+        self.checkout_area = pn.Column(sizing_mode="stretch_width", css_classes=["fx-checkout-area"])
         if not plans:
             cards: Any = html_pane(f"<p>{esc(self.t('plans.none'))}</p>")
         else:
@@ -66,11 +67,19 @@ class PlansView(View):
             html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, go,
         ]
 
+    def _refused(self, exc: ApiError) -> None:
+        if exc.code == "already_subscribed":
+            self.app.shell.flash(self.t("plans.already"), "warning")
+        else:
+            self.app.shell.flash(self.t("error.generic", message=exc.message), "danger")
+
     async def _checkout(self, plan: Plan, method: pn.widgets.Widget, go: Any) -> None:
         go.disabled = True
         self.checkout_area.loading = True
         try:
-            result = await self.app.guarded(lambda: self.app.billing.checkout(plan, method.value))
+            result = await self.app.guarded(
+                lambda: self.app.billing.checkout(plan, method.value), on_error=self._refused
+            )
         finally:
             self.checkout_area.loading = False
         if result is None:

@@ -13,6 +13,10 @@ from fluxus_ui.models import CheckoutForm, Invoice, Order, Plan, Subscription
 from fluxus_ui.stores import insights
 
 
+# A subscription in these states still takes its first (or overdue) payment.
+ORDERABLE = ("pending", "trial", "past_due")
+
+
 class BillingStore(param.Parameterized):
     plans = param.List(default=[], item_type=Plan)
     subscriptions = param.List(default=[], item_type=Subscription)
@@ -62,7 +66,7 @@ class BillingStore(param.Parameterized):
     async def checkout(self, plan: Plan, payment_method: str) -> tuple[Order, CheckoutForm]:
         """Subscribe (or reuse the pending subscription), order, and get the gateway form."""
         subs = (await self.client.subscriptions(page_size=100)).items
-        sub = next((s for s in subs if s.plan_id == plan.id and s.status == "pending"), None)
+        sub = next((s for s in subs if s.plan_id == plan.id and s.status in ORDERABLE), None)
         if sub is None:
             sub = await self.client.create_subscription(plan.id, auto_renew=True)
         key = self._checkout_keys.setdefault((sub.id, payment_method), uuid.uuid4().hex)
@@ -80,12 +84,9 @@ class BillingStore(param.Parameterized):
         return await self.client.invoice(invoice_id)
 
     async def invoice_pdf(self, invoice: Invoice) -> bytes:
-        return await self.client.invoice_pdf(invoice.order_id)
+        return await self.client.invoice_pdf(invoice)
 
     async def cancel(self, subscription: Subscription, at_period_end: bool) -> Subscription:
         return await self.client.update_subscription_status(
             subscription.id, "cancelled", at_period_end=at_period_end
         )
-
-    async def set_auto_renew(self, subscription: Subscription, on: bool) -> Subscription:
-        return await self.client.set_auto_renew(subscription.id, on)

@@ -1,0 +1,188 @@
+"""The dashboard in a real Chromium against the real API, payment service, worker and simulator."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, update
+
+from services.core.db.models import User
+from tests.e2e.ui.stack import ARTIFACTS, Stack
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "Taipei-101-skyline"
+PAID_WITHIN_MS = 60_000
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def fill(page: Any, css: str, value: str) -> None:
+    page.locator(f".{css} input").fill(value)
+
+
+def click(page: Any, css: str) -> None:
+    page.locator(f".{css} button").first.click()
+
+
+def new_name(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def register_by_api(stack: Stack, username: str) -> None:
+    response = httpx.post(f"{stack.api_url}/api/auth/register/", json={
+        "username": username, "email": f"{username}@example.tw", "password": PASSWORD})
+    assert response.status_code == 201, response.text
+
+
+def log_in(page: Any, stack: Stack, username: str) -> None:
+    page.goto(stack.ui_url + "/")
+    fill(page, "fx-login", username)
+    fill(page, "fx-password", PASSWORD)
+    click(page, "fx-login-submit")
+    page.locator(".fx-page-dashboard").wait_for()
+
+
+def open_plans(page: Any) -> None:
+    click(page, "fx-nav-plans")
+    page.locator(".fx-plan-pro-monthly").get_by_text("最受歡迎").wait_for()
+
+
+def check_out(page: Any, stack: Stack, plan_slug: str, method_label: str) -> None:
+    """From the plans page: choose a plan and a method, and go to the gateway."""
+    click(page, f"fx-choose-{plan_slug}")
+    page.locator(".fx-method button", has_text=method_label).click()
+    click(page, "fx-checkout")
+    page.wait_for_url(re.compile("^" + re.escape(stack.sim_url)))
+
+
+def test_register_pay_by_card_then_dashboard_shows_subscription_invoice_and_pdf(
+    stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    username = new_name("mei")
+    page.goto(stack.ui_url + "/")
+    page.locator(".fx-login").wait_for()
+    shot(page, "01-login")
+    click(page, "fx-nav-register")
+    fill(page, "fx-username", username)
+    fill(page, "fx-email", f"{username}@example.tw")
+    fill(page, "fx-password", "12345678")
+    fill(page, "fx-password2", "12345678")
+    click(page, "fx-register-submit")
+    # The API's password rule is shown next to the password field.
+    page.locator(".fx-error-password").get_by_text(re.compile(r"\S")).wait_for()
+    shot(page, "02-register-field-error")
+    fill(page, "fx-password", PASSWORD)
+    fill(page, "fx-password2", PASSWORD)
+    click(page, "fx-register-submit")
+    page.locator(".fx-alert-success").wait_for()
+
+    fill(page, "fx-login", username)
+    fill(page, "fx-password", PASSWORD)
+    click(page, "fx-login-submit")
+    page.locator(".fx-page-dashboard").get_by_text("您目前沒有訂閱任何方案").wait_for()
+    shot(page, "03-dashboard-empty")
+
+    open_plans(page)
+    shot(page, "04-plans")
+    check_out(page, stack, "pro-monthly", "信用卡")
+    shot(page, "05-gateway-simulator")
+    page.get_by_role("button", name=re.compile("Pay by card")).click()
+
+    # The gateway sends the customer back to the order's page on the dashboard.
+    page.wait_for_url(re.compile(re.escape(stack.ui_url) + r"/orders/[0-9a-f-]{36}$"))
+    page.locator(".fx-order-status").get_by_text("已付款").wait_for(timeout=PAID_WITHIN_MS)
+    shot(page, "06-order-paid")
+
+    click(page, "fx-nav-dashboard")
+    card = page.locator(".fx-subscription")
+    card.get_by_text("使用中").wait_for()
+    card.get_by_text("Pro").first.wait_for()
+    invoices = page.locator(".fx-recent-invoices")
+    invoices.get_by_text("NT$990").wait_for()
+    page.locator(".fx-paid-year").get_by_text("NT$990").wait_for()
+    shot(page, "07-dashboard-active")
+
+    click(page, "fx-nav-invoices")
+    page.locator(".fx-page-invoices button").first.click()
+    detail = page.locator(".fx-invoice-card")
+    detail.get_by_text("NT$943").wait_for()  # net: 990 - round(990 × 5 / 105)
+    detail.get_by_text("NT$47").wait_for()
+    shot(page, "08-invoice")
+    click(page, "fx-nav-account")
+    page.locator(".fx-account-subscription").get_by_text("使用中").wait_for()
+    shot(page, "09-account")
+    assert page.outside == []  # type: ignore[attr-defined]
+
+    # Last, because it needs the payment service's PDF route.
+    click(page, "fx-nav-invoices")
+    page.locator(".fx-page-invoices button").first.click()
+    with page.expect_download() as download_info:
+        page.locator(".fx-invoice-pdf button").click()
+    saved = tmp_path / "invoice.pdf"
+    download_info.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")
+    assert download_info.value.suggested_filename.endswith(".pdf")
+
+
+def test_atm_checkout_shows_the_bank_code_and_account_until_paid(
+    stack: Stack, page: Any
+) -> None:
+    username = new_name("atm")
+    register_by_api(stack, username)
+    log_in(page, stack, username)
+    open_plans(page)
+    check_out(page, stack, "starter-monthly", "ATM 轉帳")
+    page.get_by_role("button", name=re.compile("Get ATM code")).click()
+    page.get_by_role("link", name=re.compile("Back to shop")).click()
+
+    page.wait_for_url(re.compile(re.escape(stack.ui_url) + r"/orders/[0-9a-f-]{36}$"))
+    code = page.locator(".fx-payment-code")
+    code.get_by_text("銀行代碼").wait_for(timeout=PAID_WITHIN_MS)
+    code.get_by_text(re.compile(r"^\d{3}$")).wait_for()  # bank code
+    code.get_by_text(re.compile(r"^\d{10,16}$")).wait_for()  # virtual account
+    page.locator(".fx-order-status").get_by_text("等待繳費").wait_for()
+    shot(page, "10-order-atm-code")
+
+    click(page, "fx-nav-dashboard")
+    page.locator(".fx-banner").get_by_text(re.compile("待付款")).wait_for()
+    shot(page, "11-dashboard-atm-banner")
+
+    page.locator(".fx-language select").select_option(label="English")
+    page.locator(".fx-banner").get_by_text(re.compile("awaits payment")).wait_for()
+    shot(page, "12-dashboard-english")
+
+
+def test_staff_user_sees_customers_and_the_charts(stack: Stack, page: Any) -> None:
+    customer, staff = new_name("cust"), new_name("staff")
+    register_by_api(stack, customer)
+    register_by_api(stack, staff)
+    engine = create_engine(stack.database_url)
+    with engine.begin() as connection:
+        connection.execute(update(User).where(User.username == staff).values(is_staff=True))
+    engine.dispose()
+
+    log_in(page, stack, customer)
+    assert page.locator(".fx-nav-staff").count() == 0
+    click(page, "fx-nav-logout")
+    page.locator(".fx-login").wait_for()
+
+    log_in(page, stack, staff)
+    click(page, "fx-nav-staff")
+    page.locator(".fx-staff-customers").get_by_text(customer, exact=True).wait_for()
+    shot(page, "13-staff-customers")
+    page.locator(".bk-tab", has_text="MRR 與有效訂閱").click()
+    page.locator(".fx-staff-mrr").wait_for()
+    shot(page, "14-staff-mrr")
+    page.locator(".bk-tab", has_text="稽核紀錄").click()
+    page.locator(".fx-audit-search button").click()
+    page.locator(".fx-staff-audit").get_by_text("register").first.wait_for()
+    shot(page, "15-staff-audit")
