@@ -250,7 +250,7 @@ def sweep_unprocessed(
     return ids
 
 
-def test_payment_fields(
+def simulated_return_fields(
     order: Order, credentials: EcpayCredentials, now: datetime, *, paid: bool = True
 ) -> dict[str, str]:
     """A ReturnURL notification for `order`, signed with our own key, as ECPay would post it.

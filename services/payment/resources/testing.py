@@ -10,7 +10,7 @@ from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
 from services.core.usecases.checkout import visible_order
-from services.core.usecases.payment_notifications import Kind, test_payment_fields
+from services.core.usecases.payment_notifications import Kind, simulated_return_fields
 from services.payment import context
 from services.payment.resources.notifications import receive
 from services.web.auth import current_user
@@ -42,7 +42,7 @@ class TestPayment(MethodView):
         """Sign a ReturnURL notification (SimulatePaid=1) for your order and feed it to the
         very intake ECPay's callbacks use; a worker then processes it."""
         order = visible_order(db_session(), body["order_id"], current_user())
-        fields = test_payment_fields(
+        fields = simulated_return_fields(
             order, context.credentials(), context.clock().now(), paid=body["paid"]
         )
         receipt = receive(Kind.RETURN, fields)
