@@ -39,8 +39,7 @@ def _remember_failure(notification_id: str, exc: BaseException) -> None:
                 session, notification_id, f"{type(exc).__name__}: {exc}"
             )
     except (FluxusError, SQLAlchemyError) as nested:
-        log.warning("could not record the failure of notification %s: %s", notification_id,
-                    nested)
+        log.warning("could not record the failure of notification %s: %s", notification_id, nested)
 
 
 def sweep_notifications() -> int:
