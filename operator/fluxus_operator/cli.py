@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +13,21 @@ from services.core.config import get_settings
 from services.core.db.session import get_engine, session_scope
 from services.core.errors import ServiceUnavailable, ValidationError
 from services.core.logging import configure_logging
+
+
+class _WithoutKopfSettings(logging.Filter):
+    """Kopf attaches its whole OperatorSettings to each object's log record; our JSON lines
+    would carry a 2 kB dump every time. Kopf's own event poster has read it by then."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("settings", None)
+        return True
+
+
+def _configure_operator_logging(level: str) -> None:
+    configure_logging(level)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_WithoutKopfSettings())
 
 
 @click.command()
@@ -44,7 +60,7 @@ def operator(standalone: bool, liveness_endpoint: str, resync_seconds: float) ->
     from fluxus_operator.reconcile import Runtime
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    _configure_operator_logging(settings.log_level)
     kube.load_config()
     runtime = Runtime(
         settings=settings,

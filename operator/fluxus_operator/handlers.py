@@ -7,6 +7,7 @@ from typing import Any
 
 import kopf
 from kubernetes.client.exceptions import ApiException
+from sqlalchemy.exc import SQLAlchemyError
 
 from fluxus_operator.manifests import GROUP, VERSION
 from fluxus_operator.reconcile import Notify, ReconcileFailed, Runtime, finalize, reconcile
@@ -73,6 +74,8 @@ def on_delete(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
         finalize(_runtime(memo), body, _notifier(body))
     except ServiceUnavailable as exc:
         raise kopf.TemporaryError(exc.message, delay=backoff(retry)) from exc
+    except SQLAlchemyError as exc:
+        raise kopf.TemporaryError(f"Database error: {exc}", delay=backoff(retry)) from exc
     except ApiException as exc:
         message = f"Kubernetes refused: {exc.reason}"
         raise kopf.TemporaryError(message, delay=backoff(retry)) from exc

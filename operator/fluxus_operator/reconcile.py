@@ -9,10 +9,12 @@ from typing import Any
 from kubernetes.client import BatchV1Api
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from fluxus_operator import kube
 from fluxus_operator.cronjob import build_cronjob, cronjob_name
 from fluxus_operator.status import (
+    DATABASE_ERROR,
     DATABASE_UNAVAILABLE,
     INVALID_SPEC,
     KUBERNETES_ERROR,
@@ -61,6 +63,12 @@ def _describe(error: ValidationError) -> str:
     return f"{error.message}: {details}" if details else error.message
 
 
+def _first_line(exc: SQLAlchemyError) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines() or [""]
+    return f"{type(cause).__name__}: {lines[0]}"
+
+
 def reconcile(runtime: Runtime, body: Mapping[str, Any], notify: Notify) -> dict[str, Any]:
     """Make the database and the cluster match a Plan; return its new status.
 
@@ -90,6 +98,9 @@ def reconcile(runtime: Runtime, body: Mapping[str, Any], notify: Notify) -> dict
         raise failed(INVALID_SPEC, _describe(exc)) from exc
     except ServiceUnavailable as exc:
         raise failed(DATABASE_UNAVAILABLE, exc.message) from exc
+    except SQLAlchemyError as exc:
+        # E.g. the schema is not migrated yet (the migration Job runs beside the operator).
+        raise failed(DATABASE_ERROR, _first_line(exc)) from exc
     if synced.changed:
         notify("Normal", "PlanSynced", f"Plan row {slug} {synced.outcome} (id {synced.plan_id})")
 

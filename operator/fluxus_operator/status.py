@@ -10,6 +10,7 @@ READY = "Ready"
 SYNCED = "Synced"
 INVALID_SPEC = "InvalidSpec"
 DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+DATABASE_ERROR = "DatabaseError"
 KUBERNETES_ERROR = "KubernetesError"
 
 # The fields the operator owns under status (Kopf keeps its own bookkeeping beside them).
