@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, update
 
 from services.core.db.models import User
-from tests.e2e.ui.stack import ARTIFACTS, Stack
+from tests.e2e.ui.stack import ARTIFACTS, Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -161,10 +161,33 @@ def test_atm_checkout_shows_the_bank_code_and_account_until_paid(
     shot(page, "12-dashboard-english")
 
 
-def test_staff_user_sees_customers_and_the_charts(stack: Stack, page: Any) -> None:
+def pay_by_api(stack: Stack, username: str, plan_slug: str, paid: bool) -> dict[str, Any]:
+    """A customer's order paid (or declined) through the payment service's development path."""
+    api = httpx.Client(base_url=stack.api_url, timeout=10)
+    tokens = api.post("/api/auth/login/", json={"username": username, "password": PASSWORD})
+    auth = {"Authorization": f"Bearer {tokens.json()['access']}"}
+    plans = api.get("/api/plans/", params={"page_size": 100}).json()["results"]
+    plan = next(p for p in plans if p["slug"] == plan_slug)
+    sub = api.post("/api/subscriptions/", json={"plan_id": plan["id"]}, headers=auth).json()
+    order = api.post("/api/orders/", headers=auth, json={
+        "subscription_id": sub["id"], "payment_method": "credit_card"}).json()
+    answer = httpx.post(f"{stack.payment_url}/payment/test/", headers=auth,
+                        json={"order_id": order["id"], "paid": paid})
+    assert answer.status_code == 200, answer.text
+    wanted = "completed" if paid else "failed"
+    return wait_until(  # type: ignore[no-any-return]
+        lambda: (o := api.get(f"/api/orders/{order['id']}/", headers=auth).json())["status"]
+        == wanted and o,
+        f"order {order['order_number']} {wanted}", timeout=60,
+    )
+
+
+def test_staff_user_sees_customers_payments_mrr_and_audit(stack: Stack, page: Any) -> None:
     customer, staff = new_name("cust"), new_name("staff")
     register_by_api(stack, customer)
     register_by_api(stack, staff)
+    pay_by_api(stack, customer, "pro-monthly", paid=True)
+    declined = pay_by_api(stack, customer, "starter-monthly", paid=False)
     engine = create_engine(stack.database_url)
     with engine.begin() as connection:
         connection.execute(update(User).where(User.username == staff).values(is_staff=True))
@@ -177,12 +200,17 @@ def test_staff_user_sees_customers_and_the_charts(stack: Stack, page: Any) -> No
 
     log_in(page, stack, staff)
     click(page, "fx-nav-staff")
-    page.locator(".fx-staff-customers").get_by_text(customer, exact=True).wait_for()
+    row = page.locator(".fx-staff-customers tr", has_text=customer)
+    row.get_by_text(re.compile(r"Pro \(使用中\)")).wait_for()
     shot(page, "13-staff-customers")
+    page.locator(".bk-tab", has_text="待處理與失敗付款").click()
+    page.locator(".fx-staff-payments tr", has_text=declined["order_number"]).get_by_text(
+        "付款失敗", exact=True).wait_for()
+    shot(page, "14-staff-payments")
     page.locator(".bk-tab", has_text="MRR 與有效訂閱").click()
-    page.locator(".fx-staff-mrr").wait_for()
-    shot(page, "14-staff-mrr")
+    page.locator(".fx-staff-mrr tr").last.get_by_text(re.compile(r"NT\$[1-9]")).wait_for()
+    shot(page, "15-staff-mrr")
     page.locator(".bk-tab", has_text="稽核紀錄").click()
     page.locator(".fx-audit-search button").click()
-    page.locator(".fx-staff-audit").get_by_text("register").first.wait_for()
-    shot(page, "15-staff-audit")
+    page.locator(".fx-staff-audit").get_by_text("order_create").first.wait_for()
+    shot(page, "16-staff-audit")

@@ -87,8 +87,10 @@ class StaffView(View):
         source = ColumnDataSource({"month": [p.month for p in series],
                                    "mrr": [float(p.mrr) for p in series],
                                    "active": [p.active for p in series]})
-        plot = figure(x_range=[p.month for p in series], height=320, sizing_mode="stretch_width",
-                      title=self.t("staff.metrics"), toolbar_location=None)
+        top_mrr = max([float(p.mrr) for p in series] + [1.0])
+        plot = figure(x_range=[p.month for p in series], y_range=(0, top_mrr * 1.2), height=320,
+                      sizing_mode="stretch_width", title=self.t("staff.metrics"),
+                      toolbar_location=None)
         plot.vbar(x="month", top="mrr", source=source, width=0.7, color="#0f6e5a",
                   legend_label=self.t("staff.mrr"))
         top = max([p.active for p in series] + [1])
