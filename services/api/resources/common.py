@@ -46,6 +46,12 @@ def Text(max_length: int, *, min_length: int = 0, **kwargs: Any) -> fields.Strin
     return fields.String(validate=validators, **kwargs)
 
 
+def Money(**kwargs: Any) -> fields.String:
+    """Whole-dollar TWD amounts as decimal strings ("990"), never floats."""
+    return fields.String(metadata={"format": "decimal", "example": "990",
+                                   **kwargs.pop("metadata", {})}, **kwargs)
+
+
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from services.api.resources.common import PageArgsSchema
+from services.api.resources.common import Money, PageArgsSchema
 
 
 class InvoiceSchema(Schema):
@@ -12,9 +12,9 @@ class InvoiceSchema(Schema):
     invoice_number = fields.String(required=True)
     order_id = fields.UUID(required=True)
     user_id = fields.UUID(required=True)
-    amount = fields.Decimal(as_string=True, required=True, metadata={"description": "net"})
-    tax_amount = fields.Decimal(as_string=True, required=True)
-    total_amount = fields.Decimal(as_string=True, required=True)
+    amount = Money(required=True, metadata={"description": "net of tax"})
+    tax_amount = Money(required=True)
+    total_amount = Money(required=True)
     currency = fields.String(required=True)
     buyer_name = fields.String(required=True)
     buyer_email = fields.String(required=True)

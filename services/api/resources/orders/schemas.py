@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.api.resources.common import PageArgsSchema, Text
+from services.api.resources.common import Money, PageArgsSchema, Text
 from services.core.domain.states import OrderStatus
 from services.core.usecases.orders import PAYMENT_METHODS
 
@@ -15,7 +15,7 @@ class OrderSchema(Schema):
     user_id = fields.UUID(required=True)
     subscription_id = fields.UUID(required=True)
     plan_id = fields.UUID(required=True)
-    amount = fields.Decimal(as_string=True, required=True, metadata={"example": "990"})
+    amount = Money(required=True)
     currency = fields.String(required=True)
     status = fields.String(required=True)
     payment_method = fields.String(required=True)

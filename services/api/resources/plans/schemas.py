@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from services.api.resources.common import Money
+
 
 class PlanSchema(Schema):
     id = fields.UUID(required=True)
     slug = fields.String(required=True)
     name = fields.String(required=True)
     description = fields.String(required=True)
-    price = fields.Decimal(as_string=True, required=True, metadata={"example": "990"})
+    price = Money(required=True)
     currency = fields.String(required=True)
     billing_cycle = fields.String(required=True)
     features = fields.List(fields.String(), required=True)
