@@ -225,3 +225,13 @@ def describe() -> list[dict[str, Any]]:
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings.from_env()
+
+
+def is_set(name: str) -> bool:
+    """Whether the environment sets `name` (so a launcher keeps it rather than its default)."""
+    return name in os.environ
+
+
+def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with `overrides`, for the processes a launcher starts."""
+    return {**os.environ, **overrides}

@@ -1,0 +1,5 @@
+"""`python -m services` is the `fluxus` command."""
+
+from services.cli import main
+
+main()

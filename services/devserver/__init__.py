@@ -1,0 +1,1 @@
+"""`fluxus dev`: every Fluxus process on one machine with embedded defaults."""
