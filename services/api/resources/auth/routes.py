@@ -74,8 +74,11 @@ class Refresh(MethodView):
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokenPairSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Trade a refresh token for a new pair. Each refresh token works once; presenting
-        a used one again revokes every token of that login."""
+        """Trade a refresh token for a new pair.
+
+        Each refresh token works once; presenting a used one again revokes every token of
+        that login.
+        """
         commit_on_error()  # reuse detection revokes the family while answering 401
         return auth_tokens.rotate_refresh_token(
             db_session(), clock(), signer(), actor(), data["refresh"],

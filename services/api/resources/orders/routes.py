@@ -49,10 +49,12 @@ class Orders(MethodView):
         "Idempotent-Replayed": {"description": "true when this is the first order, replayed",
                                 "schema": {"type": "string"}}})
     def post(self, headers: dict[str, Any], data: dict[str, Any]) -> Any:
-        """Order a pending/trial/past-due subscription's unpaid period. The amount, currency
-        and plan come from the subscription's plan. Send an `Idempotency-Key` to retry
-        safely: a retry answers the first order with the same status and body; the same key
-        with a different body is 409."""
+        """Order a pending/trial/past-due subscription's unpaid period.
+
+        The amount, currency and plan come from the subscription's plan. Send an
+        `Idempotency-Key` to retry safely: a retry answers the first order with the same
+        status and body; the same key with a different body is 409.
+        """
         user = current_user()
         placed = orders.place_order(
             db_session(), clock(), actor(user), user, subscription_id=data["subscription_id"],

@@ -46,8 +46,10 @@ class Subscriptions(MethodView):
     @blp.arguments(SubscriptionCreateSchema)
     @blp.response(201, SubscriptionSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Subscribe to a plan: `pending` until paid, or `trial` when the plan has trial
-        days. A second live subscription to the same plan is refused (409)."""
+        """Subscribe to a plan: `pending` until paid, or `trial` when the plan has trial days.
+
+        A second live subscription to the same plan is refused (409).
+        """
         user = current_user()
         return subscriptions.subscribe(db_session(), clock(), actor(user), user,
                                        plan_id=data["plan_id"], auto_renew=data["auto_renew"])
@@ -70,9 +72,13 @@ class SubscriptionStatus(MethodView):
     @blp.arguments(StatusChangeSchema)
     @blp.response(200, SubscriptionSchema)
     def patch(self, data: dict[str, Any], subscription_id: uuid.UUID) -> Any:
-        """Customers may cancel, now or with `at_period_end` at the end of the paid period
-        (auto-renew off; a subscription with no period yet is cancelled now). Staff may make
-        any transition the state machine allows. Anything else is 409."""
+        """Change a subscription's status: customers cancel, staff follow the state machine.
+
+        Customers may only cancel: now, or with `at_period_end` at the end of the paid
+        period (auto-renew off, status stays until `end_date`; a subscription with no period
+        yet is cancelled now). Staff may make any transition the state machine allows.
+        Anything else is 409.
+        """
         user = current_user()
         return subscriptions.change_status(db_session(), clock(), actor(user), user,
                                            subscription_id, **data)

@@ -75,8 +75,11 @@ class ChangePassword(MethodView):
     @blp.arguments(ChangePasswordSchema)
     @blp.response(200, TokenPairSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Change your password (the current one is required). Every existing login is
-        revoked; the answer carries a fresh token pair for this client."""
+        """Change your password (the current one is required).
+
+        Every existing login is revoked; the answer carries a fresh token pair for this
+        client.
+        """
         user = current_user()
         return users.change_password(
             db_session(), clock(), signer(), actor(user), user,
@@ -99,8 +102,11 @@ class UserDetail(MethodView):
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def put(self, data: dict[str, Any], user_id: uuid.UUID) -> Any:
-        """Replace a user's profile (self or staff). Only staff change the flags
-        `is_staff`, `is_superuser`, `is_verified`, `is_active`, and never on themselves."""
+        """Replace a user's profile (self or staff).
+
+        Only staff change the flags `is_staff`, `is_superuser`, `is_verified`, `is_active`,
+        and never on themselves.
+        """
         caller = current_user()
         return users.update_user(db_session(), actor(caller), caller, user_id, data)
 
