@@ -6,6 +6,7 @@ import sys
 from datetime import timedelta
 
 import click
+from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,8 +15,11 @@ from services.core.config import Settings, get_settings
 from services.core.db.session import get_engine, session_scope
 from services.core.errors import FluxusError, NotFound
 from services.core.logging import configure_logging
+from services.core.metrics_business import CachedCollector, business_build
+from services.core.metrics_runtime import enable_multiprocess, start_metrics_server
 from services.core.usecases import renewals
 from services.worker.maintenance import failed_jobs, requeue_failed
+from services.worker.metrics_queues import queue_build
 from services.worker.queues import enqueue_now, queue, redis_connection
 from services.worker.registry import ALL_QUEUES
 from services.worker.runner import DEFAULT_HEARTBEAT_GRACE, FluxusWorker
@@ -59,6 +63,9 @@ def worker(
     """Run an RQ worker on QUEUES (payments, invoices, email, renewals, maintenance)."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    # Before any metric is touched and before RQ forks its work horses.
+    enable_multiprocess("worker")
+    start_metrics_server(settings.metrics_port)
     connection = redis_connection(settings)
     rq_worker = FluxusWorker(
         [queue(name, connection) for name in _queue_names(queues)],
@@ -67,6 +74,21 @@ def worker(
         job_monitoring_interval=monitoring_interval,
     )
     rq_worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)
+
+
+def scrape_time_collector(
+    settings: Settings, connection: Redis, clock: Clock | None = None, ttl: float = 30.0
+) -> CachedCollector:
+    """Business gauges from PostgreSQL and queue gauges from Redis, rebuilt at most every
+    `ttl` seconds however often Prometheus scrapes."""
+    clock = clock or SystemClock()
+    return CachedCollector(
+        {
+            "business": business_build(get_engine(settings), clock),
+            "queues": queue_build(connection, clock),
+        },
+        ttl,
+    )
 
 
 @click.command("scheduler")
@@ -82,7 +104,10 @@ def scheduler(interval: float, burst: bool) -> None:
     """Run rq-scheduler with Fluxus's periodic jobs (registered idempotently)."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    rq_scheduler = scheduler_for(redis_connection(settings), interval)
+    connection = redis_connection(settings)
+    # The only process serving the business and queue gauges, so replicas never repeat them.
+    start_metrics_server(settings.metrics_port, [scrape_time_collector(settings, connection)])
+    rq_scheduler = scheduler_for(connection, interval)
     for job_id in register_periodic(rq_scheduler):
         click.echo(f"scheduled {job_id}")
     rq_scheduler.run(burst=burst)

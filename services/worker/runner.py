@@ -1,16 +1,79 @@
-"""The RQ worker Fluxus runs: RQ's own Worker with a tunable abandoned-job grace."""
+"""The RQ workers Fluxus runs: a tunable abandoned-job grace, job metrics and request ids."""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from rq import Worker
+from rq import SimpleWorker, Worker
+from rq.executions import Execution
 from rq.job import Job
+from rq.queue import Queue
+
+from services.core import metrics
+from services.core.logging import request_id_var
+from services.core.metrics_runtime import name_this_process
+from services.worker.registry import JOBS
 
 DEFAULT_HEARTBEAT_GRACE = 60  # RQ's own margin after the last heartbeat
+ACTIVATED = "completed"  # payment_processing.Outcome.COMPLETED: order paid, subscription on
+
+_JOB_NAMES = {job_spec.func: name for name, job_spec in JOBS.items()}
 
 
-class FluxusWorker(Worker):
+# Jobs whose return value is a bounded outcome string, and the metric it feeds.
+OUTCOME_RECORDERS: dict[str, Callable[[str, float], None]] = {
+    "process_notification": metrics.observe_processing,
+    "renew_subscription": lambda outcome, _seconds: metrics.record_renewal(outcome),
+    "reconcile_order": lambda outcome, _seconds: metrics.record_reconciliation(outcome),
+}
+
+
+def job_name(job: Job) -> str:
+    """The registry name of a job (bounded), from the dotted path it was enqueued with."""
+    return _JOB_NAMES.get(job.func_name or "", "other")
+
+
+def _record_outcome(job: Job, name: str, seconds: float) -> None:
+    outcome = job.return_value()
+    if not isinstance(outcome, str):
+        return
+    OUTCOME_RECORDERS[name](outcome, seconds)
+    if name == "process_notification" and outcome == ACTIVATED and job.created_at:
+        # The job was created when the webhook stored the notification (retries keep it),
+        # so this is the customer's wait from ECPay's callback to an active subscription.
+        created = job.created_at
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        metrics.observe_callback_to_active(outcome, (datetime.now(UTC) - created).total_seconds())
+
+
+class InstrumentedWorkerMixin:
+    """Counts and times every job attempt and runs it under the request id it was enqueued
+    with (queues.enqueue_now stores it in job.meta), so a payment's log lines, from the
+    webhook to its job, share one id. Jobs enqueued without one log under their job id."""
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        name = job_name(job)
+        token = request_id_var.set((job.meta or {}).get("request_id") or job.id)
+        metrics.JOBS_STARTED.labels(name, queue.name).inc()
+        started = time.perf_counter()
+        try:
+            ok: bool = super().perform_job(job, queue, execution)  # type: ignore[misc]
+        finally:
+            request_id_var.reset(token)
+        seconds = time.perf_counter() - started
+        result = "finished" if ok else "failed"
+        (metrics.JOBS_FINISHED if ok else metrics.JOBS_FAILED).labels(name, queue.name).inc()
+        metrics.JOB_DURATION.labels(name, queue.name, result).observe(seconds)
+        if ok and name in OUTCOME_RECORDERS:
+            _record_outcome(job, name, seconds)
+        return ok
+
+
+class FluxusWorker(InstrumentedWorkerMixin, Worker):
     """A forking RQ worker whose running jobs count as abandoned `heartbeat_grace` seconds
     after the last heartbeat instead of RQ's fixed 60 (see services.worker.maintenance)."""
 
@@ -21,3 +84,13 @@ class FluxusWorker(Worker):
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         rq_ttl = super().get_heartbeat_ttl(job, working_time)
         return max(1, rq_ttl - DEFAULT_HEARTBEAT_GRACE + self.heartbeat_grace)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        # One horse at a time per worker: they all write the same metric files, so a
+        # worker's files stay two (its own and its horses') however many jobs it runs.
+        name_this_process(f"horse-{os.getppid()}")
+        super().main_work_horse(job, queue)
+
+
+class FluxusSimpleWorker(InstrumentedWorkerMixin, SimpleWorker):
+    """Runs jobs in the worker process itself (development and tests), instrumented."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from services.core import metrics
 from services.core.usecases import email_delivery, lifecycle, reconciliation
 from services.worker import context
 from services.worker.maintenance import recover_abandoned
@@ -15,6 +16,7 @@ def expire_subscriptions() -> dict[str, int]:
     with context.unit_of_work() as (session, jobs):
         result = lifecycle.expire_subscriptions(session, context.clock(), jobs)
     log.info("expiry sweep: %s", result.changed)
+    metrics.record_transitions(result.changed)
     return result.changed
 
 
@@ -22,6 +24,7 @@ def end_trials() -> dict[str, int]:
     with context.unit_of_work() as (session, jobs):
         result = lifecycle.end_trials(session, context.clock(), jobs)
     log.info("trial sweep: %s", result.changed)
+    metrics.record_transitions(result.changed)
     return result.changed
 
 
@@ -31,6 +34,7 @@ def run_dunning() -> dict[str, int]:
             session, context.clock(), jobs, context.settings().dashboard_url
         )
     log.info("dunning sweep: %s", result.changed)
+    metrics.record_transitions(result.changed)
     return result.changed
 
 
