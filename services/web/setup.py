@@ -19,7 +19,9 @@ def install_web(app: Flask, settings: Settings) -> None:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install_request_plumbing(app, trusted_proxies=settings.trusted_proxies,
                              max_body_bytes=settings.max_body_bytes)
-    install_unit_of_work(app, settings)
     install_security_headers(app, hsts=settings.is_production)
     install_cors(app, settings.cors_origins)
+    # Last registered runs first: the commit may swap in a 503, which then still gets the
+    # CORS, security and request-id headers.
+    install_unit_of_work(app, settings)
     register_error_handlers(app)
