@@ -66,6 +66,7 @@ def _renewal_backlog(session: Session, clock: Clock, snap: BusinessSnapshot) -> 
     )
     oldest_rows = session.execute(
         select(Plan.slug, func.min(Subscription.end_date))
+        .select_from(Subscription)
         .join(Plan, Plan.id == Subscription.plan_id)
         .where(*lapsed, ~paid)
         .group_by(Plan.slug)
@@ -75,6 +76,7 @@ def _renewal_backlog(session: Session, clock: Clock, snap: BusinessSnapshot) -> 
             snap.renewal_lag_seconds[slug] = max(0.0, (now - oldest).total_seconds())
     due_rows = session.execute(
         select(Plan.slug, func.count())
+        .select_from(Subscription)
         .join(Plan, Plan.id == Subscription.plan_id)
         .where(*lapsed, ~exists().where(order_for_period))
         .group_by(Plan.slug)
@@ -124,6 +126,7 @@ def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     snap.grace_seconds = {slug: grace * 86400.0 for slug, _p, _c, grace in plans}
     status_rows = session.execute(
         select(Plan.slug, Subscription.status, func.count())
+        .select_from(Subscription)
         .join(Plan, Plan.id == Subscription.plan_id)
         .group_by(Plan.slug, Subscription.status)
     )
@@ -135,6 +138,7 @@ def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     since = clock.now() - CHURN_WINDOW
     churn_rows = session.execute(
         select(Plan.slug, func.count())
+        .select_from(Subscription)
         .join(Plan, Plan.id == Subscription.plan_id)
         .where(Subscription.status.in_(ENDED), Subscription.updated_at >= since)
         .group_by(Plan.slug)

@@ -140,13 +140,13 @@ def gunicorn_hooks(port: int) -> dict[str, Callable[..., None]]:
     return {"when_ready": when_ready, "child_exit": child_exit}
 
 
+RULE_KEY = "fluxus.url_rule"
+
+
 def _endpoint(environ: dict[str, Any]) -> str:
-    # werkzeug keeps the request object in the environ; Flask has matched its URL rule by the
-    # time the app returns. The rule ("/api/v1/orders/<uuid:order_id>") is bounded, the raw
-    # path is not.
-    request = environ.get("werkzeug.request")
-    rule = getattr(request, "url_rule", None)
-    return str(rule.rule) if rule is not None else UNMATCHED_ENDPOINT
+    # Put there by instrument_flask's first before_request hook: the URL rule Flask matched
+    # ("/api/v1/orders/<uuid:order_id>") is bounded, the raw path is not.
+    return str(environ.get(RULE_KEY) or UNMATCHED_ENDPOINT)
 
 
 class MetricsMiddleware:
@@ -188,5 +188,15 @@ class MetricsMiddleware:
 def instrument_flask(app: Any, service: str) -> Any:
     """Count, time and gauge every request of a Flask app (labels: URL rule, method,
     status). /metrics itself is served on the metrics port, never by the app."""
+    # Imported here so services.core stays importable by processes without Flask.
+    from flask import request
+
+    def remember_rule() -> None:
+        rule = request.url_rule
+        request.environ[RULE_KEY] = rule.rule if rule is not None else UNMATCHED_ENDPOINT
+
+    # First of the before_request hooks, so a hook that refuses the request (body cap,
+    # auth) cannot leave it unlabelled.
+    app.before_request_funcs.setdefault(None, []).insert(0, remember_rule)
     app.wsgi_app = MetricsMiddleware(app.wsgi_app, service)
     return app
