@@ -227,6 +227,11 @@ def get_settings() -> Settings:
     return Settings.from_env()
 
 
+def configured_env() -> str:
+    """FLUXUS_ENV as set, before any validation (launchers refuse production early)."""
+    return os.environ.get("FLUXUS_ENV", "development")
+
+
 def is_set(name: str) -> bool:
     """Whether the environment sets `name` (so a launcher keeps it rather than its default)."""
     return name in os.environ

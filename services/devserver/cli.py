@@ -11,7 +11,7 @@ from types import FrameType
 import click
 import redis
 
-from services.core.config import Settings, child_environment, get_settings, is_set
+from services.core.config import Settings, child_environment, configured_env, is_set
 from services.devserver.mailbox import Mailbox
 from services.devserver.processes import Child, Supervisor, fluxus_command
 from services.devserver.setup import create_demo_staff, load_plans, migrate_database
@@ -37,8 +37,9 @@ def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
 @click.option("--no-ui", is_flag=True, help="do not start the dashboard")
 def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
     """Run the whole platform on this machine (development only)."""
-    if get_settings().is_production:
-        click.echo("refusing to run `fluxus dev` with FLUXUS_ENV=production", err=True)
+    if configured_env() != "development":
+        click.echo(f"refusing to run `fluxus dev` with FLUXUS_ENV={configured_env()}: "
+                   "it is for development only", err=True)
         sys.exit(2)
     root = Path(data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
