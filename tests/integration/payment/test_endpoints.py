@@ -182,3 +182,27 @@ def test_the_openapi_document_describes_the_payment_service(payment: Served) -> 
     assert {"/payment/ecpay/create/", "/payment/ecpay/callback/", "/payment/ecpay/period/",
             "/payment/ecpay/payment-info/", "/payment/invoice/{order_id}/"} <= set(spec["paths"])
 
+
+
+def test_the_invoice_pdf_downloads_for_its_owner_and_staff_only(
+    payment: Served, engine: Engine, world: World, worker: Callable[..., None],
+) -> None:
+    url = f"/payment/invoice/{world.order_id}/pdf"
+    with payment.client(world.user_id) as client:
+        assert client.get(url).status_code == 404  # unpaid: no invoice yet
+        client.post("/payment/test/", json={"order_id": str(world.order_id)})
+    worker()
+
+    with payment.client(world.user_id) as client:
+        mine = client.get(url)
+        number = client.get(f"/payment/invoice/{world.order_id}/").json()["invoice_number"]
+    assert mine.status_code == 200
+    assert mine.headers["content-type"] == "application/pdf"
+    assert mine.content.startswith(b"%PDF")
+    assert f'filename={number}.pdf' in mine.headers["content-disposition"]
+    staff = seed(engine, user_fields={"is_staff": True})
+    with payment.client(staff.user_id) as client:
+        assert client.get(url).content == mine.content
+    with payment.client(seed(engine).user_id) as client:
+        assert client.get(url).status_code == 404
+    assert payment.client().get(url).status_code == 401
