@@ -17,6 +17,7 @@ from services.api.resources.users.routes import blp as users
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
 from services.core.logging import configure_logging
+from services.core.metrics_runtime import instrument_flask
 from services.web.auth import init_jwt
 from services.web.health import health_blueprint
 from services.web.setup import install_web
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _document_health(api)
     install_web(app, settings)  # after Api(app): the envelope replaces smorest's handler
     init_jwt(app, settings)
+    instrument_flask(app, "api")
     health = health_blueprint(settings)
     app.register_blueprint(health, url_prefix="/api/health")
     docs = docs_blueprint()

@@ -10,6 +10,7 @@ from gunicorn.app.base import BaseApplication
 
 from services.core.config import get_settings
 from services.core.logging import configure_logging
+from services.core.metrics_runtime import enable_multiprocess, gunicorn_hooks
 
 
 class _Gunicorn(BaseApplication):
@@ -45,7 +46,9 @@ def api(bind: str, workers: int, threads: int, timeout: int) -> None:
     """Serve the public REST API (gunicorn; each worker builds its own app after the fork)."""
     settings = get_settings()  # fail fast on a bad configuration, before any fork
     configure_logging(settings.log_level)
+    enable_multiprocess("api")  # workers write metric files; the master serves /metrics
     _Gunicorn(_make_app, {
+        **gunicorn_hooks(settings.metrics_port),
         "bind": bind,
         "workers": workers,
         "threads": threads,

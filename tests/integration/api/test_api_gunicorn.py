@@ -41,10 +41,11 @@ def _wait_ready(base: str, process: subprocess.Popen[bytes], deadline: float) ->
 
 
 @pytest.fixture
-def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+def server(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    port, metrics_port = _free_port(), _free_port()
     env = {**os.environ, "FLUXUS_DATABASE_URL": settings.database_url,
-           "FLUXUS_REDIS_URL": settings.redis_url, "FLUXUS_LOG_LEVEL": "WARNING"}
+           "FLUXUS_REDIS_URL": settings.redis_url, "FLUXUS_LOG_LEVEL": "WARNING",
+           "FLUXUS_METRICS_PORT": str(metrics_port)}
     log = (tmp_path / "api.log").open("wb")
     process = subprocess.Popen(
         [str(FLUXUS), "api", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
@@ -52,7 +53,7 @@ def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, process, time.monotonic() + 30)
-        yield base
+        yield base, f"http://127.0.0.1:{metrics_port}/metrics"
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -63,8 +64,11 @@ def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
             log.close()
 
 
-def test_gunicorn_serves_the_api_and_workers_share_the_limits(server: str) -> None:
-    with httpx.Client(base_url=server, timeout=10) as http:
+def test_gunicorn_serves_the_api_and_workers_share_the_limits(
+    server: tuple[str, str]
+) -> None:
+    base, metrics = server
+    with httpx.Client(base_url=base, timeout=10) as http:
         registered = http.post("/api/auth/register/", json={
             "username": "gunicorn-user", "email": "g@example.tw", "password": "blue-Kettle-42"})
         assert registered.status_code == 201
@@ -78,10 +82,15 @@ def test_gunicorn_serves_the_api_and_workers_share_the_limits(server: str) -> No
 
         # Fresh connections land on either worker; the count lives in Redis.
         for _ in range(58):  # register and login already spent two anonymous requests
-            with httpx.Client(base_url=server, timeout=10) as fresh:
+            with httpx.Client(base_url=base, timeout=10) as fresh:
                 response = fresh.get("/api/plans/")
                 assert response.status_code == 200
         refused = http.get("/api/plans/")
         assert refused.status_code == 429
         assert refused.json()["code"] == "rate_limited"
         assert int(refused.headers["retry-after"]) > 0
+
+    # The master serves the workers' merged metrics, labelled by URL rule, never raw paths.
+    scraped = httpx.get(metrics, timeout=10).text
+    assert 'fluxus_http_requests_total{endpoint="/api/plans/",method="GET",service="api",' \
+        'status="429"} 1.0' in scraped
