@@ -322,7 +322,10 @@ class KubeAPI:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         async with self.emulator:
-            runner = aiohttp.web.ServerRunner(aiohttp.web.Server(self.emulator), access_log=None)
+            # Kopf keeps watch streams open; aiohttp would wait a minute for them on stop().
+            runner = aiohttp.web.ServerRunner(
+                aiohttp.web.Server(self.emulator), access_log=None, shutdown_timeout=0.5
+            )
             await runner.setup()
             site = aiohttp.web.TCPSite(runner, self._host, self._port)
             await site.start()

@@ -19,7 +19,6 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy.engine import make_url
 
-from tests.integration.operator.kube_fixture import PromptKubeAPI
 from tests.integration.operator.pgproxy import TcpProxy
 from tests.support.kubeapi import KubeAPI
 
@@ -135,7 +134,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def kube(tmp_path: Path) -> Iterator[KubeAPI]:
-    with PromptKubeAPI(workdir=tmp_path, namespace=WATCHED) as api:
+    with KubeAPI(workdir=tmp_path, namespace=WATCHED) as api:
         api.register_crd(REPO / "k8s" / "crds" / "plan.yaml")
         yield api
 
