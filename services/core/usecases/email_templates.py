@@ -68,11 +68,11 @@ TEMPLATES: dict[str, dict[str, Words]] = {
     "verify_email": {
         "zh-TW": Words(
             "請驗證您的電子郵件",
-            ("請點選下方連結完成驗證。", Link("驗證電子郵件", "{{ verify_url }}")),
+            ("請點選下方連結完成驗證。", Link("驗證電子郵件", "{{ link }}")),
         ),
         "en": Words(
             "Please verify your e-mail address",
-            ("Follow the link below to verify it.", Link("Verify my e-mail", "{{ verify_url }}")),
+            ("Follow the link below to verify it.", Link("Verify my e-mail", "{{ link }}")),
         ),
     },
     "password_reset": {
@@ -80,14 +80,14 @@ TEMPLATES: dict[str, dict[str, Words]] = {
             "重設密碼",
             (
                 "我們收到重設密碼的要求；若非您本人操作，請忽略此信。",
-                Link("重設密碼", "{{ reset_url }}"),
+                Link("重設密碼", "{{ link }}"),
             ),
         ),
         "en": Words(
             "Reset your password",
             (
                 "We were asked to reset your password; ignore this message if it was not you.",
-                Link("Reset my password", "{{ reset_url }}"),
+                Link("Reset my password", "{{ link }}"),
             ),
         ),
     },
@@ -202,8 +202,8 @@ TEMPLATES: dict[str, dict[str, Words]] = {
 # Keys each template needs beyond the common ones (name, email, seller_name, dashboard_url).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "welcome": (),
-    "verify_email": ("verify_url",),
-    "password_reset": ("reset_url",),
+    "verify_email": ("link",),
+    "password_reset": ("link",),
     "payment_confirmation": ("order_number", "plan_name", "amount"),
     "payment_instructions": ("order_number", "plan_name", "amount"),
     "renewal_reminder": ("plan_name", "end_date", "amount", "pay_url"),
