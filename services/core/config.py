@@ -110,7 +110,6 @@ class Settings:
     invoice_dir: str = _setting("var/invoices", "FLUXUS_INVOICE_DIR", "where invoice PDFs go")
     seller_name: str = _setting("Fluxus Demo Ltd.", "FLUXUS_SELLER_NAME", "seller on invoices")
     seller_tax_id: str = _setting("00000000", "FLUXUS_SELLER_TAX_ID", "seller 統一編號")
-    grace_days: int = _setting(7, "FLUXUS_GRACE_DAYS", "days a renewal may stay unpaid")
     metrics_port: int = _setting(9100, "FLUXUS_METRICS_PORT", "port serving /metrics")
     operator_namespace: str = _setting(
         "", "FLUXUS_OPERATOR_NAMESPACE", "namespace the operator watches (empty: all)"
