@@ -1,0 +1,310 @@
+"""`fluxus audit books`: each kind of inconsistency is reported with its ids; clean books pass."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from services.core.clock import FixedClock
+from services.core.config import Settings
+from services.core.db.models import Invoice, Order, PaymentNotification, Plan, Subscription
+from services.core.domain.money import split_tax_included
+from services.core.ports import RecordingJobs
+from services.core.usecases.books import Check, audit_books, parse_ids
+from services.core.usecases.payment_processing import complete_payment
+from tests.reliability.harness import FLUXUS, closed_port, fluxus_env
+from tests.support.factories import make_order, make_plan, make_subscription, make_user
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2027, 3, 10, 4, 0, tzinfo=UTC)
+_numbers = iter(range(1, 10_000))
+
+
+def _paid(session: Session, plan: Plan, *, price: int = 990) -> tuple[Subscription, Order]:
+    """A subscription paid through the real use case: completed order, invoice, active."""
+    sub = make_subscription(session, make_user(session), plan)
+    order = make_order(session, sub, amount=Decimal(price))
+    complete_payment(
+        session,
+        FixedClock(NOW - timedelta(days=3)),
+        RecordingJobs(),
+        order_id=order.id,
+        trade_no="2703071200000001",
+        paid_at=NOW - timedelta(days=3),
+        amount=price,
+        payment_type="Credit_CreditCard",
+        raw={},
+        source="callback",
+    )
+    session.flush()
+    return sub, order
+
+
+def _invoice(
+    session: Session, order: Order, total: int, *, tax: int | None = None, net: int | None = None
+) -> Invoice:
+    split = split_tax_included(total)
+    invoice = Invoice(
+        invoice_number=f"2027-9{next(_numbers):07d}",
+        order_id=order.id,
+        user_id=order.user_id,
+        amount=Decimal(net) if net is not None else split.amount,
+        tax_amount=Decimal(tax) if tax is not None else split.tax,
+        total_amount=Decimal(total),
+        issued_at=NOW,
+        paid_at=NOW,
+    )
+    session.add(invoice)
+    session.flush()
+    return invoice
+
+
+def _notification(
+    session: Session, *, age: timedelta, verdict: str = "accepted", processed: bool = False
+) -> PaymentNotification:
+    note = PaymentNotification(
+        dedupe_key=f"{next(_numbers):064d}",
+        kind="return",
+        merchant_trade_no="FX123",
+        verdict=verdict,
+        raw={},
+        received_at=NOW - age,
+        processed_at=NOW if processed else None,
+        attempts=0,
+    )
+    session.add(note)
+    session.flush()
+    return note
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [FLUXUS, "audit", "books", "--now", NOW.isoformat(), *args],
+        env=fluxus_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_books_of_real_payments_balance_and_the_command_says_so(
+    session: Session, settings: Settings
+) -> None:
+    plan = make_plan(session, price=Decimal(990))
+    for price in (990, 990, 1):
+        _paid(session, plan, price=price)
+    make_order(session, make_subscription(session, make_user(session), plan))  # still pending
+    _notification(session, age=timedelta(hours=1), processed=True)
+    _notification(session, age=timedelta(hours=1), verdict="bad_signature")
+    _notification(session, age=timedelta(seconds=30))  # on its way through the queue
+    session.commit()
+
+    assert audit_books(session, FixedClock(NOW)).clean
+    done = _cli(settings)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("books balance")
+    report = json.loads(_cli(settings, "--json").stdout)
+    assert (report["clean"], report["findings"]) == (True, [])
+
+
+def test_a_paid_order_without_an_invoice_and_an_invoice_for_an_unpaid_order_are_reported(
+    session: Session, settings: Settings
+) -> None:
+    plan = make_plan(session)
+    _paid(session, plan)
+    uninvoiced = make_order(
+        session,
+        make_subscription(session, make_user(session), plan),
+        status="completed",
+        paid_at=NOW,
+    )
+    refunded = make_order(
+        session,
+        make_subscription(session, make_user(session), plan),
+        status="refunded",
+        paid_at=NOW,
+    )
+    pending = make_order(session, make_subscription(session, make_user(session), plan))
+    stray = _invoice(session, pending, 990)
+    session.commit()
+
+    report = audit_books(session, FixedClock(NOW))
+    assert parse_ids(report, Check.PAID_ORDER_WITHOUT_INVOICE, "order") == {
+        uninvoiced.id,
+        refunded.id,
+    }
+    assert parse_ids(report, Check.INVOICE_FOR_UNPAID_ORDER, "invoice") == {stray.id}
+    done = _cli(settings)
+    assert done.returncode == 1
+    assert f"paid_order_without_invoice: order={uninvoiced.id}" in done.stdout
+    assert f"order_number={uninvoiced.order_number}" in done.stdout
+    assert f"invoice_for_unpaid_order: invoice={stray.id}" in done.stdout
+    assert "books do NOT balance" in done.stderr
+
+
+def test_invoices_that_disagree_with_their_order_or_the_included_tax_are_reported(
+    session: Session,
+) -> None:
+    plan = make_plan(session)
+    orders = [
+        make_order(
+            session,
+            make_subscription(session, make_user(session), plan),
+            status="completed",
+            paid_at=NOW,
+            amount=Decimal(990),
+        )
+        for _ in range(4)
+    ]
+    wrong_total = _invoice(session, orders[0], 1990)
+    wrong_tax = _invoice(session, orders[1], 990, tax=50, net=940)  # adds up, tax is not 5%
+    not_adding_up = _invoice(session, orders[2], 990, tax=47, net=900)
+    _invoice(session, orders[3], 990)
+    session.commit()
+
+    report = audit_books(session, FixedClock(NOW))
+    assert parse_ids(report, Check.INVOICE_TOTAL_MISMATCH, "invoice") == {wrong_total.id}
+    assert parse_ids(report, Check.INVOICE_TAX_WRONG, "invoice") == {wrong_tax.id, not_adding_up.id}
+    [detail] = [f.detail for f in report.findings if f.ids["invoice"] == str(wrong_tax.id)]
+    assert "5% included tax is 47" in detail
+    assert {f.check for f in report.findings} == {
+        Check.INVOICE_TOTAL_MISMATCH,
+        Check.INVOICE_TAX_WRONG,
+    }
+
+
+@pytest.mark.parametrize("total", [1, 10, 21, 31, 42, 990, 2990, 9999])
+def test_the_tax_check_agrees_with_the_domain_rounding(session: Session, total: int) -> None:
+    plan = make_plan(session)
+    order = make_order(
+        session,
+        make_subscription(session, make_user(session), plan),
+        status="completed",
+        paid_at=NOW,
+        amount=Decimal(total),
+    )
+    _invoice(session, order, total)
+    session.commit()
+    assert audit_books(session, FixedClock(NOW)).clean
+
+
+def test_active_subscriptions_nobody_paid_for_are_reported(session: Session) -> None:
+    plan = make_plan(session)
+    paid_sub, _ = _paid(session, plan)
+    never_paid = make_subscription(
+        session,
+        make_user(session),
+        plan,
+        status="active",
+        anchor_date=NOW,
+        start_date=NOW,
+        end_date=NOW + timedelta(days=30),
+    )
+    # Paid the first month, then moved on a month without a paid renewal.
+    stretched, _ = _paid(session, plan)
+    assert stretched.end_date is not None
+    stretched.end_date += timedelta(days=31)
+    no_period = make_subscription(session, make_user(session), plan, status="active")
+    # A trial turned active at its end: the first period starts at the trial's end.
+    trial_end = NOW - timedelta(days=1)
+    trial, _ = _paid(session, plan)
+    trial.trial_end_date = trial.anchor_date = trial.start_date = trial_end
+    trial.end_date = trial_end + timedelta(days=31)
+    # Paid renewal: the subscription's end moved to the renewal's end.
+    renewed, first = _paid(session, plan)
+    assert first.period_end is not None
+    renewal = make_order(
+        session,
+        renewed,
+        is_renewal=True,
+        period_start=first.period_end,
+        period_end=first.period_end + timedelta(days=30),
+    )
+    complete_payment(
+        session,
+        FixedClock(NOW),
+        RecordingJobs(),
+        order_id=renewal.id,
+        trade_no="2703101200000002",
+        paid_at=NOW,
+        amount=990,
+        payment_type="Credit_CreditCard",
+        raw={},
+        source="period",
+    )
+    session.commit()
+    assert paid_sub.status == renewed.status == "active"
+
+    report = audit_books(session, FixedClock(NOW))
+    assert parse_ids(report, Check.ACTIVE_WITHOUT_PAID_PERIOD, "subscription") == {
+        never_paid.id,
+        stretched.id,
+        no_period.id,
+    }
+    assert {f.check for f in report.findings} == {Check.ACTIVE_WITHOUT_PAID_PERIOD}
+
+
+def test_accepted_notifications_left_unprocessed_are_reported_once_stale(
+    session: Session, settings: Settings
+) -> None:
+    stale = _notification(session, age=timedelta(minutes=6))
+    _notification(session, age=timedelta(minutes=2))
+    _notification(session, age=timedelta(hours=2), processed=True)
+    _notification(session, age=timedelta(hours=2), verdict="amount_mismatch")
+    session.commit()
+
+    report = audit_books(session, FixedClock(NOW))
+    assert parse_ids(report, Check.NOTIFICATION_UNPROCESSED, "notification") == {stale.id}
+    assert len(report.findings) == 1
+    tighter = audit_books(session, FixedClock(NOW), stale_after=timedelta(minutes=1))
+    assert len(parse_ids(tighter, Check.NOTIFICATION_UNPROCESSED, "notification")) == 2
+
+    done = _cli(settings, "--json", "--stale-minutes", "1")
+    assert done.returncode == 1
+    body = json.loads(done.stdout)
+    assert body["clean"] is False
+    assert body["counts"] == {"notification_never_processed": 2}
+    assert {f["ids"]["notification"] for f in body["findings"]} >= {str(stale.id)}
+
+
+def test_since_narrows_the_scan_and_limit_caps_the_listing(
+    session: Session, settings: Settings
+) -> None:
+    plan = make_plan(session)
+    orders = [
+        make_order(
+            session,
+            make_subscription(session, make_user(session), plan),
+            status="completed",
+            paid_at=NOW,
+        )
+        for _ in range(3)
+    ]
+    session.commit()
+
+    capped = _cli(settings, "--json", "--limit", "2")
+    body: dict[str, Any] = json.loads(capped.stdout)
+    assert len(body["findings"]) == 2 and body["truncated"] == ["paid_order_without_invoice"]
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert _cli(settings, "--since", future).returncode == 0
+    assert len(orders) == 3
+
+
+def test_an_unreachable_database_exits_2(settings: Settings) -> None:
+    dead = replace(
+        settings,
+        database_url=f"postgresql+psycopg2://postgres@127.0.0.1:{closed_port()}/fluxus",
+        db_connect_timeout=2,
+    )
+    done = _cli(dead)
+    assert done.returncode == 2
+    assert "database is unavailable" in done.stderr
