@@ -25,9 +25,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "language": ("語言", "Language"),
     "loading": ("載入中…", "Loading…"),
     "error.api_down": (
-        "目前無法連線到服務，請稍後再試。", "The service cannot be reached right now. Please try again shortly."
+        "目前無法連線到服務，請稍後再試。",
+        "The service cannot be reached right now. Please try again shortly.",
     ),
-    "error.session_expired": ("登入已逾時，請重新登入。", "Your session has expired. Please log in again."),
+    "error.session_expired": (
+        "登入已逾時，請重新登入。", "Your session has expired. Please log in again."
+    ),
     "error.generic": ("發生錯誤：{message}", "Something went wrong: {message}"),
     "error.not_found": ("找不到這筆資料。", "Not found."),
     "error.required": ("此欄位為必填", "This field is required"),
@@ -145,10 +148,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "acct.password": ("變更密碼", "Change password"),
     "acct.old_password": ("目前密碼", "Current password"),
     "acct.new_password": ("新密碼", "New password"),
-    "acct.password_changed": ("密碼已變更，請重新登入。", "Password changed. Please log in again."),
+    "acct.password_changed": (
+        "密碼已變更，請重新登入。", "Password changed. Please log in again."
+    ),
     "acct.subscription": ("訂閱", "Subscription"),
     "acct.cancel_now": ("立即取消", "Cancel now"),
-    "acct.cancel_end": ("關閉自動續訂（本期結束時取消）", "Turn off auto-renew (cancel at period end)"),
+    "acct.cancel_end": (
+        "關閉自動續訂（本期結束時取消）", "Turn off auto-renew (cancel at period end)"
+    ),
     "acct.cancelled": ("訂閱已更新。", "Subscription updated."),
     "acct.will_cancel": ("將於 {date} 結束", "Ends on {date}"),
     "staff.title": ("管理後台", "Staff"),

@@ -21,7 +21,8 @@ PAGE_CSS = """
 TABLE_CSS = """
 .wrap { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e3e6e8; white-space: nowrap; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e3e6e8;
+         white-space: nowrap; }
 th { color: #56616b; font-weight: 600; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
          background: #eef1f3; }
@@ -55,7 +56,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, raw: bool = 
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     cell = (lambda c: c) if raw else esc
     body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<div class="wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    return (f'<div class="wrap"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def badge(status: str, label: str) -> str:
@@ -107,11 +109,14 @@ class Shell:
         for page, label in items:
             b = pn.widgets.Button(name=label, button_type="light", css_classes=[f"fx-nav-{page}"],
                                   margin=(4, 2))
-            b.on_click(lambda _e, p=page: self.on_nav(p))
+            b.on_click(self._nav_handler(page))
             buttons.append(b)
         self.nav.objects = buttons
         if self.language.value != language:
             self.language.value = language
+
+    def _nav_handler(self, page: str) -> Callable[[Any], Any]:
+        return lambda _event: self.on_nav(page)
 
     def flash(self, text: str, level: str = "info") -> None:
         """A dismissable message above the page (kept until the next navigation)."""

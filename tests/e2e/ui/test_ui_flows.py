@@ -120,7 +120,7 @@ def test_register_pay_by_card_then_dashboard_shows_subscription_invoice_and_pdf(
     click(page, "fx-nav-account")
     page.locator(".fx-account-subscription").get_by_text("使用中").wait_for()
     shot(page, "09-account")
-    assert page.outside == []  # type: ignore[attr-defined]
+    assert page.outside == []
 
     # Last, because it needs the payment service's PDF route.
     click(page, "fx-nav-invoices")
@@ -175,7 +175,7 @@ def pay_by_api(stack: Stack, username: str, plan_slug: str, paid: bool) -> dict[
                         json={"order_id": order["id"], "paid": paid})
     assert answer.status_code == 200, answer.text
     wanted = "completed" if paid else "failed"
-    return wait_until(  # type: ignore[no-any-return]
+    return wait_until(
         lambda: (o := api.get(f"/api/orders/{order['id']}/", headers=auth).json())["status"]
         == wanted and o,
         f"order {order['order_number']} {wanted}", timeout=60,
@@ -214,3 +214,20 @@ def test_staff_user_sees_customers_payments_mrr_and_audit(stack: Stack, page: An
     page.locator(".fx-audit-search button").click()
     page.locator(".fx-staff-audit").get_by_text("order_create").first.wait_for()
     shot(page, "16-staff-audit")
+
+
+def test_api_outage_shows_a_friendly_message_and_the_session_survives_it(
+    stack: Stack, page: Any
+) -> None:
+    username = new_name("down")
+    register_by_api(stack, username)
+    log_in(page, stack, username)
+    stack.stop("api")
+    try:
+        click(page, "fx-nav-orders")
+        page.locator(".fx-alert-danger").get_by_text("目前無法連線到服務").wait_for()
+        shot(page, "17-api-down")
+    finally:
+        stack.start("api")
+    click(page, "fx-nav-orders")
+    page.locator(".fx-page-orders").get_by_text("尚無訂單").wait_for()

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import fluxus_ui
+import pytest
 from fluxus_ui.i18n import catalog_keys, date, money, translate
 
 pytestmark = pytest.mark.unit
@@ -19,7 +18,7 @@ KEY = re.compile(r"""\bt\(\s*f?["']([a-z_]+\.[a-z_.{}]+)["']""")
 
 def test_every_literal_message_key_in_the_ui_is_in_the_catalog() -> None:
     keys = set(catalog_keys())
-    used = set()
+    used: set[str] = set()
     for source in Path(fluxus_ui.__file__).parent.rglob("*.py"):
         used.update(k for k in KEY.findall(source.read_text(encoding="utf-8")) if "{" not in k)
     assert used, "the pattern found no keys: the test would prove nothing"

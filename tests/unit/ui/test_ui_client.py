@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from fluxus_ui.client import ApiClient
 from fluxus_ui.errors import ApiError, ApiUnavailable, SessionExpired
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from fluxus_ui.models import Order, Subscription
 from fluxus_ui.stores.insights import (
     banners,
@@ -22,14 +21,14 @@ NOW = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
 
 
 def sub(status: str, **kw: object) -> Subscription:
-    return Subscription(id=f"s-{status}", plan_id="p1", status=status, **kw)  # type: ignore[arg-type]
+    return Subscription(id=f"s-{status}", plan_id="p1", status=status, **kw)
 
 
 def order(status: str, **kw: object) -> Order:
     values: dict[str, object] = {"id": "o1", "order_number": "FX1", "amount": Decimal(990),
                                  "payment_method": "atm"}
     values.update(kw)
-    return Order(status=status, **values)  # type: ignore[arg-type]
+    return Order(status=status, **values)
 
 
 def test_active_subscription_is_headlined_over_a_newer_pending_one() -> None:
@@ -53,7 +52,8 @@ def test_paid_this_year_counts_taipei_new_year_not_utc() -> None:
 
 
 def test_pending_atm_code_banner_shows_expiry_in_taipei_time() -> None:
-    waiting = order("processing", payment_info={"bank_code": "812", "v_account": "9103522175887271"},
+    waiting = order("processing",
+                    payment_info={"bank_code": "812", "v_account": "9103522175887271"},
                     expire_at=datetime(2026, 11, 29, 15, 59, 59, tzinfo=UTC))
     found = banners([], [waiting], NOW)
     assert [b.key for b in found] == ["banner.pending_code"]

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
 from fluxus_ui.models import Plan, Subscription
 from fluxus_ui.stores.staff import mrr_series
 

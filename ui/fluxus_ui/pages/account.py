@@ -10,7 +10,7 @@ from fluxus_ui.i18n import date
 from fluxus_ui.models import Subscription
 from fluxus_ui.pages import View
 from fluxus_ui.pages.auth import FieldForm
-from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
+from fluxus_ui.template import badge, button, definition_list, heading, html_pane
 
 PROFILE_FIELDS = (("first_name", "acct.first_name"), ("last_name", "acct.last_name"),
                   ("phone", "acct.phone"), ("company_name", "acct.company"),

@@ -62,7 +62,8 @@ class DashboardView(View):
             (self.t("dash.next_renewal"), renew),
             (self.t("dash.auto_renew"), self.t("yes") if sub.auto_renew else self.t("no")),
         ]
-        status = f"<p>{esc(self.t('dash.status'))}: {badge(sub.status, self.status(sub.status))}</p>"
+        label = esc(self.t("dash.status"))
+        status = f"<p>{label}: {badge(sub.status, self.status(sub.status))}</p>"
         return html_pane(f'<div class="card">{status}{definition_list(rows)}</div>',
                          css_classes=["fx-subscription"])
 

@@ -116,4 +116,6 @@ class OrdersView(View):
                 if fresh.status not in ("pending", "processing"):
                     callback.stop()
 
-        callback = pn.state.add_periodic_callback(poll, period=POLL_MS, count=POLL_COUNT)
+        callback = pn.state.add_periodic_callback(
+            poll, period=POLL_MS, count=POLL_COUNT  # type: ignore[arg-type]  # async is supported
+        )

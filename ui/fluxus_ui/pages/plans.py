@@ -22,7 +22,8 @@ class PlansView(View):
 
     async def render(self, **params: Any) -> pn.viewable.Viewable:
         plans = await self.app.billing.load_plans()
-        self.checkout_area = pn.Column(sizing_mode="stretch_width", css_classes=["fx-checkout-area"])
+        self.checkout_area = pn.Column(sizing_mode="stretch_width",
+                                       css_classes=["fx-checkout-area"])
         if not plans:
             cards: Any = html_pane(f"<p>{esc(self.t('plans.none'))}</p>")
         else:
@@ -60,8 +61,10 @@ class PlansView(View):
             name=self.t("plans.method"), options={self.method(m): m for m in METHODS},
             value="credit_card", css_classes=["fx-method"], button_type="light",
         )
-        go = button(self.t("plans.checkout"), lambda _e: self.app.spawn(
-            self._checkout, plan, method, go), "success", name="checkout")
+        go: pn.widgets.Button = button(
+            self.t("plans.checkout"), lambda _e: self.app.spawn(self._checkout, plan, method, go),
+            "success", name="checkout",
+        )
         self.checkout_area.objects = [
             heading(f"{plan.name} — {money(plan.price, plan.currency)}"),
             html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, go,

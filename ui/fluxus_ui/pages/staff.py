@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import panel as pn
-from bokeh.models import ColumnDataSource, LinearAxis, Range1d
+from bokeh.models import ColumnDataSource, FactorRange, LinearAxis, Range1d
 from bokeh.plotting import figure
 
 from fluxus_ui.i18n import date, datetime_text, money
@@ -57,7 +57,8 @@ class StaffView(View):
         async def load(*_: Any) -> None:
             result.loading = True
             try:
-                subs = await self.app.guarded(lambda: self.app.staff.load_subscriptions(status.value))
+                subs = await self.app.guarded(
+                    lambda: self.app.staff.load_subscriptions(status.value))
             finally:
                 result.loading = False
             store = self.app.staff
@@ -88,13 +89,14 @@ class StaffView(View):
                                    "mrr": [float(p.mrr) for p in series],
                                    "active": [p.active for p in series]})
         top_mrr = max([float(p.mrr) for p in series] + [1.0])
-        plot = figure(x_range=[p.month for p in series], y_range=(0, top_mrr * 1.2), height=320,
+        plot = figure(x_range=FactorRange(*[p.month for p in series]),
+                      y_range=Range1d(start=0, end=top_mrr * 1.2), height=320,
                       sizing_mode="stretch_width", title=self.t("staff.metrics"),
                       toolbar_location=None)
         plot.vbar(x="month", top="mrr", source=source, width=0.7, color="#0f6e5a",
                   legend_label=self.t("staff.mrr"))
         top = max([p.active for p in series] + [1])
-        plot.extra_y_ranges = {"active": Range1d(0, top * 1.2)}
+        plot.extra_y_ranges = {"active": Range1d(start=0, end=top * 1.2)}
         plot.add_layout(LinearAxis(y_range_name="active", axis_label=self.t("staff.active")),
                         "right")
         plot.line(x="month", y="active", source=source, y_range_name="active", line_width=3,

@@ -12,7 +12,9 @@ from fluxus_ui.session import SessionVault
 
 class AuthStore(param.Parameterized):
     user = param.ClassSelector(class_=User, allow_None=True, default=None)
-    language = param.Selector(objects=list(LANGUAGES), default=DEFAULT_LANGUAGE)
+    language: str = param.Selector(  # type: ignore[assignment]
+        objects=list(LANGUAGES), default=DEFAULT_LANGUAGE
+    )
 
     def __init__(self, client: ApiClient, vault: SessionVault, sid: str) -> None:
         super().__init__()

@@ -12,7 +12,6 @@ from fluxus_ui.client import ApiClient
 from fluxus_ui.models import CheckoutForm, Invoice, Order, Plan, Subscription
 from fluxus_ui.stores import insights
 
-
 # A subscription in these states still takes its first (or overdue) payment.
 ORDERABLE = ("pending", "trial", "past_due")
 

@@ -85,12 +85,12 @@ def _info_expiry(info: dict[str, object]) -> datetime | None:
     raw = info.get("expire_date") or info.get("ExpireDate")
     if not isinstance(raw, str):
         return None
-    for fmt in ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S%z"):
+    # ECPay writes ExpireDate in Taipei time without an offset.
+    for fmt in ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d"):
         try:
-            parsed = datetime.strptime(raw, fmt)
+            return datetime.strptime(f"{raw} +0800", f"{fmt} %z").astimezone(TAIPEI)
         except ValueError:
             continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=TAIPEI)
     return None
 
 
