@@ -103,19 +103,19 @@ RECONCILIATION_DRIFT = Counter(
 )
 
 # --- Jobs (RQ) ------------------------------------------------------------------------------
-JOBS_STARTED = Counter("fluxus_jobs_started_total", "Job attempts started.", ["job", "queue"])
+JOBS_STARTED = Counter("fluxus_jobs_started_total", "Job attempts started.", ["job_name", "queue"])
 JOBS_FINISHED = Counter(
-    "fluxus_jobs_finished_total", "Job attempts that returned.", ["job", "queue"]
+    "fluxus_jobs_finished_total", "Job attempts that returned.", ["job_name", "queue"]
 )
 JOBS_FAILED = Counter(
     "fluxus_jobs_failed_total",
     "Job attempts that raised or timed out (retried or filed as failed).",
-    ["job", "queue"],
+    ["job_name", "queue"],
 )
 JOB_DURATION = Histogram(
     "fluxus_job_duration_seconds",
     "Time one job attempt ran, by job and result (finished, failed).",
-    ["job", "queue", "result"],
+    ["job_name", "queue", "result"],
     buckets=_JOB_BUCKETS,
 )
 

@@ -100,13 +100,22 @@ def scrape_time_collector(
     help="seconds between looks for due periodic jobs",
 )
 @click.option("--burst", is_flag=True, help="register, enqueue what is due once, and exit")
-def scheduler(interval: float, burst: bool) -> None:
+@click.option(
+    "--metrics-ttl",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="seconds the business and queue gauges are cached between scrapes",
+)
+def scheduler(interval: float, burst: bool, metrics_ttl: float) -> None:
     """Run rq-scheduler with Fluxus's periodic jobs (registered idempotently)."""
     settings = get_settings()
     configure_logging(settings.log_level)
     connection = redis_connection(settings)
     # The only process serving the business and queue gauges, so replicas never repeat them.
-    start_metrics_server(settings.metrics_port, [scrape_time_collector(settings, connection)])
+    start_metrics_server(
+        settings.metrics_port, [scrape_time_collector(settings, connection, ttl=metrics_ttl)]
+    )
     rq_scheduler = scheduler_for(connection, interval)
     for job_id in register_periodic(rq_scheduler):
         click.echo(f"scheduled {job_id}")

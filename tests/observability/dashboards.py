@@ -274,15 +274,27 @@ def queues() -> dict[str, Any]:
             panel("Running jobs", ("sum by (queue) (fluxus_queue_started_jobs)", "{{queue}}")),
             panel(
                 "Jobs started / finished / failed",
-                (f"sum by (job) (rate(fluxus_jobs_started_total[{RI}]))", "{{job}} started"),
-                (f"sum by (job) (rate(fluxus_jobs_finished_total[{RI}]))", "{{job}} finished"),
-                (f"sum by (job) (rate(fluxus_jobs_failed_total[{RI}]))", "{{job}} failed"),
+                (
+                    f"sum by (job_name) (rate(fluxus_jobs_started_total[{RI}]))",
+                    "{{job_name}} started",
+                ),
+                (
+                    f"sum by (job_name) (rate(fluxus_jobs_finished_total[{RI}]))",
+                    "{{job_name}} finished",
+                ),
+                (
+                    f"sum by (job_name) (rate(fluxus_jobs_failed_total[{RI}]))",
+                    "{{job_name}} failed",
+                ),
                 unit="ops",
                 width=24,
             ),
             panel(
                 "Job duration p95",
-                (f"histogram_quantile(0.95, sum by (job, le) (rate({duration}[{RI}])))", "{{job}}"),
+                (
+                    f"histogram_quantile(0.95, sum by (job_name, le) (rate({duration}[{RI}])))",
+                    "{{job_name}}",
+                ),
                 unit="s",
             ),
             panel(

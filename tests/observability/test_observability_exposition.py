@@ -205,7 +205,7 @@ def test_a_job_logs_under_the_request_id_it_was_enqueued_with(pinned: Settings) 
     assert lines["trial sweep"]["request_id"] == other.id
     assert request_id_var.get() is None  # nothing leaks past the job
     finished = REGISTRY.get_sample_value(
-        "fluxus_jobs_finished_total", {"job": "expire_subscriptions", "queue": "maintenance"}
+        "fluxus_jobs_finished_total", {"job_name": "expire_subscriptions", "queue": "maintenance"}
     )
     assert finished is not None and finished >= 1
     connection.close()

@@ -27,7 +27,7 @@ BOUNDED_LABELS = {
     "kind",
     "outcome",
     "to",
-    "job",
+    "job_name",
     "queue",
     "result",
     "plan",
@@ -54,6 +54,8 @@ def test_metric_names_follow_the_convention_and_labels_are_bounded(metric: objec
     if kind == "histogram":
         assert name.endswith("_seconds")
     assert set(metric._labelnames) <= BOUNDED_LABELS  # type: ignore[attr-defined]
+    # Prometheus sets `job` and `instance` on every target; a metric's own would be renamed.
+    assert not {"job", "instance"} & set(metric._labelnames)  # type: ignore[attr-defined]
     assert metric._labelnames, "every metric is labelled (values open after multiprocess setup)"  # type: ignore[attr-defined]
 
 
