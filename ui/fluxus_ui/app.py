@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -137,6 +138,20 @@ class DashboardApp:
             await self.go("login")
 
 
+def _close_later(client: ApiClient) -> None:
+    """Close the session's HTTP connections; its document is already gone, so no pn.state."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop (the server is stopping): the process takes the sockets with it
+    task = loop.create_task(client.aclose())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
 def create_view(api_url: str, payment_url: str) -> pn.viewable.Viewable:
     """The Panel entry point: one DashboardApp per browser session."""
     sid = pn.state.cookies.get(COOKIE_NAME) or new_session_id()
@@ -144,6 +159,6 @@ def create_view(api_url: str, payment_url: str) -> pn.viewable.Viewable:
     location = pn.state.location
     path = location.pathname if location is not None else "/"
     pn.state.onload(lambda: app.spawn(app.start, path))
-    pn.state.on_session_destroyed(lambda _ctx: app.spawn(app.client.aclose))
+    pn.state.on_session_destroyed(lambda _ctx: _close_later(app.client))
     app.refresh_navigation()
     return app.shell.root

@@ -120,6 +120,11 @@ def test_register_pay_by_card_then_dashboard_shows_subscription_invoice_and_pdf(
     click(page, "fx-nav-account")
     page.locator(".fx-account-subscription").get_by_text("使用中").wait_for()
     shot(page, "09-account")
+    click(page, "fx-cancel-end")
+    page.locator(".fx-alert-success").wait_for()
+    page.locator(".fx-auto-renew").get_by_text("否", exact=True).wait_for()
+    page.locator(".fx-account-subscription").get_by_text(re.compile("將於 .* 結束")).wait_for()
+    shot(page, "09b-account-cancel-at-period-end")
     assert page.outside == []
 
     # Last, because it needs the payment service's PDF route.
