@@ -1,0 +1,57 @@
+"""One measured figure beside its floor, and the table they print as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    section: str  # api | webhook | renewal | memory
+    name: str
+    value: float
+    unit: str
+    floor: float | None = None  # the same quantity for the floor, measured in the same run
+    floor_name: str = ""
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.floor is None or self.floor == 0:
+            return None
+        return self.value / self.floor
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def table(figures: list[Figure]) -> list[list[str]]:
+    rows = [["section", "figure", "value", "unit", "floor", "floor is", "ratio"]]
+    for f in figures:
+        ratio = f.ratio
+        rows.append([f.section, f.name, _num(f.value), f.unit, _num(f.floor), f.floor_name,
+                     "–" if ratio is None else f"{ratio:.3f}"])
+    return rows
+
+
+def render_text(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render_markdown(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return "\n".join(lines)

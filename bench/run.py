@@ -1,0 +1,137 @@
+"""`python bench/run.py [--quick]`: every Fluxus benchmark, each figure beside its floor."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `bench` and `services` importable
+    sys.path.insert(0, str(ROOT))
+
+from bench import api_bench, machine, renewal_bench, seed, webhook_bench  # noqa: E402
+from bench.config import BenchConfig  # noqa: E402
+from bench.infra import (  # noqa: E402
+    Stack,
+    base_env,
+    fresh_database,
+    pg_cursor,
+    private_redis,
+)
+from bench.loadgen import have_wrk  # noqa: E402
+from bench.memory import MemorySampler  # noqa: E402
+from bench.report import write_results  # noqa: E402
+from bench.results import Figure, render_text, table  # noqa: E402
+
+
+def _python_floor_kib() -> int:
+    """Peak RSS of a bare interpreter, the least any Python process needs."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    _, _, usage = os.wait4(proc.pid, 0)
+    return int(usage.ru_maxrss)
+
+
+def _memory_figures(sampler: MemorySampler) -> list[Figure]:
+    roles = sampler.roles
+    flask = roles.get("floor (bare Flask)")
+    python = _python_floor_kib()
+    figures = []
+    for role in ("api", "payment", "worker", "renew"):
+        memory = roles.get(role)
+        if memory is None:
+            continue
+        floor, floor_name = python / 1024, "bare `python -c pass`"
+        if flask is not None and role in ("api", "payment"):
+            floor, floor_name = flask.peak_tree_kib / 1024, "bare Flask under gunicorn"
+        figures.append(Figure(
+            "memory", f"{role} peak RSS", memory.peak_tree_kib / 1024, "MiB", floor,
+            floor_name, f"sum over {memory.processes} processes at the peak instant; largest "
+            f"single process {memory.largest_process_kib / 1024:.0f} MiB (VmHWM)"))
+    return figures
+
+
+@contextmanager
+def _workdir(keep: bool) -> Iterator[str]:
+    if keep:
+        yield tempfile.mkdtemp(prefix="fluxus-bench-")
+        return
+    with tempfile.TemporaryDirectory(prefix="fluxus-bench-") as tmp:
+        yield tmp
+
+
+def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool) -> list[Figure]:
+    with _workdir(keep) as tmp, \
+            fresh_database() as (dbname, url), private_redis(Path(tmp)) as redis_url:
+        if keep:
+            print(f"  logs in {tmp}", flush=True)
+        stack = Stack(Path(tmp), {**base_env(url, redis_url), "FLUXUS_INVOICE_DIR": tmp})
+        sampler = MemorySampler().start()
+        try:
+            stack.run_fluxus("db", "upgrade", timeout=300)
+            with pg_cursor(dbname) as cur:
+                plans = seed.add_plans(cur)
+            figures = api_bench.run(stack, cfg, dbname, plans[seed.PLAN_SLUG], sampler)
+            _progress(figures)
+            figures += _progress(webhook_bench.run(stack, cfg, dbname, plans[seed.PLAN_SLUG],
+                                                   sampler))
+            figures += _progress(renewal_bench.run(
+                stack, cfg, dbname, plans[seed.RENEWAL_SLUG], sampler,
+                separate=separate_renewal))
+        finally:
+            sampler.stop()
+            stack.stop_all()
+        return figures + _memory_figures(sampler)
+
+
+def _progress(figures: list[Figure]) -> list[Figure]:
+    for f in figures:
+        print(f"  {f.section:8} {f.name}: {f.value:,.2f} {f.unit}", flush=True)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the whole set (default 1)")
+    parser.add_argument("--renewals", type=int, default=None,
+                        help="due subscriptions to renew (default 100000; --quick 1000)")
+    parser.add_argument("--renewal-mode", choices=("together", "separate"), default="separate",
+                        help="workers drain while renew enqueues, or after it (default)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="write the results there (default bench/RESULTS.md; none with "
+                             "--quick)")
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep each run's process logs and scripts (path printed)")
+    args = parser.parse_args(argv)
+    cfg = BenchConfig.make(args.quick, args.renewals)
+    results = args.results or (None if args.quick else ROOT / "bench" / "RESULTS.md")
+    info = machine.describe()
+    print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
+    if not have_wrk():
+        print("wrk not found: using the threaded Python load generator (apt-get install wrk)")
+    runs = []
+    for n in range(args.runs):
+        before, started = machine.load_average(), time.monotonic()
+        print(f"run {n + 1}/{args.runs} (load average {before})", flush=True)
+        figures = one_run(cfg, args.renewal_mode == "separate", args.keep_logs)
+        runs.append({"figures": figures, "load_before": before,
+                     "load_after": machine.load_average(),
+                     "seconds": time.monotonic() - started,
+                     "date": datetime.now(UTC).isoformat(timespec="seconds")})
+        print(render_text(table(figures)), flush=True)
+    if results is not None:
+        write_results(results, info, runs, " ".join(["python", "bench/run.py", *sys.argv[1:]]))
+        print(f"wrote {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Rows for the benchmarks, written fast with INSERT … SELECT generate_series."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from services.ecpay.checkmac import sign
+from services.ecpay.credentials import EcpayCredentials
+from services.ecpay.fields import format_trade_date
+
+PRICE = 990
+PLAN_SLUG = "bench-monthly"  # what the API and webhook figures order and pay
+RENEWAL_SLUG = "bench-team"  # only the renewal figure's due subscriptions
+
+_PLAN = """
+INSERT INTO plans (id, slug, name, description, price, currency, billing_cycle, features,
+                   is_active, is_popular, sort_order, trial_days, grace_days, renewal_schedule,
+                   created_at, updated_at)
+VALUES (%(id)s, %(slug)s, %(name)s, 'A plan for benchmarks', %(price)s, 'TWD', 'monthly',
+        '["API access", "Email support", "99.9%% uptime"]', true, false, %(sort)s, 0, 7,
+        '0 * * * *', now(), now())
+"""
+
+# Users u<prefix>000001…; password_hash is not a usable hash: these users never log in.
+_USERS = """
+INSERT INTO users (id, username, email, password_hash, first_name, last_name, phone,
+                   company_name, tax_id, language, is_active, is_staff, is_superuser,
+                   is_verified, created_at, updated_at)
+SELECT gen_random_uuid(), %(prefix)s || lpad(i::text, 7, '0'),
+       %(prefix)s || lpad(i::text, 7, '0') || '@bench.example.tw', '!', '', '', '', '', '',
+       'zh-TW', true, false, false, true, now(), now()
+FROM generate_series(1, %(count)s) AS i
+"""
+
+_SUBSCRIPTIONS = """
+INSERT INTO subscriptions (id, user_id, plan_id, status, anchor_date, start_date, end_date,
+                           auto_renew, cancel_at_period_end, payment_method,
+                           created_at, updated_at)
+SELECT gen_random_uuid(), u.id, %(plan_id)s, %(status)s, %(anchor)s, %(start)s, %(end)s,
+       true, false, %(method)s, now(), now()
+FROM users u WHERE u.username LIKE %(prefix)s || '%%'
+"""
+
+
+def add_plans(cur: Any) -> dict[str, uuid.UUID]:
+    """Four active monthly plans (the list GET /api/plans/ returns); ids by slug."""
+    ids = {}
+    for sort, (slug, name) in enumerate(
+        [(PLAN_SLUG, "Bench Monthly"), ("bench-basic", "Basic"), ("bench-pro", "Pro"),
+         (RENEWAL_SLUG, "Team")]
+    ):
+        ids[slug] = uuid.uuid4()
+        price = PRICE if slug == PLAN_SLUG else PRICE + 100 * sort
+        cur.execute(_PLAN, {"id": ids[slug], "slug": slug, "name": name, "price": price,
+                            "sort": sort})
+    return ids
+
+
+def add_users(cur: Any, prefix: str, count: int) -> None:
+    cur.execute(_USERS, {"prefix": prefix, "count": count})
+
+
+def add_pending_subscriptions(cur: Any, plan_id: uuid.UUID, user_id: uuid.UUID,
+                              count: int) -> list[str]:
+    """`count` pending subscriptions of one user, each orderable once (POST /api/orders/)."""
+    cur.execute(
+        """INSERT INTO subscriptions (id, user_id, plan_id, status, auto_renew,
+                                      cancel_at_period_end, created_at, updated_at)
+           SELECT gen_random_uuid(), %s, %s, 'pending', true, false, now(), now()
+           FROM generate_series(1, %s) RETURNING id""",
+        (user_id, plan_id, count),
+    )
+    return [str(row[0]) for row in cur.fetchall()]
+
+
+def add_paying_orders(cur: Any, plan_id: uuid.UUID, count: int) -> list[str]:
+    """`count` customers, each with a pending subscription and one pending order; returns
+    the order numbers (MerchantTradeNo)."""
+    add_users(cur, "wh", count)
+    cur.execute(_SUBSCRIPTIONS, {"plan_id": plan_id, "status": "pending", "anchor": None,
+                                 "start": None, "end": None, "method": "credit_card",
+                                 "prefix": "wh"})
+    cur.execute(
+        """INSERT INTO orders (id, order_number, user_id, subscription_id, plan_id, amount,
+                               currency, status, payment_method, is_renewal,
+                               created_at, updated_at)
+           SELECT gen_random_uuid(), 'BW' || lpad(row_number() OVER ()::text, 12, '0'),
+                  s.user_id, s.id, s.plan_id, %s, 'TWD', 'pending', 'credit_card', false,
+                  now(), now()
+           FROM subscriptions s WHERE s.status = 'pending' AND s.payment_method = 'credit_card'
+           RETURNING order_number""",
+        (PRICE,),
+    )
+    return sorted(row[0] for row in cur.fetchall())
+
+
+def add_due_subscriptions(cur: Any, plan_id: uuid.UUID, count: int, now: datetime) -> None:
+    """`count` active ATM subscriptions whose period ends tomorrow (due for renewal)."""
+    add_users(cur, "rn", count)
+    end = now + timedelta(days=1)
+    anchor = (end - timedelta(days=31)).replace(microsecond=0)
+    cur.execute(_SUBSCRIPTIONS, {"plan_id": plan_id, "status": "active", "anchor": anchor,
+                                 "start": anchor, "end": end.replace(microsecond=0),
+                                 "method": "atm", "prefix": "rn"})
+    cur.execute("ANALYZE")
+
+
+def notification_bodies(order_numbers: list[str], credentials: EcpayCredentials) -> list[str]:
+    """ReturnURL posts for each order, paid by card and signed as ECPay signs them."""
+    stamp = format_trade_date(datetime.now(UTC))
+    bodies = []
+    for i, number in enumerate(order_numbers):
+        fields = {
+            "MerchantID": credentials.merchant_id, "MerchantTradeNo": number, "StoreID": "",
+            "RtnCode": "1", "RtnMsg": "交易成功", "TradeNo": f"26{i:014d}",
+            "TradeAmt": str(PRICE), "PaymentDate": stamp, "PaymentType": "Credit_CreditCard",
+            "PaymentTypeChargeFee": "27", "TradeDate": stamp, "SimulatePaid": "0",
+            "CustomField1": "", "CustomField2": "", "CustomField3": "", "CustomField4": "",
+        }
+        bodies.append(urlencode(sign(fields, credentials.hash_key, credentials.hash_iv)))
+    return bodies
