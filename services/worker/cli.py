@@ -65,7 +65,8 @@ def worker(
     configure_logging(settings.log_level)
     # Before any metric is touched and before RQ forks its work horses.
     enable_multiprocess("worker")
-    start_metrics_server(settings.metrics_port)
+    if not burst:  # a burst run ends before anyone could scrape it; its port stays free
+        start_metrics_server(settings.metrics_port)
     connection = redis_connection(settings)
     rq_worker = FluxusWorker(
         [queue(name, connection) for name in _queue_names(queues)],
@@ -112,10 +113,11 @@ def scheduler(interval: float, burst: bool, metrics_ttl: float) -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     connection = redis_connection(settings)
-    # The only process serving the business and queue gauges, so replicas never repeat them.
-    start_metrics_server(
-        settings.metrics_port, [scrape_time_collector(settings, connection, ttl=metrics_ttl)]
-    )
+    if not burst:
+        # The only process serving the business and queue gauges: replicas never repeat them.
+        start_metrics_server(
+            settings.metrics_port, [scrape_time_collector(settings, connection, ttl=metrics_ttl)]
+        )
     rq_scheduler = scheduler_for(connection, interval)
     for job_id in register_periodic(rq_scheduler):
         click.echo(f"scheduled {job_id}")

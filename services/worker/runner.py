@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.executions import Execution
 from rq.job import Job
@@ -38,7 +39,10 @@ def job_name(job: Job) -> str:
 
 
 def _record_outcome(job: Job, name: str, seconds: float) -> None:
-    outcome = job.return_value()
+    try:
+        outcome = job.return_value()
+    except RedisError:
+        return  # the job is done and recorded by RQ; a lost outcome sample is not worth more
     if not isinstance(outcome, str):
         return
     OUTCOME_RECORDERS[name](outcome, seconds)
