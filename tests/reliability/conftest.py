@@ -1,8 +1,9 @@
-"""Reliability fixtures: a private redis-server per module, an SMTP inbox, process control."""
+"""Reliability fixtures: per module a private redis-server, a database, an SMTP inbox and the
+processes started on them (starting processes is what costs time, so a module shares them)."""
 
 from __future__ import annotations
 
-import dataclasses
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,12 +13,22 @@ from aiosmtpd.controller import Controller
 from services.core.config import Settings
 from services.core.db.session import dispose_engines
 from tests.reliability.harness import Inbox, Procs, RedisServer, free_port
+from tests.support import databases
 
 
 @pytest.fixture(scope="module")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+def workdir() -> Iterator[Path]:
+    # Not tmp_path: pytest prunes old base temp folders when another run starts, which would
+    # pull log and invoice files out from under the long-lived processes here.
+    with tempfile.TemporaryDirectory(prefix="fluxus-reliability-") as path:
+        yield Path(path)
+
+
+@pytest.fixture(scope="module")
+def private_redis(workdir: Path) -> Iterator[RedisServer]:
     """Our own redis-server: other suites flush the shared one's databases under our queues."""
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    (workdir / "redis").mkdir()
+    server = RedisServer(workdir / "redis")
     server.start()
     try:
         yield server
@@ -26,19 +37,21 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSer
 
 
 @pytest.fixture
-def redis_url(private_redis: RedisServer) -> Iterator[str]:
-    """Overrides the shared fixture: our private server, empty (and running) for each test."""
+def redis_url(private_redis: RedisServer) -> str:
+    """Overrides the shared fixture with our private server. Not flushed between tests: the
+    module's long-lived workers keep their registrations there."""
     if not private_redis.pings():
         private_redis.start()  # a test that stopped it failed before starting it again
-    client = private_redis.client()
-    client.flushdb()
-    yield private_redis.url
-    if private_redis.pings():
-        client.flushdb()
-    client.close()
+    return private_redis.url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def module_database(pg_template: str) -> Iterator[str]:
+    with databases.fresh_database(template=pg_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -49,11 +62,15 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-@pytest.fixture
-def rsettings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
-    """The test's database and private Redis, our SMTP inbox, limits high enough for load."""
-    return dataclasses.replace(
-        settings,
+@pytest.fixture(scope="module")
+def msettings(
+    module_database: str, private_redis: RedisServer, smtp: tuple[Inbox, int], workdir: Path
+) -> Settings:
+    """The module's database, private Redis and SMTP inbox; limits high enough for load."""
+    return Settings(
+        database_url=module_database,
+        redis_url=private_redis.url,
+        invoice_dir=str(workdir / "invoices"),
         smtp_host="127.0.0.1",
         smtp_port=smtp[1],
         db_connect_timeout=2,
@@ -62,12 +79,18 @@ def rsettings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
     )
 
 
-@pytest.fixture
-def procs(tmp_path: Path) -> Iterator[Procs]:
-    running = Procs(tmp_path)
+@pytest.fixture(scope="module")
+def procs(workdir: Path) -> Iterator[Procs]:
+    running = Procs(workdir)
     try:
         yield running
     finally:
         running.stop_all()
         dispose_engines()
-        print(running.report())  # pytest shows it only when the test failed
+
+
+@pytest.fixture
+def process_logs(procs: Procs) -> Iterator[None]:
+    """Shows the tail of every process's log under a failed test."""
+    yield
+    print(procs.report())
