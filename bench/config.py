@@ -14,8 +14,8 @@ class BenchConfig:
     api_seconds: float = 20.0  # per endpoint
     api_max_requests: int = 200_000
     order_subscriptions: int = 20_000  # pending subscriptions, one POST /api/orders/ each
-    notifications: int = 5_000
-    webhook_seconds: float = 60.0
+    notifications: int = 2_000
+    webhook_seconds: float = 30.0
     drain_seconds: float = 300.0  # bound on waiting for workers to finish a queue
     renewal_drain_seconds: float = 180.0  # bound on the renewal job phase
     renewals: int = 100_000

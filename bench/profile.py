@@ -1,0 +1,170 @@
+"""`python bench/profile.py [target …]`: py-spy profiles behind the poor figures of run.py.
+
+Each target serves one Fluxus process on a fresh database and private Redis, loads it, samples
+it with py-spy (`pip install py-spy`) and prints where the sampled time went, by component.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `bench` and `services` importable
+    sys.path.insert(0, str(ROOT))
+
+from bench import api_bench, seed  # noqa: E402
+from bench.infra import (  # noqa: E402
+    Proc,
+    Stack,
+    base_env,
+    free_port,
+    fresh_database,
+    pg_cursor,
+    private_redis,
+)
+from bench.loadgen import Load, run_load  # noqa: E402
+from bench.memory import _children_map, tree  # noqa: E402
+from services.ecpay.credentials import EcpayCredentials  # noqa: E402
+
+# Component → a substring of the sampled stack that marks time spent in it.
+COMPONENTS = {
+    "SQL statements (round trips)": "do_execute (",
+    "SQL compilation": "_compiler_dispatch",
+    "pool pre-ping (SELECT 1)": "do_ping (",
+    "COMMIT": "do_commit (",
+    "new engine in the process": "create_engine (",
+    "new PostgreSQL connection": "connect (psycopg2",
+    "imports": "_find_and_load",
+    "rate limiter (Redis)": "flask_limiter",
+    "JWT revocation check": "verify_token_not_blocklisted",
+    "JWT user lookup": "user_lookup (",
+    "CheckMacValue": "checkmac",
+    "enqueue to Redis": "RQJobs.flush",
+    "e-mail queued by the job": "queue_email (",
+    "gunicorn closing the connection": "close_graceful (",
+    "JSON logging": "logging/__init__",
+}
+SECONDS = 12
+
+
+def summarize(path: Path, within: str) -> None:
+    """Share of the samples under `within` that fall in each component."""
+    total, shares = 0, collections.Counter[str]()
+    for line in path.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if within not in stack:
+            continue
+        total += int(samples)
+        for name, marker in COMPONENTS.items():
+            if marker in stack:
+                shares[name] += int(samples)
+    print(f"  {total} samples inside {within}")
+    for name, count in shares.most_common():
+        print(f"  {100 * count / max(total, 1):5.1f}%  {name}")
+
+
+def _spy(pid: int, out: Path, subprocesses: bool = False) -> subprocess.Popen[bytes]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    argv = [spy, "record", "-p", str(pid), "-d", str(SECONDS), "-r", "200", "-f", "raw",
+            "-o", str(out), *(["--subprocesses"] if subprocesses else [])]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _one_worker(proc: Proc) -> int:
+    return next(pid for pid in tree(proc.pid, _children_map()) if pid != proc.pid)
+
+
+def _profile_http(stack: Stack, proc: Proc, load: Load, label: str) -> None:
+    out = stack.workdir / f"{label}.raw"
+    spy = _spy(_one_worker(proc), out)
+    time.sleep(1)  # py-spy attaches
+    result = run_load(load, connections=4, max_requests=50_000, max_seconds=SECONDS - 2,
+                      workdir=stack.workdir, label=label)
+    spy.wait()
+    print(f"{label}: {result.rps:.0f} req/s, p50 {result.p50_ms:.0f} ms (1 gunicorn worker)")
+    summarize(out, "handle_request")
+
+
+def api_targets(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
+    port = free_port()
+    api = stack.fluxus("api", "api", "--bind", f"127.0.0.1:{port}", "--workers", "1", port=port)
+    url = f"http://127.0.0.1:{port}"
+    name, token = api_bench._customer(url)
+    user = api_bench._user_id(dbname, name)
+    subs = api_bench._seed_subscriptions(dbname, plans[seed.PLAN_SLUG], user, 3000)
+    auth = {"Authorization": f"Bearer {token}"}
+    _profile_http(stack, api, Load(url, "GET", "/api/plans/", 200, {}), "GET-plans")
+    bodies = [json.dumps({"subscription_id": s, "payment_method": "atm"}) for s in subs]
+    _profile_http(stack, api, Load(url, "POST", "/api/orders/", 201,
+                                   {**auth, "Content-Type": "application/json"}, bodies=bodies,
+                                   key_header="Idempotency-Key"), "POST-orders")
+    stack.stop(api)
+
+
+def callback_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
+    with pg_cursor(dbname) as cur:
+        numbers = seed.add_paying_orders(cur, plans[seed.PLAN_SLUG], 3000)
+    port = free_port()
+    payment = stack.fluxus("payment", "payment", "--bind", f"127.0.0.1:{port}", "--workers",
+                           "1", port=port)
+    bodies = seed.notification_bodies(numbers, EcpayCredentials.stage())
+    _profile_http(stack, payment, Load(
+        f"http://127.0.0.1:{port}", "POST", "/payment/ecpay/callback/", 200,
+        {"Content-Type": "application/x-www-form-urlencoded"}, bodies=bodies), "callback")
+    stack.stop(payment)
+
+
+def renewal_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
+    with pg_cursor(dbname) as cur:
+        seed.add_due_subscriptions(cur, plans[seed.RENEWAL_SLUG], 3000, datetime.now(UTC))
+    stack.run_fluxus("renew", "--plan", seed.RENEWAL_SLUG)
+    worker = stack.fluxus("worker", "worker", "--queues", "renewals")
+    out = stack.workdir / "renewal.raw"
+    _spy(worker.pid, out, subprocesses=True).wait()
+    with pg_cursor(dbname) as cur:
+        cur.execute("SELECT count(*) FROM orders WHERE is_renewal")
+        done = cur.fetchone()[0]
+    print(f"renewal jobs: {done} orders in about {SECONDS} s (1 worker, a work horse per job)")
+    summarize(out, "main_work_horse")
+    stack.stop(worker)
+
+
+TARGETS: dict[str, Callable[[Stack, str, dict[str, uuid.UUID]], None]] = {
+    "api": api_targets, "callback": callback_target, "renewal": renewal_target,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("targets", nargs="*", help=f"any of {', '.join(TARGETS)} (default all)")
+    args = parser.parse_args()
+    unknown = set(args.targets) - set(TARGETS)
+    if unknown:
+        parser.error(f"unknown targets {', '.join(sorted(unknown))}")
+    with tempfile.TemporaryDirectory(prefix="fluxus-profile-") as tmp, \
+            fresh_database() as (dbname, url), private_redis(Path(tmp)) as redis_url:
+        stack = Stack(Path(tmp), base_env(url, redis_url))
+        try:
+            stack.run_fluxus("db", "upgrade", timeout=300)
+            with pg_cursor(dbname) as cur:
+                plans = seed.add_plans(cur)
+            for target in args.targets or TARGETS:
+                TARGETS[target](stack, dbname, plans)
+        finally:
+            stack.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
