@@ -138,6 +138,20 @@ def renewal_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> No
     print(f"renewal jobs: {done} orders in about {SECONDS} s (1 worker, a work horse per job)")
     summarize(out, "main_work_horse")
     stack.stop(worker)
+    _simple_worker_rate(stack, dbname, done)
+
+
+def _simple_worker_rate(stack: Stack, dbname: str, before: int) -> None:
+    """The same queue drained for as long by one non-forking worker, for comparison."""
+    simple = stack.start("simple-worker", [sys.executable, "-m", "bench.simple_worker",
+                                           "renewals"])
+    time.sleep(SECONDS)
+    stack.stop(simple)
+    with pg_cursor(dbname) as cur:
+        cur.execute("SELECT count(*) FROM orders WHERE is_renewal")
+        done = cur.fetchone()[0] - before
+    print(f"renewal jobs, non-forking worker (diagnostic): {done} orders in about "
+          f"{SECONDS} s, startup included")
 
 
 TARGETS: dict[str, Callable[[Stack, str, dict[str, uuid.UUID]], None]] = {
