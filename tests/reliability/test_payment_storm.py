@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import SystemClock
@@ -70,7 +70,7 @@ def _logs(process_logs: None) -> None:
     """Process logs under any failed test of this module."""
 
 
-def _count(session: Session, model: type, *where: object) -> int:
+def _count(session: Session, model: type, *where: ColumnElement[bool]) -> int:
     session.expire_all()
     return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
