@@ -13,6 +13,7 @@ from services.core.config import get_settings
 from services.core.db.session import get_engine, session_scope
 from services.core.errors import ServiceUnavailable, ValidationError
 from services.core.logging import configure_logging
+from services.core.metrics_runtime import start_metrics_server
 
 
 class _WithoutKopfSettings(logging.Filter):
@@ -69,6 +70,7 @@ def operator(standalone: bool, liveness_endpoint: str, resync_seconds: float) ->
         batch=kube.batch_api(),
     )
     namespace = settings.operator_namespace
+    start_metrics_server(settings.metrics_port)  # one process: no multiprocess mode
     kopf.run(
         registry=handlers.build_registry(resync_seconds),
         settings=handlers.kopf_settings(),

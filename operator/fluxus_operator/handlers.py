@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import kopf
@@ -12,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from fluxus_operator.manifests import GROUP, VERSION
 from fluxus_operator.reconcile import Notify, ReconcileFailed, Runtime, finalize, reconcile
 from fluxus_operator.status import status_changed
+from services.core import metrics
 from services.core.errors import ServiceUnavailable
 
 PLURAL = "plans"
@@ -39,10 +41,26 @@ def _runtime(memo: kopf.Memo) -> Runtime:
     return runtime
 
 
+def _measured_reconcile(body: kopf.Body, memo: kopf.Memo) -> dict[str, Any]:
+    """reconcile(), counted and timed, with the plan's readiness gauge kept current."""
+    name = body["metadata"]["name"]
+    started = time.monotonic()
+    try:
+        status = reconcile(_runtime(memo), body, _notifier(body))
+    except ReconcileFailed as failure:
+        outcome = "permanent_error" if failure.permanent else "temporary_error"
+        metrics.record_reconcile(outcome, time.monotonic() - started)
+        metrics.set_plan_ready(name, False)
+        raise
+    metrics.record_reconcile("ok", time.monotonic() - started)
+    metrics.set_plan_ready(name, True)
+    return status
+
+
 def on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, retry: int, **_: Any) -> None:
     """Create, resume and update: reconcile and write the status, whatever the outcome."""
     try:
-        status = reconcile(_runtime(memo), body, _notifier(body))
+        status = _measured_reconcile(body, memo)
     except ReconcileFailed as failure:
         patch.status.update(failure.status)
         kopf.warn(body, reason=failure.reason, message=failure.message)
@@ -57,7 +75,7 @@ def on_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, retry: int = 0
     """Drift check: put back a CronJob or plan row changed by hand; report only changes."""
     current = dict(body.get("status") or {})
     try:
-        status = reconcile(_runtime(memo), body, _notifier(body))
+        status = _measured_reconcile(body, memo)
     except ReconcileFailed as failure:
         if status_changed(failure.status, current):
             patch.status.update(failure.status)
@@ -72,6 +90,7 @@ def on_delete(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
     """Deletion behind the finalizer: archive the row, delete the CronJob, then let go."""
     try:
         finalize(_runtime(memo), body, _notifier(body))
+        metrics.forget_plan(body["metadata"]["name"])
     except ServiceUnavailable as exc:
         raise kopf.TemporaryError(exc.message, delay=backoff(retry)) from exc
     except SQLAlchemyError as exc:

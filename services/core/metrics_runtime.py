@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -121,9 +122,19 @@ def build_registry(collectors: Iterable[Collector] = ()) -> CollectorRegistry:
 
 def start_metrics_server(
     port: int, collectors: Iterable[Collector] = (), addr: str = ALL_INTERFACES
-) -> tuple[WSGIServer, Thread]:
-    """Serve /metrics on `port` (settings.metrics_port) from a daemon thread."""
-    return start_http_server(port, addr=addr, registry=build_registry(collectors))
+) -> tuple[WSGIServer, Thread] | None:
+    """Serve /metrics on `port` (settings.metrics_port) from a daemon thread.
+
+    A taken port is logged as an error, not raised: billing keeps running without its
+    metrics (and the missing scrape target fires an alert) rather than crash-looping.
+    """
+    try:
+        return start_http_server(port, addr=addr, registry=build_registry(collectors))
+    except OSError as exc:
+        logging.getLogger(__name__).error(
+            "cannot serve /metrics on port %s: %s (set FLUXUS_METRICS_PORT)", port, exc
+        )
+        return None
 
 
 def gunicorn_hooks(port: int) -> dict[str, Callable[..., None]]:

@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
+from services.core.metrics_runtime import instrument_flask
 from services.payment.context import CLOCK_EXTENSION
 from services.payment.resources import checkout, invoices, notifications, testing
 from services.web.auth import init_jwt
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         api.register_blueprint(testing.blp)
     app.register_blueprint(health_blueprint(settings, "payment_health"),
                            url_prefix="/payment/health")
+    instrument_flask(app, "payment")
     return app
 
 

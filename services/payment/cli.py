@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 from flask import Flask
-from gunicorn.app.base import BaseApplication
 
 from services.core.config import get_settings
 from services.core.logging import configure_logging
+from services.web.serve import serve
 
 
-class _Gunicorn(BaseApplication):
-    """gunicorn driven from Python, so the image needs one entry point: `fluxus`."""
+def _make_app() -> Flask:
+    from services.payment.app import create_app
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        from services.payment.app import create_app
-
-        return create_app(get_settings())
+    return create_app(get_settings())
 
 
 @click.command("payment")
@@ -41,16 +28,7 @@ def payment(bind: str, workers: int, threads: int, timeout: int) -> None:
     """The ECPay-facing payment service: checkout, notifications, return, invoices."""
     settings = get_settings()  # refuses an unsafe production configuration before binding
     configure_logging(settings.log_level)
-    _Gunicorn({
-        "bind": bind,
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "timeout": timeout,
-        "graceful_timeout": timeout,
-        "accesslog": None,  # the app logs each request as JSON with its request id
-        "errorlog": "-",
-        "loglevel": settings.log_level.lower(),
-        "forwarded_allow_ips": "*" if settings.trusted_proxies else "127.0.0.1",
-        "proc_name": "fluxus-payment",
-    }).run()
+    serve(_make_app, settings, name="payment", options={
+        "bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
+        "timeout": timeout, "graceful_timeout": timeout,
+    })

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +23,6 @@ from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.fields import format_trade_date
 from tests.observability.conftest import (
     FLUXUS,
-    REPO,
     Processes,
     fluxus_env,
     free_port,
@@ -144,14 +142,8 @@ def test_a_payment_moves_payment_billing_and_queue_metrics_in_prometheus(
         return fluxus_env(settings, home, FLUXUS_METRICS_PORT=str(ports[name]))
 
     processes.start(
-        [
-            sys.executable,
-            "-m",
-            "tests.observability.payment_harness",
-            "--bind",
-            f"127.0.0.1:{http_port}",
-        ],
-        env(" payment".strip()) | {"PYTHONPATH": str(REPO)},
+        [FLUXUS, "payment", "--bind", f"127.0.0.1:{http_port}", "--workers", "2"],
+        env("payment"),
         tmp_path / "payment.log",
     )
     worker = processes.start([FLUXUS, "worker"], env("worker"), tmp_path / "worker.log")
@@ -175,6 +167,9 @@ def test_a_payment_moves_payment_billing_and_queue_metrics_in_prometheus(
 
     callback = 'service="payment",endpoint="/payment/ecpay/callback/",method="POST"'
     prom.wait_value(f'sum(fluxus_http_requests_total{{{callback},status="200"}})', 1)
+    prom.wait_value(
+        'sum(fluxus_payment_notifications_total{kind="return",outcome="accepted"})', 1
+    )
     prom.wait_value('sum(fluxus_payment_notifications_processed_total{outcome="completed"})', 1)
     prom.wait_value('sum(fluxus_jobs_finished_total{job_name="process_notification"})', 1)
     prom.wait_value("sum(fluxus_payment_callback_to_active_seconds_count)", 1)

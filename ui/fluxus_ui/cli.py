@@ -14,12 +14,15 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
     from fluxus_ui.app import create_view
     from fluxus_ui.session import SessionCookieProvider
     from services.core.config import get_settings
+    from services.core.metrics_runtime import start_metrics_server
 
     settings = get_settings()
     dashboard = urlsplit(settings.dashboard_url)
     def app() -> object:
         return create_view(settings.api_url, settings.public_payment_url)
 
+    # Panel is not WSGI: the process metrics only (the API counts the requests it serves).
+    start_metrics_server(settings.metrics_port)
     origins = {f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
     if dashboard.netloc:
         origins.add(dashboard.netloc)

@@ -14,6 +14,7 @@ from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.core import metrics
 from services.core.usecases.payment_notifications import Kind, Receipt, receive_notification
 from services.payment import context
 from services.web.uow import commit_on_error, db_session, jobs
@@ -33,6 +34,9 @@ def receive(kind: Kind, form: dict[str, str]) -> Receipt:
         db_session(), context.clock(), jobs(), kind=kind, form=form,
         credentials=context.credentials(), production=settings.is_production,
         request_id=g.get("request_id"),
+    )
+    metrics.record_notification(
+        str(kind), "duplicate" if receipt.duplicate else str(receipt.verdict)
     )
     log.info(
         "ecpay notification received",

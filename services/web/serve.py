@@ -1,0 +1,43 @@
+"""Serving a Flask app under gunicorn from Python, so the image's one entry point is `fluxus`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from services.core.config import Settings
+from services.core.metrics_runtime import enable_multiprocess, gunicorn_hooks
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+        self._factory = factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self._factory()  # in each worker, after the fork: engines are per process
+
+
+def serve(factory: Callable[[], Flask], settings: Settings, *, name: str,
+          options: dict[str, Any]) -> None:
+    """Run `factory`'s app under gunicorn; workers write metric files, the master serves
+    `/metrics` on `settings.metrics_port` (multiprocess mode)."""
+    enable_multiprocess(name)
+    _Gunicorn(factory, {
+        **gunicorn_hooks(settings.metrics_port),
+        "accesslog": None,  # services.web logs each request as JSON (path only, never the query)
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "forwarded_allow_ips": "*" if settings.trusted_proxies else "127.0.0.1",
+        "proc_name": f"fluxus-{name}",
+        "preload_app": False,
+        **options,
+    }).run()
