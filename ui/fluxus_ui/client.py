@@ -222,6 +222,11 @@ class ApiClient:
         _, body = await self._call("POST", "/api/subscriptions/", json=payload)
         return Subscription.from_json(body)
 
+    async def set_auto_renew(self, subscription_id: str, auto_renew: bool) -> Subscription:
+        path = f"/api/subscriptions/{subscription_id}/"
+        _, body = await self._call("PATCH", path, json={"auto_renew": auto_renew})
+        return Subscription.from_json(body)
+
     async def update_subscription_status(
         self, subscription_id: str, status: str, *, at_period_end: bool = False
     ) -> Subscription:

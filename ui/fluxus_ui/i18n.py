@@ -153,6 +153,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "acct.subscription": ("訂閱", "Subscription"),
     "acct.cancel_now": ("立即取消", "Cancel now"),
+    "acct.renew_on": ("開啟自動續訂", "Turn auto-renew on"),
     "acct.cancel_end": (
         "關閉自動續訂（本期結束時取消）", "Turn off auto-renew (cancel at period end)"
     ),

@@ -116,3 +116,25 @@ def change_status(session: Session, clock: Clock, actor: Actor, caller: User,
                  meta={"from": previous, "to": subscription.status,
                        "at_period_end": subscription.cancel_at_period_end})
     return subscription
+
+
+def set_auto_renew(session: Session, actor: Actor, caller: User, subscription_id: uuid.UUID, *,
+                   auto_renew: bool) -> Subscription:
+    """Turn renewal on or off for a live subscription (own, or any for staff).
+
+    Off: the subscription runs to `end_date` and then expires. On: it renews again, which
+    also withdraws a pending cancel-at-period-end.
+    """
+    subscription = get_subscription(session, caller, subscription_id, for_update=True)
+    if subscription.status not in {s.value for s in LIVE_SUBSCRIPTION_STATES}:
+        raise Conflict(f"A {subscription.status} subscription does not renew.",
+                       code="not_renewable", errors={"auto_renew": ["not a live subscription"]})
+    subscription.auto_renew = auto_renew
+    if auto_renew:
+        subscription.cancel_at_period_end = False
+    session.flush()
+    audit.record(session, actor, "subscription_update", resource_type="subscription",
+                 resource_id=subscription.id,
+                 description=f"Auto-renew turned {'on' if auto_renew else 'off'}.",
+                 meta={"auto_renew": auto_renew})
+    return subscription

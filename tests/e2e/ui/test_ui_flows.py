@@ -125,6 +125,10 @@ def test_register_pay_by_card_then_dashboard_shows_subscription_invoice_and_pdf(
     page.locator(".fx-auto-renew").get_by_text("否", exact=True).wait_for()
     page.locator(".fx-account-subscription").get_by_text(re.compile("將於 .* 結束")).wait_for()
     shot(page, "09b-account-cancel-at-period-end")
+    click(page, "fx-renew-on")  # changed their mind: renewal back on, cancellation withdrawn
+    page.locator(".fx-auto-renew").get_by_text("是", exact=True).wait_for()
+    page.locator(".fx-cancel-end").wait_for()
+    shot(page, "09c-account-auto-renew-on")
     assert page.outside == []
 
     # Last, because it needs the payment service's PDF route.

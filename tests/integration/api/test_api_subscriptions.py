@@ -140,6 +140,43 @@ def test_customer_cancels_at_period_end_and_stays_active(
     assert body["auto_renew"] is False and body["cancelled_at"] is None
 
 
+def test_auto_renew_turns_off_and_back_on_which_withdraws_a_cancellation(
+    client: FlaskClient, session: Session, customer: Account, other_customer: Account,
+    plan: Plan
+) -> None:
+    now = datetime.now(UTC)
+    sub = make_subscription(session, customer.user, plan, status="active", anchor_date=now,
+                            start_date=now, end_date=now + timedelta(days=30))
+    session.commit()
+    url = f"/api/subscriptions/{sub.id}/"
+    off = client.patch(url, headers=customer.headers, json={"auto_renew": False})
+    assert off.status_code == 200 and off.get_json()["auto_renew"] is False
+    client.patch(f"{url}update_status/", headers=customer.headers,
+                 json={"status": "cancelled", "at_period_end": True})
+
+    on = client.patch(url, headers=customer.headers, json={"auto_renew": True}).get_json()
+    assert on["auto_renew"] is True and on["cancel_at_period_end"] is False
+    assert on["status"] == "active"
+    changes = session.scalars(select(AuditLog.meta).where(
+        AuditLog.action == "subscription_update")).all()
+    assert [c["auto_renew"] for c in changes] == [False, True]
+
+    assert_envelope(client.patch(url, headers=other_customer.headers,
+                                 json={"auto_renew": False}), 404)
+    assert_envelope(client.patch(url, headers=customer.headers, json={"auto_renew": "maybe"}),
+                    422)
+    assert_envelope(client.patch(url, headers=customer.headers, json={"status": "active"}), 422)
+
+
+def test_an_ended_subscription_cannot_turn_auto_renew_on(
+    client: FlaskClient, session: Session, customer: Account, plan: Plan
+) -> None:
+    sub = make_subscription(session, customer.user, plan, status="expired")
+    session.commit()
+    assert_envelope(client.patch(f"/api/subscriptions/{sub.id}/", headers=customer.headers,
+                                 json={"auto_renew": True}), 409, "not_renewable")
+
+
 def test_customers_may_only_cancel_staff_follow_the_state_machine(
     client: FlaskClient, session: Session, customer: Account, staff: Account, plan: Plan
 ) -> None:

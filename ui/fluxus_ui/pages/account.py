@@ -91,19 +91,30 @@ class AccountView(View):
             html_pane(f"<p>{badge(sub.status, self.status(sub.status))}</p>"
                       f"{definition_list(rows)}", css_classes=["fx-account-subscription"]),
         ]
-        # The API has no way to switch auto-renew back on; turning it off is a cancel at
-        # period end, which is what the first button does.
+        # Turning auto-renew off is a cancel at period end; turning it on withdraws that.
         state = self.t("yes") if sub.auto_renew else self.t("no")
         parts.append(html_pane(definition_list([(self.t("dash.auto_renew"), state)]),
                                css_classes=["fx-auto-renew"]))
-        parts.append(pn.FlexBox(
+        renewal = (
+            button(self.t("acct.renew_on"), lambda _e: self.app.spawn(self._renew_on, sub),
+                   "success", name="renew-on")
+            if not sub.auto_renew else
             button(self.t("acct.cancel_end"), lambda _e: self.app.spawn(self._cancel, sub, True),
-                   "warning", name="cancel-end", disabled=sub.cancel_at_period_end),
+                   "warning", name="cancel-end")
+        )
+        parts.append(pn.FlexBox(
+            renewal,
             button(self.t("acct.cancel_now"), lambda _e: self.app.spawn(self._cancel, sub, False),
                    "danger", name="cancel-now"),
             flex_wrap="wrap",
         ))
         return pn.Column(*parts, sizing_mode="stretch_width")
+
+    async def _renew_on(self, sub: Subscription) -> None:
+        done = await self.app.guarded(lambda: self.app.billing.set_auto_renew(sub, True))
+        if done is not None:
+            await self.app.go("account")
+            self.app.shell.flash(self.t("acct.cancelled"), "success")
 
     async def _cancel(self, sub: Subscription, at_period_end: bool) -> None:
         done = await self.app.guarded(lambda: self.app.billing.cancel(sub, at_period_end))

@@ -85,6 +85,9 @@ class BillingStore(param.Parameterized):
     async def invoice_pdf(self, invoice: Invoice) -> bytes:
         return await self.client.invoice_pdf(invoice)
 
+    async def set_auto_renew(self, subscription: Subscription, on: bool) -> Subscription:
+        return await self.client.set_auto_renew(subscription.id, on)
+
     async def cancel(self, subscription: Subscription, at_period_end: bool) -> Subscription:
         return await self.client.update_subscription_status(
             subscription.id, "cancelled", at_period_end=at_period_end

@@ -1,4 +1,4 @@
-"""Subscription endpoints: list, subscribe, read, change status."""
+"""Subscription endpoints: list, subscribe, read, auto-renew on/off, change status."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from services.api.resources.subscriptions.schemas import (
     SubscriptionCreateSchema,
     SubscriptionListArgsSchema,
     SubscriptionSchema,
+    SubscriptionUpdateSchema,
 )
 from services.core.usecases import subscriptions
 from services.web.auth import current_user
@@ -63,6 +64,17 @@ class SubscriptionDetail(MethodView):
     def get(self, subscription_id: uuid.UUID) -> Any:
         """One of your subscriptions (any, for staff)."""
         return subscriptions.get_subscription(db_session(), current_user(), subscription_id)
+
+    @authenticated(blp)
+    @document_errors(blp, 400, 404, 409, 422)
+    @blp.arguments(SubscriptionUpdateSchema)
+    @blp.response(200, SubscriptionSchema)
+    def patch(self, data: dict[str, Any], subscription_id: uuid.UUID) -> Any:
+        """Turn auto-renew on or off. On also withdraws a pending cancel-at-period-end;
+        a subscription that is no longer live is 409."""
+        user = current_user()
+        return subscriptions.set_auto_renew(db_session(), actor(user), user, subscription_id,
+                                            auto_renew=data["auto_renew"])
 
 
 @blp.route("/<uuid:subscription_id>/update_status/")

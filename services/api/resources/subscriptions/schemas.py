@@ -31,6 +31,10 @@ class SubscriptionCreateSchema(Schema):
     auto_renew = fields.Boolean(load_default=True)
 
 
+class SubscriptionUpdateSchema(Schema):
+    auto_renew = fields.Boolean(required=True)
+
+
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, validate=STATUSES)
     at_period_end = fields.Boolean(
