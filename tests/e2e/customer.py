@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,19 +9,14 @@ from typing import Any
 
 import httpx
 
+from tests.e2e.stack import wait_until
+
 PASSWORD = "Blue-Mango-2026!"
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+    return wait_until(check, what, timeout=timeout)
 
 
 @dataclass

