@@ -53,9 +53,9 @@ def _memory_figures(sampler: MemorySampler) -> list[Figure]:
             floor, floor_name = flask.peak_tree_kib / 1024, "bare Flask under gunicorn"
         figures.append(Figure(
             "memory", f"{role} peak RSS", memory.peak_tree_kib / 1024, "MiB", floor,
-            floor_name, f"largest sum of RSS over the live processes at one instant ({memory.processes} "
-            f"processes seen); largest "
-            f"single process {memory.largest_process_kib / 1024:.0f} MiB (VmHWM)"))
+            floor_name, f"largest RSS sum over the live processes at one instant "
+            f"({memory.processes} processes seen); largest single process "
+            f"{memory.largest_process_kib / 1024:.0f} MiB (VmHWM)"))
     return figures
 
 
