@@ -16,6 +16,7 @@ class BenchConfig:
     order_subscriptions: int = 20_000  # pending subscriptions, one POST /api/orders/ each
     notifications: int = 2_000
     webhook_seconds: float = 30.0
+    one_at_a_time: int = 30  # notifications posted each after the previous was processed
     drain_seconds: float = 300.0  # bound on waiting for workers to finish a queue
     renewal_drain_seconds: float = 180.0  # bound on the renewal job phase
     renewals: int = 100_000
@@ -25,6 +26,7 @@ class BenchConfig:
         if quick:
             return cls(quick=True, api_seconds=3.0, api_max_requests=20_000,
                        order_subscriptions=2_000, notifications=100, webhook_seconds=5.0,
+                       one_at_a_time=5,
                        drain_seconds=20.0, renewal_drain_seconds=10.0,
                        renewals=renewals or 1_000)
         return cls(quick=False, renewals=renewals or 100_000)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import time
+from functools import partial
 import uuid
 from dataclasses import dataclass
 
+import httpx
+
 from bench import seed
 from bench.config import BenchConfig
-from bench.infra import Stack, free_port, pg_cursor, wait_until
+from bench.infra import Proc, Stack, free_port, pg_cursor, wait_until
 from bench.loadgen import Load, LoadResult, run_load
 from bench.memory import MemorySampler
 from bench.pgfloor import PgbenchResult, insert_rate
@@ -18,6 +21,7 @@ from bench.results import Figure
 from services.ecpay.credentials import EcpayCredentials
 
 CALLBACK = "/payment/ecpay/callback/"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 WARM = 50
 
 
@@ -53,13 +57,34 @@ def _processed(dbname: str, numbers: list[str]) -> Processed:
                      float(row[4] or 0) * 1e3, float(row[5] or 0))
 
 
-def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
-        sampler: MemorySampler) -> list[Figure]:
-    with pg_cursor(dbname) as cur:
-        numbers = seed.add_paying_orders(cur, plan_id, cfg.notifications + WARM)
-    bodies = seed.notification_bodies(numbers, EcpayCredentials.stage())
-    floor = insert_rate(dbname, clients=cfg.connections, seconds=min(cfg.webhook_seconds, 20),
-                        workdir=stack.workdir)
+def _drain(dbname: str, numbers: list[str], bound: float) -> float:
+    """Wait (at most `bound` seconds) until every accepted one of `numbers` is processed."""
+    started = time.monotonic()
+    # On timeout the figures say how many were processed within the bound.
+    with contextlib.suppress(TimeoutError):
+        wait_until(lambda: (p := _processed(dbname, numbers)).processed >= p.accepted,
+                   "the workers to process every accepted notification", bound)
+    return time.monotonic() - started
+
+
+def _is_processed(dbname: str, number: str) -> bool:
+    return _processed(dbname, [number]).processed == 1
+
+
+def _one_at_a_time(url: str, bodies: list[str], numbers: list[str], dbname: str) -> Processed:
+    """Each notification posted only once the previous one is processed: the latency of a
+    notification that finds the queue empty."""
+    with httpx.Client(timeout=30) as http:
+        for body, number in zip(bodies, numbers, strict=True):
+            answer = http.post(url + CALLBACK, content=body, headers=FORM)
+            if answer.text != "1|OK":
+                raise RuntimeError(f"notification for {number} refused: {answer.text}")
+            wait_until(partial(_is_processed, dbname, number),
+                       f"notification {number} to be processed", 60)
+    return _processed(dbname, numbers)
+
+
+def _start(stack: Stack, cfg: BenchConfig, sampler: MemorySampler) -> tuple[str, list[Proc]]:
     port = free_port()
     payment = stack.fluxus("payment", "payment", "--bind", f"127.0.0.1:{port}",
                            "--workers", str(cfg.api_workers), port=port)
@@ -68,29 +93,35 @@ def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
                for i in range(cfg.rq_workers)]
     for worker in workers:
         sampler.watch("worker", worker.pid)
-    load = Load(f"http://127.0.0.1:{port}", "POST", CALLBACK, 200,
-                {"Content-Type": "application/x-www-form-urlencoded"}, bodies=bodies[:-WARM])
-    warm = Load(load.url, load.method, load.path, 200, load.headers, bodies=bodies[-WARM:])
+    return f"http://127.0.0.1:{port}", [payment, *workers]
+
+
+def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
+        sampler: MemorySampler) -> list[Figure]:
+    n, trickle = cfg.notifications, cfg.one_at_a_time
+    with pg_cursor(dbname) as cur:
+        numbers = seed.add_paying_orders(cur, plan_id, n + WARM + trickle)
+    bodies = seed.notification_bodies(numbers, EcpayCredentials.stage())
+    floor = insert_rate(dbname, clients=cfg.connections, seconds=min(cfg.webhook_seconds, 20),
+                        workdir=stack.workdir)
+    url, procs = _start(stack, cfg, sampler)
+    warm = Load(url, "POST", CALLBACK, 200, FORM, bodies=bodies[n:n + WARM])
     run_load(warm, connections=4, max_requests=WARM, max_seconds=5, workdir=stack.workdir,
              label="webhook-warm")
-    result = run_load(load, connections=cfg.connections, max_requests=cfg.notifications,
+    _drain(dbname, numbers[n:n + WARM], cfg.drain_seconds)
+    load = Load(url, "POST", CALLBACK, 200, FORM, bodies=bodies[:n])
+    result = run_load(load, connections=cfg.connections, max_requests=n,
                       max_seconds=cfg.webhook_seconds, workdir=stack.workdir, label="webhook")
-    measured = numbers[:-WARM]
-    started = time.monotonic()
-    # On timeout the figures say how many were processed within the bound.
-    with contextlib.suppress(TimeoutError):
-        wait_until(lambda: (p := _processed(dbname, measured)).processed >= p.accepted,
-                   "the workers to process every accepted notification", cfg.drain_seconds)
-    drain = time.monotonic() - started
-    done = _processed(dbname, measured)
-    for worker in workers:
-        stack.stop(worker)
-    stack.stop(payment)
-    return _figures(result, floor, done, drain)
+    drain = _drain(dbname, numbers[:n], cfg.drain_seconds)
+    done = _processed(dbname, numbers[:n])
+    single = _one_at_a_time(url, bodies[n + WARM:], numbers[n + WARM:], dbname)
+    for proc in procs:
+        stack.stop(proc)
+    return _figures(result, floor, done, drain, single)
 
 
-def _figures(result: LoadResult, floor: PgbenchResult, done: Processed,
-             drain: float) -> list[Figure]:
+def _figures(result: LoadResult, floor: PgbenchResult, done: Processed, drain: float,
+             single: Processed) -> list[Figure]:
     pg = f"pgbench INSERT notification-like row, {floor.clients} clients"
     pg_lat = f"pgbench INSERT latency, {floor.clients} clients"
     note = (f"{result.requests} posts by {result.tool}; {done.accepted} accepted, "
@@ -100,9 +131,16 @@ def _figures(result: LoadResult, floor: PgbenchResult, done: Processed,
                floor.tps, pg, note),
         Figure("webhook", "callback answer p50", result.p50_ms, "ms", floor.p50_ms, pg_lat),
         Figure("webhook", "callback answer p99", result.p99_ms, "ms", floor.p99_ms, pg_lat),
-        Figure("webhook", "notification → active p50", done.p50_ms, "ms", floor.p50_ms, pg_lat,
-               "received_at → processed_at, workers running during the load"),
-        Figure("webhook", "notification → active p99", done.p99_ms, "ms", floor.p99_ms, pg_lat),
+        Figure("webhook", "notification → active p50, under the load", done.p50_ms, "ms",
+               floor.p50_ms, pg_lat, "received_at → processed_at; includes the wait behind "
+               "the backlog the load built up"),
+        Figure("webhook", "notification → active p99, under the load", done.p99_ms, "ms",
+               floor.p99_ms, pg_lat),
+        Figure("webhook", "notification → active p50, one at a time", single.p50_ms, "ms",
+               floor.p50_ms, pg_lat, f"{single.processed} notifications, each posted after "
+               "the previous one was processed (an empty queue)"),
+        Figure("webhook", "notification → active p99, one at a time", single.p99_ms, "ms",
+               floor.p99_ms, pg_lat),
         Figure("webhook", "processed end to end", done.processed / done.seconds
                if done.seconds else 0.0, "/s", floor.tps, pg,
                f"{done.processed} of {done.accepted} processed; first received → last "
