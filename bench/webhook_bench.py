@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from functools import partial
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 
