@@ -106,8 +106,16 @@ def _lua_str(text: str) -> str:
     return json.dumps(text)  # a JSON string literal is a valid Lua string literal here
 
 
+_choice = {"python": False}
+
+
+def use_python_generator() -> None:
+    """Load with the threaded Python generator even where wrk is installed."""
+    _choice["python"] = True
+
+
 def have_wrk() -> bool:
-    return shutil.which("wrk") is not None
+    return not _choice["python"] and shutil.which("wrk") is not None
 
 
 @dataclass(frozen=True)

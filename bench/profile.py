@@ -54,6 +54,9 @@ COMPONENTS = {
     "e-mail queued by the job": "queue_email (",
     "gunicorn closing the connection": "close_graceful (",
     "JSON logging": "logging/__init__",
+    "renew: due_batch query": "due_batch (",
+    "renew: job-id check (EXISTS)": "_exists (",
+    "renew: RQ Queue.enqueue": "Queue.enqueue (",
 }
 SECONDS = 12
 
@@ -154,8 +157,24 @@ def _simple_worker_rate(stack: Stack, dbname: str, before: int) -> None:
           f"{SECONDS} s, startup included")
 
 
+def renew_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
+    with pg_cursor(dbname) as cur:
+        seed.add_due_subscriptions(cur, plans[seed.RENEWAL_SLUG], 20_000, datetime.now(UTC))
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out = stack.workdir / "renew.raw"
+    started = time.monotonic()
+    proc = stack.start("renew", [spy, "record", "-r", "200", "-f", "raw", "-o", str(out), "--",
+                                 sys.executable, "-m", "services", "renew", "--plan",
+                                 seed.RENEWAL_SLUG])
+    proc.popen.wait(600)
+    print(f"fluxus renew: 20000 jobs enqueued in {time.monotonic() - started:.1f} s "
+          "(under py-spy)")
+    summarize(out, "renew_plan")
+
+
 TARGETS: dict[str, Callable[[Stack, str, dict[str, uuid.UUID]], None]] = {
     "api": api_targets, "callback": callback_target, "renewal": renewal_target,
+    "renew": renew_target,
 }
 
 

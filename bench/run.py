@@ -26,7 +26,7 @@ from bench.infra import (  # noqa: E402
     pg_cursor,
     private_redis,
 )
-from bench.loadgen import have_wrk  # noqa: E402
+from bench.loadgen import have_wrk, use_python_generator  # noqa: E402
 from bench.memory import MemorySampler  # noqa: E402
 from bench.report import write_results  # noqa: E402
 from bench.results import Figure, render_text, table  # noqa: E402
@@ -109,15 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=None,
                         help="write the results there (default bench/RESULTS.md; none with "
                              "--quick)")
+    parser.add_argument("--python-load", action="store_true",
+                        help="the threaded Python load generator instead of wrk")
     parser.add_argument("--keep-logs", action="store_true",
                         help="keep each run's process logs and scripts (path printed)")
     args = parser.parse_args(argv)
     cfg = BenchConfig.make(args.quick, args.renewals)
+    if args.python_load:
+        use_python_generator()
     results = args.results or (None if args.quick else ROOT / "bench" / "RESULTS.md")
     info = machine.describe()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
     if not have_wrk():
-        print("wrk not found: using the threaded Python load generator (apt-get install wrk)")
+        print("load generator: threaded Python (wrk is missing or --python-load was given)")
     runs = []
     for n in range(args.runs):
         before, started = machine.load_average(), time.monotonic()
