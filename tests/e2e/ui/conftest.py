@@ -40,8 +40,10 @@ def stack(pg_template: str, private_redis: str, smtp_port: int, workdir: Path,
         yield stack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: playwright's sync API keeps an event loop running in this thread until it
+    stops, and a session-long one would break every asyncio test collected after this one."""
     from playwright.sync_api import sync_playwright
 
     if not os.access(CHROMIUM, os.X_OK):
