@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from services.core.config import Settings
 from services.core.db.session import make_engine, session_factory
 from tests.support import databases
+from tests.support.redis_server import RedisServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -39,14 +39,23 @@ def database_url(pg_template: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this test run's own: nothing else on the machine can flush it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis database of its own for this test (per xdist worker), emptied before and after."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    url = f"{databases.REDIS_URL}/{1 + int(worker or 0) % 15}"
-    client = databases.redis_client(url)
+def redis_url(private_redis: str) -> Iterator[str]:
+    """An empty Redis for this test, emptied again afterwards."""
+    client = databases.redis_client(private_redis)
     client.flushdb()
-    yield url
+    yield private_redis
     client.flushdb()
     client.close()
 

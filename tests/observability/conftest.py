@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import httpx
 import pytest
-import redis
 
 from services.core.config import Settings
 
@@ -63,55 +62,6 @@ def promtool_check_metrics(promtool: str, text: str) -> subprocess.CompletedProc
         check=False,
         timeout=30,
     )
-
-
-@pytest.fixture(scope="session")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A redis-server of our own: other suites flush the shared one's databases."""
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [
-            tool("redis-server"),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    try:
-        wait_for(up, 10, "the private redis-server")
-        yield url
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
-
-
-@pytest.fixture
-def redis_url(private_redis: str) -> Iterator[str]:
-    client = redis.Redis.from_url(private_redis)
-    client.flushdb()
-    yield private_redis
-    client.flushdb()
-    client.close()
 
 
 def fluxus_env(settings: Settings, tmp: Path, **extra: str) -> dict[str, str]:

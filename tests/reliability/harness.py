@@ -9,12 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,10 @@ import httpx
 import redis
 
 from services.core.config import Settings
+from tests.support.redis_server import RedisServer
+from tests.support.smtp import Inbox
+
+__all__ = ["Inbox", "RedisServer"]  # re-exported for the reliability tests
 
 REPO = Path(__file__).resolve().parents[2]
 FLUXUS = str(Path(sys.executable).with_name("fluxus"))
@@ -152,74 +153,6 @@ def wait_ready(proc: Proc, url: str, timeout: float = 60) -> None:
             return False
 
     wait_for(answers, f"{proc.name} at {url}", timeout)
-
-
-class RedisServer:
-    """A redis-server of our own on a fixed port, which a test may stop and start again."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.popen = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for(self.pings, "the private redis-server", 15)
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            self.popen.wait(timeout=15)
-        self.popen = None
-
-    def pings(self) -> bool:
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-        finally:
-            client.close()
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        with self._lock:
-            self.messages.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._lock:
-            return [m for m in self.messages if address in str(m["To"])]
 
 
 def audit_books(settings: Settings) -> dict[str, Any]:

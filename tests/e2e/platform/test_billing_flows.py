@@ -20,9 +20,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from services.core.domain.periods import BillingCycle, add_cycles
-from tests.e2e.conftest import Inbox
 from tests.e2e.customer import Customer, wait_for
 from tests.e2e.stack import ARTIFACTS, FLUXUS, REPO, Stack, running_stack
+from tests.support.smtp import Inbox
 
 pytestmark = pytest.mark.e2e
 PLAN = "starter-monthly"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -16,7 +15,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -182,47 +180,6 @@ def world(engine: Engine) -> World:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
-
-
-@pytest.fixture(scope="session")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server of our own on a free port.
-
-    The shared server's numbered databases are flushed by other suites running on this
-    machine at the same time, which would empty our queues under us.
-    """
-    port = closed_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    client = Redis(port=port)
-    try:
-        wait_for(lambda: _pings(client), 15, "the private redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
-def _pings(client: Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except RedisConnectionError:
-        return False
-
-
-@pytest.fixture
-def redis_url(private_redis: str) -> Iterator[str]:
-    """Overrides the shared fixture: an empty database on our private server."""
-    client = Redis.from_url(private_redis)
-    client.flushdb()
-    yield private_redis
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture

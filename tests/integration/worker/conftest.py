@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
-import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-from aiosmtpd.controller import Controller
 from rq import SimpleWorker
 
 from services.core.clock import FixedClock
@@ -28,6 +22,7 @@ from services.core.db.session import dispose_engines
 from services.worker import context, registry
 from services.worker.queues import queue, redis_connection
 from services.worker.registry import ALL_QUEUES
+from tests.support.smtp import Inbox, smtp_server
 
 REPO = Path(__file__).resolve().parents[3]
 FLUXUS = str(REPO / ".venv" / "bin" / "fluxus")
@@ -57,95 +52,10 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "con
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-@pytest.fixture(scope="session")
-def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis server of our own: other suites flushing the shared one cannot touch our queues."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is required for the worker tests")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-
-    def up() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    try:
-        wait_for(up, 10, "the private redis-server")
-        yield url
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
-
-
-@pytest.fixture
-def redis_url(private_redis: str) -> Iterator[str]:
-    client = redis.Redis.from_url(private_redis)
-    client.flushdb()
-    yield private_redis
-    client.flushdb()
-    client.close()
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps accepted messages and can refuse or stall on demand."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.refuse_next = 0
-        self.stall: threading.Event | None = None
-        self.stalled = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refuse_next > 0:
-            self.refuse_next -= 1
-            return "451 4.3.0 Try again later"
-        if self.stall is not None:
-            release, self.stall = self.stall, None
-            self.stalled.set()
-            # Never acknowledged: like an MTA that lost the client mid-DATA, it keeps nothing.
-            await asyncio.get_running_loop().run_in_executor(None, release.wait, 30)
-            return "451 4.3.0 Aborted"
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        if inbox.stall is not None:
-            inbox.stall.set()
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture
