@@ -1,4 +1,4 @@
-"""Real PostgreSQL and Redis for tests: a migrated template, and a fresh database per test."""
+"""Real PostgreSQL for tests: a migrated template, and a fresh database per test."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from services.core.db import migrate
 PG_ADMIN_URL = os.environ.get(
     "FLUXUS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("FLUXUS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def _connect_admin() -> psycopg2.extensions.connection:
