@@ -281,6 +281,16 @@ def test_every_queue_of_the_registry_has_a_worker(variant: str, render: RenderFn
     assert consumed == set(ALL_QUEUES)
 
 
+@pytest.mark.parametrize("component", ["api", "payment", "ui"])
+def test_http_servers_listen_on_every_interface_of_the_pod(
+    component: str, render: RenderFn
+) -> None:
+    """Loopback would pass nothing: neither the Service nor the kubelet's probes reach it."""
+    (deployment,) = deployments(render("default"), component)
+    args = " ".join(deployment["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert "0.0.0.0" in args, args
+
+
 OPERATOR_RULES = {
     ("billing.fluxus.dev", "plans"): {"get", "list", "watch", "patch", "update"},
     ("billing.fluxus.dev", "plans/status"): {"get", "patch", "update"},
