@@ -20,7 +20,7 @@ from services.core.config import Settings
 from services.core.db.session import dispose_engines
 from services.core.logging import JsonFormatter, request_id_var
 from services.core.metrics import SCRAPE_TIME_METRICS
-from services.core.metrics_runtime import build_registry, instrument_flask
+from services.core.metrics_runtime import build_registry
 from services.worker import context
 from services.worker.cli import scrape_time_collector
 from services.worker.queues import enqueue_now, queue, redis_connection
@@ -52,7 +52,7 @@ def test_instrumented_flask_apps_expose_valid_metrics(
         from services.api.app import create_app
     else:
         from services.payment.app import create_app  # type: ignore[no-redef]
-    client = instrument_flask(create_app(settings), service=service).test_client()
+    client = create_app(settings).test_client()  # create_app instruments itself
     health = f"/{service}/health/live"
     for _ in range(2):
         client.get(health)

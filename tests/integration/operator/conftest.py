@@ -162,6 +162,7 @@ def operator_process(
     """`fluxus operator` watching the `billing` namespace, its database behind the proxy."""
     proxied = make_url(database_url).set(host="127.0.0.1", port=pg_proxy.port)
     liveness = f"http://127.0.0.1:{_free_port()}/healthz"
+    metrics_port = _free_port()
     env = {
         **os.environ,
         **kube.env(),
@@ -171,6 +172,7 @@ def operator_process(
         "FLUXUS_OPERATOR_IMAGE": IMAGE,
         "FLUXUS_OPERATOR_ENV_SECRET": "fluxus-env",
         "FLUXUS_OPERATOR_ENV_CONFIGMAP": "fluxus-config",
+        "FLUXUS_METRICS_PORT": str(metrics_port),
     }
     log_path = tmp_path / "operator.log"
     with log_path.open("wb") as log:
@@ -188,6 +190,7 @@ def operator_process(
         )
     try:
         eventually(lambda: _alive(liveness, process), "the operator's liveness endpoint", 30)
+        process.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"  # type: ignore[attr-defined]
         yield process
     finally:
         process.send_signal(signal.SIGTERM)

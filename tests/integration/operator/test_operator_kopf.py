@@ -8,6 +8,7 @@ import subprocess
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -138,7 +139,7 @@ def test_deleting_a_plan_archives_its_row_and_removes_its_cronjob(
 
 
 def test_an_invalid_spec_is_reported_once_and_a_fix_recovers(
-    cluster: Cluster, session: Session
+    cluster: Cluster, session: Session, operator_process: subprocess.Popen[bytes]
 ) -> None:
     cluster.create_plan("pro-monthly", {**SPEC, "active": False, "popular": True})
     plan = cluster.wait_ready("pro-monthly", status="False", reason="InvalidSpec")
@@ -156,6 +157,14 @@ def test_an_invalid_spec_is_reported_once_and_a_fix_recovers(
     assert row is not None and row.is_active is False
     warnings = [reason for reason, _ in cluster.events("pro-monthly") if reason == "InvalidSpec"]
     assert warnings == ["InvalidSpec"]
+
+    # SREs see both in the operator's /metrics, which promtool accepts.
+    text = httpx.get(operator_process.metrics_url, timeout=5).text  # type: ignore[attr-defined]
+    assert 'fluxus_operator_reconciles_total{outcome="permanent_error"} 1.0' in text
+    assert 'fluxus_operator_plan_ready{plan="pro-monthly"} 1.0' in text
+    checked = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                             capture_output=True, check=False, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_a_cronjob_deleted_or_edited_by_hand_is_put_back(
