@@ -25,6 +25,7 @@ class Stack:
     payment: str = ""
     workers: list[Proc] = field(default_factory=list)
     pending: list[tuple[Proc, str]] = field(default_factory=list)
+    metrics: dict[str, str] = field(default_factory=dict)  # service name -> its /metrics URL
 
     def env(self, **extra: str) -> dict[str, str]:
         return fluxus_env(self.settings, **extra)
@@ -59,7 +60,9 @@ class Stack:
     def _serve(
         self, name: str, args: list[str], env: dict[str, str], health: str, wait: bool
     ) -> None:
-        proc = self.procs.start(name, args, self.env(**env))
+        port = free_port()
+        self.metrics[name] = f"http://127.0.0.1:{port}/metrics"
+        proc = self.procs.start(name, args, self.env(FLUXUS_METRICS_PORT=str(port), **env))
         self.pending.append((proc, health))
         if wait:
             self.wait_ready()

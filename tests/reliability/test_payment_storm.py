@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
@@ -183,11 +184,26 @@ def test_hostile_notifications_change_nothing_and_each_is_recorded(
         )
     )
     assert verdicts == sorted(v for _answer, v in expected.values())
+    counted = _notification_counts(stack)
+    assert counted.get("bad_signature", 0) >= 3
+    assert counted.get("wrong_merchant", 0) >= 1 and counted.get("amount_mismatch", 0) >= 1
     assert victim.get(f"/api/orders/{other['id']}/")["status"] == "pending"
     assert _count(session, Invoice, Invoice.order_id.in_([paid["id"], other["id"]])) == 1
     assert victim.get("/api/invoices/")["total"] == 0
     assert payer.get("/api/invoices/")["total"] == 1
     assert_books_balance(stack.settings)
+
+
+def _notification_counts(stack: Stack) -> dict[str, float]:
+    """fluxus_payment_notifications_total by outcome, from the payment service's /metrics."""
+    text = httpx.get(stack.metrics["payment"], timeout=10).text
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "fluxus_payment_notifications_total":
+                outcome = sample.labels["outcome"]
+                counts[outcome] = counts.get(outcome, 0) + sample.value
+    return counts
 
 
 def test_simulate_paid_in_production_is_acknowledged_recorded_and_never_fulfilled(
