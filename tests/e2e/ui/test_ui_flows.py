@@ -241,3 +241,24 @@ def test_api_outage_shows_a_friendly_message_and_the_session_survives_it(
         stack.start("api")
     click(page, "fx-nav-orders")
     page.locator(".fx-page-orders").get_by_text("尚無訂單").wait_for()
+
+
+def test_a_session_ended_elsewhere_sends_the_customer_back_to_log_in(
+    stack: Stack, page: Any
+) -> None:
+    username = new_name("gone")
+    register_by_api(stack, username)
+    log_in(page, stack, username)
+
+    # The password is changed from another device: every login of the account is revoked.
+    api = httpx.Client(base_url=stack.api_url, timeout=10)
+    access = api.post("/api/auth/login/", json={"username": username,
+                                                "password": PASSWORD}).json()["access"]
+    changed = api.post("/api/users/change_password/", headers={"Authorization": f"Bearer {access}"},
+                       json={"old_password": PASSWORD, "new_password": PASSWORD + "-new"})
+    assert changed.status_code == 200, changed.text
+
+    click(page, "fx-nav-invoices")
+    page.get_by_text("登入已逾時，請重新登入。").wait_for()
+    page.locator(".fx-login").wait_for()
+    shot(page, "18-session-expired")
