@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,11 @@ def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
         click.echo(f"refusing to run `fluxus dev` with FLUXUS_ENV={configured_env()}: "
                    "it is for development only", err=True)
         sys.exit(2)
+    taken = [port for port in _ports(base_port, no_ui) if not _port_free(port)]
+    if taken:
+        click.echo(f"port(s) {', '.join(map(str, taken))} already in use; "
+                   "stop what holds them or choose another --base-port", err=True)
+        sys.exit(2)
     root = Path(data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -70,6 +76,25 @@ def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
         for thing in reversed(started):
             thing.stop()  # type: ignore[attr-defined]
         click.echo("stopped")
+
+
+def _ports(base: int, no_ui: bool) -> list[int]:
+    """Every port `fluxus dev` binds: HTTP services, Redis, and one /metrics per process."""
+    ports = [base, base + 1, base + 2, *range(base + 100, base + 106)]
+    if not is_set("FLUXUS_REDIS_URL"):
+        ports.append(base + 3)
+    if not no_ui:
+        ports.append(base + 6)
+    return ports
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 def step(message: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,12 +25,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _free_base() -> int:
-    """A base port whose +0 … +3 and +100 … +105 are free (the ports `fluxus dev` uses)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1] // 10 * 10
-        if base + 110 < 65000 and all(_free(base + d) for d in (0, 1, 2, 3, *range(100, 106))):
+    """A base port whose +0 … +3 and +100 … +105 are free (the ports `fluxus dev` uses).
+
+    Drawn below Linux's ephemeral range (32768+), where client connections made meanwhile
+    (to PostgreSQL, Redis …) can never take one of them before `fluxus dev` binds it.
+    """
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - 110, 10)
+        if all(_free(base + d) for d in (0, 1, 2, 3, *range(100, 106))):
             return base
     raise RuntimeError("no free block of ports")
 
@@ -134,8 +137,9 @@ def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:
     run = DevRun(tmp_path, _free_base())
     wait_for(lambda: "Fluxus is running" in run.output() or run.process.poll() is not None,
              "fluxus dev to be ready", timeout=120)
+    assert run.process.poll() is None, run.output()[-5000:]
     run.process.send_signal(signal.SIGINT)
-    assert run.process.wait(timeout=60) == 0
+    assert run.process.wait(timeout=60) == 0, run.output()[-5000:]
     wait_for(lambda: not any(_listening(run.base + d) for d in (0, 1, 2, 3)),
              "every process to stop listening", 20)
 
@@ -147,3 +151,17 @@ def test_dev_refuses_production(tmp_path: Path) -> None:
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "production" in (result.stdout + result.stderr)
+
+
+def test_dev_names_a_port_that_is_taken_before_starting_anything(tmp_path: Path) -> None:
+    base = _free_base()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUXUS_")}
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 1))
+        squatter.listen()
+        result = subprocess.run([sys.executable, "-m", "services", "dev", "--base-port",
+                                 str(base)], cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"{base + 1}" in result.stderr and "already in use" in result.stderr
+    assert not (tmp_path / ".fluxus-dev").exists()
