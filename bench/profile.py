@@ -54,15 +54,16 @@ COMPONENTS = {
     "e-mail queued by the job": "queue_email (",
     "gunicorn closing the connection": "close_graceful (",
     "JSON logging": "logging/__init__",
-    "renew: due_batch query": "due_batch (",
-    "renew: job-id check (EXISTS)": "_exists (",
-    "renew: RQ Queue.enqueue": "Queue.enqueue (",
+    "renew's due_batch query": "due_batch (",
+    "enqueue: job-id check (EXISTS)": "_exists (",
+    "enqueue: RQ Queue.enqueue": "Queue.enqueue (",
 }
 SECONDS = 12
 
 
 def summarize(path: Path, within: str) -> None:
-    """Share of the samples under `within` that fall in each component."""
+    """Share of the samples under `within` that fall in each component (components nest,
+    e.g. the job-id check is part of the enqueue, so shares may add up past 100 %)."""
     total, shares = 0, collections.Counter[str]()
     for line in path.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
@@ -159,13 +160,14 @@ def _simple_worker_rate(stack: Stack, dbname: str, before: int) -> None:
 
 def renew_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
     with pg_cursor(dbname) as cur:
-        seed.add_due_subscriptions(cur, plans[seed.RENEWAL_SLUG], 20_000, datetime.now(UTC))
+        seed.add_due_subscriptions(cur, plans["bench-pro"], 20_000, datetime.now(UTC),
+                                   prefix="rp")
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out = stack.workdir / "renew.raw"
     started = time.monotonic()
     proc = stack.start("renew", [spy, "record", "-r", "200", "-f", "raw", "-o", str(out), "--",
                                  sys.executable, "-m", "services", "renew", "--plan",
-                                 seed.RENEWAL_SLUG])
+                                 "bench-pro"])
     proc.popen.wait(600)
     print(f"fluxus renew: 20000 jobs enqueued in {time.monotonic() - started:.1f} s "
           "(under py-spy)")

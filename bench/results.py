@@ -32,12 +32,18 @@ def _num(value: float | None) -> str:
     return f"{value:.2f}"
 
 
+def _ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "–"
+    return f"{ratio:.3f}" if ratio >= 0.001 else f"{ratio:.1e}"
+
+
 def table(figures: list[Figure]) -> list[list[str]]:
     rows = [["section", "figure", "value", "unit", "floor", "floor is", "ratio"]]
     for f in figures:
         ratio = f.ratio
         rows.append([f.section, f.name, _num(f.value), f.unit, _num(f.floor), f.floor_name,
-                     "–" if ratio is None else f"{ratio:.3f}"])
+                     _ratio(ratio)])
     return rows
 
 

@@ -97,14 +97,16 @@ def add_paying_orders(cur: Any, plan_id: uuid.UUID, count: int) -> list[str]:
     return sorted(row[0] for row in cur.fetchall())
 
 
-def add_due_subscriptions(cur: Any, plan_id: uuid.UUID, count: int, now: datetime) -> None:
-    """`count` active ATM subscriptions whose period ends tomorrow (due for renewal)."""
-    add_users(cur, "rn", count)
+def add_due_subscriptions(cur: Any, plan_id: uuid.UUID, count: int, now: datetime,
+                          prefix: str = "rn") -> None:
+    """`count` active ATM subscriptions whose period ends tomorrow (due for renewal), each
+    of its own customer named `prefix`0000001…"""
+    add_users(cur, prefix, count)
     end = now + timedelta(days=1)
     anchor = (end - timedelta(days=31)).replace(microsecond=0)
     cur.execute(_SUBSCRIPTIONS, {"plan_id": plan_id, "status": "active", "anchor": anchor,
                                  "start": anchor, "end": end.replace(microsecond=0),
-                                 "method": "atm", "prefix": "rn"})
+                                 "method": "atm", "prefix": prefix})
     cur.execute("ANALYZE")
 
 
