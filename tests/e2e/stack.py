@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,18 +23,12 @@ from typing import Any
 import httpx
 
 from tests.support import databases
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 FLUXUS = str(Path(sys.executable).with_name("fluxus"))
 ARTIFACTS = REPO / "test-artifacts"
 STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0,
@@ -93,8 +86,6 @@ def wait_ready(service: Service, url: str) -> None:
         return httpx.get(url, timeout=2).status_code == 200
 
     wait_until(answers, f"{service.name} at {url}", timeout=STARTUP_SECONDS)
-
-
 
 
 @dataclass

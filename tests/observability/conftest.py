@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -16,17 +15,11 @@ import httpx
 import pytest
 
 from services.core.config import Settings
+from tests.support.ports import free_port
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 FLUXUS = str(REPO / ".venv" / "bin" / "fluxus")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 20, what: str = "condition") -> T:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import httpx
 import redis
 
 from services.core.config import Settings
+from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.smtp import Inbox
 
@@ -26,14 +26,6 @@ __all__ = ["Inbox", "RedisServer"]  # re-exported for the reliability tests
 
 REPO = Path(__file__).resolve().parents[2]
 FLUXUS = str(Path(sys.executable).with_name("fluxus"))
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 closed_port = free_port

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ import httpx
 import pytest
 
 from services.core.config import Settings
+from tests.support.ports import free_port as _free_port
 
 pytestmark = pytest.mark.integration
 
 FLUXUS = Path(sys.executable).parent / "fluxus"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_ready(base: str, process: subprocess.Popen[bytes], deadline: float) -> None:

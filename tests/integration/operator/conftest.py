@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from tests.integration.operator.pgproxy import TcpProxy
 from tests.support.kubeapi import KubeAPI
+from tests.support.ports import free_port as _free_port
 
 REPO = Path(__file__).resolve().parents[3]
 FLUXUS = str(Path(sys.executable).with_name("fluxus"))
@@ -123,13 +123,6 @@ class Cluster:
             return plan
 
         return eventually(probe, f"Plan {name} Ready={status} ({reason})", timeout)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from services.payment.app import create_app
 from services.web.auth import FlaskTokenSigner
 from services.worker import context
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
+from tests.support.ports import free_port as closed_port  # noqa: F401 - for the tests
 
 T = TypeVar("T")
 NOW = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
@@ -47,14 +47,6 @@ def wait_for(condition: Callable[[], T], timeout: float = 15.0, what: str = "con
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from services.core.db.session import dispose_engines
 from services.worker import context, registry
 from services.worker.queues import queue, redis_connection
 from services.worker.registry import ALL_QUEUES
+from tests.support.ports import free_port  # noqa: F401 - used by the worker tests
 from tests.support.smtp import Inbox, smtp_server
 
 REPO = Path(__file__).resolve().parents[3]
@@ -33,13 +33,6 @@ def body(message: EmailMessage, kind: str = "plain") -> str:
     assert part is not None, f"no {kind} part"
     content: str = part.get_content()
     return content
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
