@@ -20,6 +20,7 @@ fi
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)  # the benchmarks' load generator
 # A CJK font so invoice PDFs can carry Traditional Chinese.
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
 if [ ${#need_apt[@]} -gt 0 ] && [ "${FLUXUS_SKIP_APT:-0}" != 1 ]; then
