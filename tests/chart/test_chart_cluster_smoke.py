@@ -92,3 +92,9 @@ def test_default_render_and_sample_plans_apply_cleanly(
         assert after is not None and after["spec"]["price"] == 1090
         assert int(after["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
         assert after["metadata"]["generation"] == 2
+
+        # The README's plan commands, as written there.
+        assert kubectl(tools, kube, "get", "plans", "-n", NAMESPACE).returncode == 0
+        deleted = kubectl(tools, kube, "delete", "plan", "pro-monthly", "-n", NAMESPACE)
+        assert deleted.returncode == 0, deleted.stderr
+        assert kube.get("billing.fluxus.dev/v1/plans", NAMESPACE, "pro-monthly") is None
