@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.core.db.models import InvoiceSequence
+from services.core.db.upsert import insert_for
 from services.core.domain.invoice_numbers import format_invoice_number
 
 
@@ -18,8 +17,7 @@ def allocate_invoice_number(session: Session, year: int) -> str:
     serialises concurrent callers until they commit, so no number is handed out twice,
     and a rolled-back transaction gives its number back (no gaps from failures).
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = (
         insert(InvoiceSequence)
         .values(year=year, last_number=1)

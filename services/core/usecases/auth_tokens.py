@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Protocol
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.db.models import RefreshToken, RevokedAccessToken, User
+from services.core.db.upsert import insert_for
 from services.core.errors import AuthenticationError
 from services.core.usecases import audit
 from services.core.usecases.audit import Actor
@@ -121,8 +120,7 @@ def _refuse_refresh(session: Session, clock: Clock, actor: Actor, jti: str) -> N
 
 
 def revoke_access_token(session: Session, jti: str, expires_at: datetime) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     session.execute(
         insert(RevokedAccessToken).values(jti=jti, expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=[RevokedAccessToken.jti])

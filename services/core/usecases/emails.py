@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.core.db.models import EmailDelivery, User
+from services.core.db.upsert import insert_for
 from services.core.ports import Jobs
 
 TEMPLATES = frozenset(
@@ -43,8 +42,7 @@ def queue_email(
     """
     if template not in TEMPLATES:
         raise ValueError(f"unknown e-mail template {template!r}")
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     new_id = uuid.uuid4()
     session.execute(
         insert(EmailDelivery)

@@ -39,8 +39,8 @@ class SweepResult:
 def _locked(session: Session, query: Select[Subscription]) -> Iterator[Subscription]:
     """Every row of `query`, in batches by id, locked for this transaction; rows another
     worker holds are left to it (SKIP LOCKED) and picked up by a later tick if still due."""
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Subscription)
+    # SKIP LOCKED on PostgreSQL; SQLite (development) has no row locks and renders nothing.
+    query = query.with_for_update(skip_locked=True, of=Subscription)
     after: uuid.UUID | None = None
     while True:
         page = query if after is None else query.where(Subscription.id > after)

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.db.models import Order, Plan, Subscription, User
+from services.core.db.upsert import insert_for
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
@@ -124,7 +123,7 @@ def place_order(
     if plan is None:
         raise NotFound("Plan not found.")
     new_id = uuid.uuid4()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     inserted = session.execute(
         insert(Order).values(
             id=new_id, order_number=new_order_number(clock.now()), user_id=user.id,

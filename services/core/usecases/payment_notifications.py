@@ -13,12 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.db.models import Order, PaymentNotification
+from services.core.db.upsert import insert_for
 from services.core.errors import ValidationError
 from services.core.ports import Jobs
 from services.ecpay.checkmac import CHECK_MAC_FIELD, sign, verify_check_mac_value
@@ -170,7 +169,7 @@ def _store(
 ) -> tuple[uuid.UUID, bool]:
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; returns (id, inserted)."""
     key = dedupe_key(kind, fields, judgement.verdict)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     new_id = session.execute(
         insert(PaymentNotification)
         .values(

@@ -10,8 +10,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
@@ -19,6 +17,7 @@ from services.core.config import Settings
 from services.core.crypto import encrypt_json
 from services.core.db.invoice_numbers import allocate_invoice_number
 from services.core.db.models import Invoice, Order, PaymentNotification, Plan, Subscription, User
+from services.core.db.upsert import insert_for
 from services.core.domain.money import split_tax_included, to_twd
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import TAIPEI, BillingCycle, Period, add_cycles, period_at
@@ -271,7 +270,7 @@ def _renewal_order(
     amount: int,
 ) -> Order:
     """The one order of (subscription, period): created here unless renewals made it first."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     session.execute(
         insert(Order)
         .values(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.db.models import Plan
+from services.core.db.upsert import insert_for
 from services.core.domain.plan_spec import PlanSpec, parse_plan_spec
 from services.core.usecases import audit
 
@@ -72,19 +73,8 @@ def plan_columns(spec: PlanSpec, generation: int | None) -> dict[str, Any]:
     }
 
 
-def _insert(session: Session) -> Any:
-    """The dialect's INSERT that knows ON CONFLICT (PostgreSQL, or SQLite in development)."""
-    if session.get_bind().dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    return pg_insert
-
-
 def _upsert_statement(session: Session, slug: str, values: dict[str, Any], now: Any) -> Insert:
-    stmt = _insert(session)(Plan).values(
+    stmt = insert_for(session)(Plan).values(
         id=uuid.uuid4(), slug=slug, created_at=now, updated_at=now, **values
     )
     table = Plan.__table__

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.db.models import Order, Plan, Subscription, User
+from services.core.db.upsert import insert_for
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
@@ -78,8 +77,8 @@ def due_batch(
     )
     if after is not None:
         query = query.where(Subscription.id > after)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Subscription)
+    # SKIP LOCKED on PostgreSQL; SQLite (development) has no row locks and renders nothing.
+    query = query.with_for_update(skip_locked=True, of=Subscription)
     return [DueRenewal(row.id, row.end_date) for row in session.execute(query)]
 
 
@@ -91,7 +90,7 @@ class RenewalResult:
 
 
 def _insert_order(session: Session, values: dict[str, object]) -> uuid.UUID | None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = (
         insert(Order)
         .values(**values)
