@@ -11,6 +11,7 @@ from types import FrameType
 
 import click
 import redis
+from sqlalchemy.engine import make_url
 
 from services.core.config import Settings, child_environment, configured_env, is_set
 from services.devserver.mailbox import Mailbox
@@ -50,10 +51,13 @@ def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
     root = Path(data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_stop)
-    started: list[object] = []
+    # Mail goes to a folder unless a real SMTP server is configured.
+    mailbox = None if is_set("FLUXUS_SMTP_HOST") else Mailbox(root / "mailbox")
     supervisor: Supervisor | None = None
     try:
-        env, settings = _environment(root, base_port, started)
+        if mailbox is not None:
+            mailbox.start()
+        env, settings = _environment(root, base_port, mailbox)
         supervisor = Supervisor(env, click.echo, colour=sys.stdout.isatty())
         if not is_set("FLUXUS_REDIS_URL"):
             _start_embedded_redis(supervisor, root, base_port + 3)
@@ -63,7 +67,7 @@ def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
         load_plans(env, plans_path)
         user, password = create_demo_staff(settings)
         _start_processes(supervisor, base_port, no_ui)
-        _announce(settings, base_port, root, user, password, no_ui)
+        _announce(settings, base_port, mailbox, user, password, no_ui)
         while (crashed := supervisor.first_exited()) is None:
             time.sleep(0.5)
         click.echo(f"{crashed.name} stopped unexpectedly; shutting down", err=True)
@@ -73,8 +77,8 @@ def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
     finally:
         if supervisor is not None:
             supervisor.stop_all()
-        for thing in reversed(started):
-            thing.stop()  # type: ignore[attr-defined]
+        if mailbox is not None:
+            mailbox.stop()
         click.echo("stopped")
 
 
@@ -101,7 +105,7 @@ def step(message: str) -> None:
     click.echo(click.style("==> ", fg="green") + message)
 
 
-def _environment(root: Path, base: int, started: list[object]) -> tuple[dict[str, str], Settings]:
+def _environment(root: Path, base: int, mailbox: Mailbox | None) -> tuple[dict[str, str], Settings]:
     overrides = {
         "FLUXUS_ENV": "development",
         "FLUXUS_API_URL": f"http://{HOST}:{base}",
@@ -114,10 +118,7 @@ def _environment(root: Path, base: int, started: list[object]) -> tuple[dict[str
         overrides["FLUXUS_DATABASE_URL"] = f"sqlite:///{root / 'fluxus.db'}"
     if not is_set("FLUXUS_REDIS_URL"):
         overrides["FLUXUS_REDIS_URL"] = f"redis://{HOST}:{base + 3}/0"
-    if not is_set("FLUXUS_SMTP_HOST"):
-        mailbox = Mailbox(root / "mailbox")
-        mailbox.start()
-        started.append(mailbox)
+    if mailbox is not None:
         overrides |= {"FLUXUS_SMTP_HOST": HOST, "FLUXUS_SMTP_PORT": str(mailbox.port),
                       "FLUXUS_SMTP_TLS": "none"}
     env = child_environment(overrides)
@@ -166,15 +167,16 @@ def _start_processes(supervisor: Supervisor, base: int, no_ui: bool) -> None:
         supervisor.wait_ready(child)
 
 
-def _announce(settings: Settings, base: int, root: Path, user: str, password: str,
-              no_ui: bool) -> None:
+def _announce(settings: Settings, base: int, mailbox: Mailbox | None, user: str,
+              password: str, no_ui: bool) -> None:
     rows = [
         ("API", f"{settings.api_url}/api/  (docs: {settings.api_url}/api/docs)"),
         ("Payment", f"{settings.public_payment_url}/payment/"),
         ("ECPay simulator", settings.ecpay_gateway_url),
-        ("Database", settings.database_url),
-        ("Redis", settings.redis_url),
-        ("Mailbox", str(root / "mailbox") + "  (one .eml file per message)"),
+        ("Database", make_url(settings.database_url).render_as_string(hide_password=True)),
+        ("Redis", make_url(settings.redis_url).render_as_string(hide_password=True)),
+        ("Mailbox", f"{mailbox.folder}  (one .eml file per message)" if mailbox
+         else f"SMTP {settings.smtp_host}:{settings.smtp_port}"),
         ("Metrics", f"http://{HOST}:{base + 100}/metrics … :{base + 105}"),
     ]
     if not no_ui:
