@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from tests.e2e.stack import wait_until
+from tests.support.waiting import wait_for
 
 PASSWORD = "Blue-Mango-2026!"
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    return wait_until(check, what, timeout=timeout)
+
 
 
 @dataclass

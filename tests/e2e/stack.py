@@ -13,17 +13,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.support import databases
 from tests.support.ports import free_port
+from tests.support.waiting import wait_for as wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 FLUXUS = str(Path(sys.executable).with_name("fluxus"))
@@ -31,21 +30,7 @@ ARTIFACTS = REPO / "test-artifacts"
 STARTUP_SECONDS = 60
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0,
-               interval: float = 0.25) -> Any:
-    """Poll ``check`` until it returns something truthy; fail loudly with ``what``."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except (httpx.HTTPError, OSError, AssertionError) as exc:
-            last = exc
-        else:
-            if value:
-                return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last!r}" if last else ""))
+
 
 
 @dataclass

@@ -6,8 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,16 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 FLUXUS = str(REPO / ".venv" / "bin" / "fluxus")
 
 
-def wait_for(condition: Callable[[], T], timeout: float = 20, what: str = "condition") -> T:
-    """Poll `condition` until truthy; fail loudly at the deadline (never a blind sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
+
 
 
 def tool(name: str) -> str:

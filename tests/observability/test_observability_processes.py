@@ -18,8 +18,8 @@ from tests.observability.conftest import (
     scrape,
     total,
     try_scrape,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def test_api_and_ui_processes_expose_valid_metrics(
         tmp_path / "ui.log",
     )
     for port in (api_metrics, ui_metrics):
-        wait_for(lambda p=port: try_scrape(p) is not None, 60, f"/metrics on {port}")
+        wait_for(lambda p=port: try_scrape(p) is not None, f"/metrics on {port}", 60)
 
     for _ in range(6):  # spread over both gunicorn workers
         assert httpx.get(f"http://127.0.0.1:{api_http}/api/plans/", timeout=10).status_code == 200

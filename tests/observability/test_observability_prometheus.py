@@ -30,10 +30,10 @@ from tests.observability.conftest import (
     scrape,
     tool,
     try_scrape,
-    wait_for,
 )
 from tests.observability.promql import RULES
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +99,7 @@ class Prometheus:
             return seen[0] == expected
 
         try:
-            wait_for(reached, timeout, f"{promql} == {expected}")
+            wait_for(reached, f"{promql} == {expected}", timeout)
         except AssertionError as exc:
             raise AssertionError(f"{exc}; last value {seen[0]}") from None
 
@@ -151,9 +151,9 @@ def test_a_payment_moves_payment_billing_and_queue_metrics_in_prometheus(
         [FLUXUS, "scheduler", "--metrics-ttl", "1"], env("scheduler"), tmp_path / "scheduler.log"
     )
     for name, port in ports.items():
-        wait_for(lambda p=port: try_scrape(p) is not None, 30, f"{name} /metrics")
+        wait_for(lambda p=port: try_scrape(p) is not None, f"{name} /metrics", 30)
     prom = _prometheus(processes, tmp_path, {f"fluxus-{n}": p for n, p in ports.items()})
-    wait_for(lambda: prom.value("sum(up)") == 3, 60, "Prometheus to scrape all three targets")
+    wait_for(lambda: prom.value("sum(up)") == 3, "Prometheus to scrape all three targets", 60)
     prom.wait_value(f'fluxus_billing_subscriptions{{plan="{world["plan"]}",status="active"}}', 0)
     prom.wait_value('fluxus_queue_workers{queue="payments"}', 1)
 
@@ -196,7 +196,7 @@ def test_a_payment_moves_payment_billing_and_queue_metrics_in_prometheus(
                 return entry
         return None
 
-    entry = wait_for(processed_line, 20, "the worker's log line for the payment")
+    entry = wait_for(processed_line, "the worker's log line for the payment", 20)
     assert entry["request_id"] == REQUEST_ID
     # Each job ran in its own forked work horse, yet they share one set of metric files.
     files = list((tmp_path / "worker").glob(f"fluxus-metrics-worker-{worker.pid}/*.db"))

@@ -8,8 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from services.core.config import Settings
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.smtp import Inbox
+from tests.support.waiting import wait_for
 
 __all__ = ["Inbox", "RedisServer"]  # re-exported for the reliability tests
 
@@ -31,16 +30,7 @@ FLUXUS = str(Path(sys.executable).with_name("fluxus"))
 closed_port = free_port
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
 
 
 def fluxus_env(settings: Settings, **extra: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,28 +18,20 @@ from urllib.parse import parse_qsl
 import pytest
 
 from services.ecpay.credentials import EcpayCredentials
+from tests.support.waiting import wait_for as shared_wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STARTUP_SECONDS = 20.0
 T = TypeVar("T")
 
 
-def _wait_for(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Poll ``condition`` until it returns something truthy, failing after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
+
 
 
 @pytest.fixture(scope="session")
 def wait_for() -> Callable[..., Any]:
-    """``wait_for(condition, timeout=10, what=...)``: poll with a deadline, never a blind sleep."""
-    return _wait_for
+    """``wait_for(condition, what=..., timeout=...)``: poll with a deadline, never a blind sleep."""
+    return shared_wait_for
 
 
 @dataclass

@@ -7,8 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 from tests.integration.operator.pgproxy import TcpProxy
 from tests.support.kubeapi import KubeAPI
 from tests.support.ports import free_port as _free_port
+from tests.support.waiting import wait_for as eventually
 
 REPO = Path(__file__).resolve().parents[3]
 FLUXUS = str(Path(sys.executable).with_name("fluxus"))
@@ -31,16 +31,7 @@ RESYNC_SECONDS = 1.0
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 20.0) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
 
 
 def ready_condition(plan: dict[str, Any] | None) -> dict[str, Any]:

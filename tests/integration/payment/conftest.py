@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,16 +36,7 @@ NOW = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
 STAGE = EcpayCredentials.stage()
 
 
-def wait_for(condition: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:
-    """Poll until `condition` is truthy; fail loudly after `timeout` (never a blind sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+
 
 
 @dataclass(frozen=True)

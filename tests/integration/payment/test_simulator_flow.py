@@ -31,8 +31,8 @@ from tests.integration.payment.conftest import (
     order_of,
     seed,
     totals,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,7 @@ class Stack:
             stdout=log, stderr=log, env=self.env,
         )
         log.close()
-        wait_for(lambda: _ready(self.payment), 30, "the payment service to be ready")
+        wait_for(lambda: _ready(self.payment), "the payment service to be ready", 30)
 
     def stop_payment(self) -> None:
         if self.process is not None:
@@ -158,7 +158,7 @@ def test_pay_at_the_simulator_then_a_worker_completes_the_order_exactly_once(
     paid = httpx.post(f"{stack.simulator}/_sim/orders/{world.order_number}/pay")
     assert paid.status_code == 200, paid.text
     wait_for(lambda: [d for d in stack.deliveries(world.order_number)
-                      if d["state"] == "acknowledged"], 20, "ECPay to get 1|OK")
+                      if d["state"] == "acknowledged"], "ECPay to get 1|OK", 20)
     [stored] = notifications(session)
     assert (stored.verdict, stored.processed_at) == ("accepted", None)
 
@@ -190,10 +190,10 @@ def test_a_notification_missed_while_the_service_was_down_arrives_by_ecpays_rese
     stack.stop_payment()
 
     httpx.post(f"{stack.simulator}/_sim/orders/{world.order_number}/pay")
-    wait_for(lambda: stack.deliveries(world.order_number)[0]["attempts"], 20, "a failed try")
+    wait_for(lambda: stack.deliveries(world.order_number)[0]["attempts"], "a failed try", 20)
     stack.start_payment()
-    wait_for(lambda: stack.deliveries(world.order_number)[0]["state"] == "acknowledged", 30,
-             "the re-send to be acknowledged")
+    wait_for(lambda: stack.deliveries(world.order_number)[0]["state"] == "acknowledged",
+             "the re-send to be acknowledged", 30)
     [delivery] = stack.deliveries(world.order_number)
     assert delivery["attempts"][0]["status"] is None  # refused while we were down
 
@@ -213,12 +213,12 @@ def test_a_periodic_charge_at_the_simulator_renews_for_the_next_period(
     world = seed(engine)
     _checkout(stack, world)
     httpx.post(f"{stack.simulator}/_sim/orders/{world.order_number}/pay")
-    wait_for(lambda: len(notifications(session)) == 1, 20, "the payment notification")
+    wait_for(lambda: len(notifications(session)) == 1, "the payment notification", 20)
     stack.work()
 
     charge = httpx.post(f"{stack.simulator}/_sim/orders/{world.order_number}/period")
     assert charge.status_code == 200, charge.text
-    wait_for(lambda: len(notifications(session)) == 2, 20, "the periodic notification")
+    wait_for(lambda: len(notifications(session)) == 2, "the periodic notification", 20)
     stack.work()
 
     session.expire_all()

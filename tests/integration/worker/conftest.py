@@ -35,14 +35,7 @@ def body(message: EmailMessage, kind: str = "plain") -> str:
     return content
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from tests.integration.worker.conftest import (
     children_of,
     drain_until,
     fluxus_popen,
-    wait_for,
 )
 from tests.support.factories import make_user
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def test_job_of_a_killed_worker_runs_again_and_mails_once(
         "1",
     )
     try:
-        wait_for(inbox.stalled.is_set, 30, "the worker to be in the middle of SMTP DATA")
+        wait_for(inbox.stalled.is_set, "the worker to be in the middle of SMTP DATA", 30)
         horses = children_of(worker.pid)
         os.killpg(worker.pid, signal.SIGKILL)
         for horse in horses:  # RQ puts its work horse in a process group of its own
@@ -64,7 +64,7 @@ def test_job_of_a_killed_worker_runs_again_and_mails_once(
         release.set()
     assert worker.returncode == -signal.SIGKILL
 
-    recovered = wait_for(lambda: recover_abandoned(connection), 20, "RQ to see the job abandoned")
+    recovered = wait_for(lambda: recover_abandoned(connection), "RQ to see the job abandoned", 20)
     assert recovered == [f"email-{delivery_id}"]
     drain_until(wsettings, lambda: inbox.messages)
 

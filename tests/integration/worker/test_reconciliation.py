@@ -19,8 +19,9 @@ from services.ecpay.checkout import CheckoutOrder, ChoosePayment, PeriodicPlan, 
 from services.ecpay.credentials import EcpayCredentials
 from services.worker import context
 from services.worker.jobs import periodic
-from tests.integration.worker.conftest import Inbox, fluxus_popen, free_port, run_burst, wait_for
+from tests.integration.worker.conftest import Inbox, fluxus_popen, free_port, run_burst
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 LOST = f"http://127.0.0.1:{free_port()}/payment/ecpay"  # nobody listens: callbacks are lost
@@ -41,7 +42,7 @@ def simulator(wsettings: Settings, clock: FixedClock) -> Iterator[str]:
             return False
 
     try:
-        wait_for(healthy, 20, "the ECPay simulator")
+        wait_for(healthy, "the ECPay simulator", 20)
         context.use(dataclasses.replace(wsettings, ecpay_gateway_url=url), clock)
         yield url
     finally:
