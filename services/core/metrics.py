@@ -88,7 +88,7 @@ SUBSCRIPTION_TRANSITIONS = Counter(
 )
 RENEWALS = Counter(
     "fluxus_billing_renewals_total",
-    "Renewal jobs by outcome (created, exists, skipped).",
+    "Due subscriptions renewed, by outcome (created, exists, skipped).",
     ["outcome"],
 )
 RECONCILIATIONS = Counter(
@@ -200,8 +200,11 @@ def record_subscription_transition(to: str) -> None:
     SUBSCRIPTION_TRANSITIONS.labels(to).inc()
 
 
-def record_renewal(outcome: str) -> None:
-    RENEWALS.labels(outcome).inc()
+def record_renewals(counts: dict[str, int]) -> None:
+    """One renewal batch's subscriptions by outcome: {"created": 498, "exists": 2, ...}."""
+    for outcome, count in counts.items():
+        if count:
+            RENEWALS.labels(outcome).inc(count)
 
 
 def record_reconciliation(outcome: str) -> None:

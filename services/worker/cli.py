@@ -127,7 +127,8 @@ def scheduler(interval: float, burst: bool, metrics_ttl: float) -> None:
 def renew_plan(
     settings: Settings, clock: Clock, slug: str, *, batch_size: int, lead: timedelta
 ) -> tuple[int, int]:
-    """Enqueue the plan's due renewals batch by batch; returns (renewals, batches)."""
+    """Enqueue the plan's due renewals, one `renew_subscriptions` job per batch; returns
+    (renewals, batches)."""
     connection = redis_connection(settings)
     after, total, batches = None, 0, 0
     while True:
@@ -138,13 +139,12 @@ def renew_plan(
             )
             # Enqueued while the rows are still locked, so a concurrent renewer skips them;
             # the job needs nothing this transaction writes.
-            for due in batch:
+            if batch:
                 enqueue_now(
                     connection,
-                    "renew_subscription",
-                    str(due.subscription_id),
-                    due.period_start.isoformat(),
-                    job_id=due.job_id,
+                    "renew_subscriptions",
+                    [due.as_job_arg() for due in batch],
+                    job_id=renewals.batch_job_id(batch),
                 )
         if not batch:
             return total, batches
@@ -157,7 +157,13 @@ def renew_plan(
 @click.command("renew")
 @click.option("--plan", "slug", required=True, help="the plan's slug")
 @click.option("--now", "now_text", default=None, help="ISO-8601 instant to renew as of")
-@click.option("--batch-size", type=click.IntRange(min=1, max=10000), default=200, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=5000),
+    default=500,
+    show_default=True,
+    help="due subscriptions per renewal job",
+)
 @click.option(
     "--lead-hours",
     type=click.IntRange(min=0),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.job import Job
+from rq.queue import EnqueueData
 
 from services.core.config import Settings, get_settings
 from services.core.logging import request_id_var
@@ -24,41 +27,72 @@ def queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection)
 
 
-def enqueue_now(connection: Redis, job: str, *args: Any, job_id: str | None = None) -> Job | None:
-    """Enqueue one job unless a job with the same id is already waiting or running.
+_LIVE = ("queued", "started", "deferred", "scheduled")
 
-    The id only dedupes enqueues; the database's unique constraints are the real guard.
-    """
+
+def _options(job: str) -> dict[str, Any]:
+    """What every enqueue of `job` carries: its timeout, retries, TTLs and the request id."""
     job_spec = spec(job)
-    q = queue(job_spec.queue, connection)
-    if job_id is not None:
-        existing = Job.fetch(job_id, connection=connection) if _exists(connection, job_id) else None
-        if existing is not None and existing.get_status(refresh=True) in (
-            "queued",
-            "started",
-            "deferred",
-            "scheduled",
-        ):
-            return existing
     retry = (
         Retry(max=len(job_spec.retry_intervals), interval=list(job_spec.retry_intervals))
         if job_spec.retry_intervals
         else None  # periodic sweeps: the next tick is the retry
     )
-    return q.enqueue(
-        job_spec.func,
-        *args,
-        job_id=job_id,
-        retry=retry,
-        job_timeout=job_spec.timeout,
-        result_ttl=3600,
-        failure_ttl=7 * 86400,
-        meta={"request_id": request_id_var.get()},
+    return {
+        "retry": retry,
+        "timeout": job_spec.timeout,
+        "result_ttl": 3600,
+        "failure_ttl": 7 * 86400,
+        "meta": {"request_id": request_id_var.get()},
+    }
+
+
+def _live_job(connection: Redis, job_id: str) -> Job | None:
+    if not connection.exists(Job.key_for(job_id)):
+        return None
+    existing = Job.fetch(job_id, connection=connection)
+    return existing if existing.get_status(refresh=True) in _LIVE else None
+
+
+def enqueue_now(connection: Redis, job: str, *args: Any, job_id: str | None = None) -> Job | None:
+    """Enqueue one job unless a job with the same id is already waiting or running.
+
+    The id only dedupes enqueues; the database's unique constraints are the real guard.
+    """
+    if job_id is not None and (existing := _live_job(connection, job_id)) is not None:
+        return existing
+    options = _options(job)
+    return queue(spec(job).queue, connection).enqueue(
+        spec(job).func, *args, job_id=job_id, job_timeout=options.pop("timeout"), **options
     )
 
 
-def _exists(connection: Redis, job_id: str) -> bool:
-    return bool(connection.exists(Job.key_for(job_id)))
+JobRequest = tuple[str, tuple[Any, ...], str | None]  # (job name, args, job id)
+
+
+def enqueue_all(connection: Redis, requests: Sequence[JobRequest]) -> None:
+    """enqueue_now for many jobs in a few round trips (a renewal batch asks for hundreds of
+    e-mails): one pipeline looks for existing ids, one enqueues everything else."""
+    with_ids = [job_id for _job, _args, job_id in requests if job_id is not None]
+    pipe = connection.pipeline(transaction=False)
+    for job_id in with_ids:
+        pipe.exists(Job.key_for(job_id))
+    known = [job_id for job_id, found in zip(with_ids, pipe.execute(), strict=True) if found]
+    # Ids seen before are rare (a retried job asking again); look at those one by one.
+    skip = {job_id for job_id in known if _live_job(connection, job_id) is not None}
+    by_queue: dict[str, list[EnqueueData]] = defaultdict(list)
+    for job, args, wanted_id in requests:
+        if wanted_id is not None:
+            if wanted_id in skip:
+                continue
+            skip.add(wanted_id)  # asked twice in one batch: once is enough
+        by_queue[spec(job).queue].append(
+            Queue.prepare_data(spec(job).func, args, job_id=wanted_id, **_options(job))
+        )
+    pipe = connection.pipeline()
+    for name, datas in by_queue.items():
+        queue(name, connection).enqueue_many(datas, pipeline=pipe)
+    pipe.execute()
 
 
 class RQJobs:
@@ -66,7 +100,7 @@ class RQJobs:
 
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
-        self._pending: list[tuple[str, tuple[Any, ...], str | None]] = []
+        self._pending: list[JobRequest] = []
 
     def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
         spec(job)  # fail at the call site for an unknown job, not later in flush()
@@ -76,8 +110,8 @@ class RQJobs:
         """Send what was collected. Redis errors propagate: callers whose rows a sweeper
         re-enqueues (notifications, e-mails) may swallow them; nothing else should."""
         pending, self._pending = self._pending, []
-        for job, args, job_id in pending:
-            enqueue_now(self.connection, job, *args, job_id=job_id)
+        if pending:
+            enqueue_all(self.connection, pending)
 
     def discard(self) -> None:
         self._pending.clear()

@@ -31,8 +31,8 @@ JOBS: dict[str, JobSpec] = {
     "render_invoice_pdf": JobSpec(
         "services.worker.jobs.invoices.render_invoice_pdf", INVOICES, (30, 300, 1800), 120
     ),
-    "renew_subscription": JobSpec(
-        "services.worker.jobs.renewals.renew_subscription", RENEWALS, (60, 300, 1800), 120
+    "renew_subscriptions": JobSpec(
+        "services.worker.jobs.renewals.renew_subscriptions", RENEWALS, (60, 300, 1800), 300
     ),
     "reconcile_order": JobSpec(
         "services.worker.jobs.reconciliation.reconcile_order", MAINTENANCE, (60, 600), 120

@@ -25,10 +25,11 @@ ACTIVATED = "completed"  # payment_processing.Outcome.COMPLETED: order paid, sub
 _JOB_NAMES = {job_spec.func: name for name, job_spec in JOBS.items()}
 
 
-# Jobs whose return value is a bounded outcome string, and the metric it feeds.
-OUTCOME_RECORDERS: dict[str, Callable[[str, float], None]] = {
+# Jobs whose return value is a bounded outcome (a string, or counts per outcome), and the
+# metric it feeds.
+OUTCOME_RECORDERS: dict[str, Callable[[Any, float], None]] = {
     "process_notification": metrics.observe_processing,
-    "renew_subscription": lambda outcome, _seconds: metrics.record_renewal(outcome),
+    "renew_subscriptions": lambda counts, _seconds: metrics.record_renewals(counts),
     "reconcile_order": lambda outcome, _seconds: metrics.record_reconciliation(outcome),
 }
 
@@ -43,7 +44,7 @@ def _record_outcome(job: Job, name: str, seconds: float) -> None:
         outcome = job.return_value()
     except RedisError:
         return  # the job is done and recorded by RQ; a lost outcome sample is not worth more
-    if not isinstance(outcome, str):
+    if not isinstance(outcome, str | dict):
         return
     OUTCOME_RECORDERS[name](outcome, seconds)
     if name == "process_notification" and outcome == ACTIVATED and job.created_at:

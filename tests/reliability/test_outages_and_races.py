@@ -27,7 +27,7 @@ from services.core.config import Settings
 from services.core.db.models import Order, Plan, Subscription, User
 from services.core.ports import RecordingJobs
 from services.core.usecases.payment_processing import complete_payment
-from services.core.usecases.renewals import renewal_job_id
+from services.core.usecases.renewals import DueRenewal, batch_job_id
 from services.worker.queues import enqueue_now, redis_connection
 from tests.e2e.customer import Customer
 from tests.integration.operator.pgproxy import TcpProxy
@@ -195,10 +195,9 @@ def test_renewers_and_duplicate_jobs_across_processes_make_one_order_and_mail_pe
     for n in range(2):
         enqueue_now(
             connection,
-            "renew_subscription",
-            str(subs[0].id),
-            period_start.isoformat(),
-            job_id=f"{renewal_job_id(subs[0].id, period_start)}-copy{n}",
+            "renew_subscriptions",
+            [DueRenewal(subs[0].id, period_start).as_job_arg()],
+            job_id=f"{batch_job_id([DueRenewal(subs[0].id, period_start)])}-copy{n}",
         )
     now = (period_start - timedelta(days=1)).isoformat()
     renewers = [

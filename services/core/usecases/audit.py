@@ -25,8 +25,7 @@ class Actor:
 SYSTEM = Actor(user_agent="fluxus-system")
 
 
-def record(
-    session: Session,
+def build(
     actor: Actor,
     action: str,
     *,
@@ -36,8 +35,8 @@ def record(
     user_id: uuid.UUID | None = None,
     meta: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Add an audit row to the caller's transaction (it lands or rolls back with the change)."""
-    row = AuditLog(
+    """An audit row, not yet added to any session (bulk callers add many at once)."""
+    return AuditLog(
         user_id=user_id if user_id is not None else actor.user_id,
         action=action,
         resource_type=resource_type,
@@ -47,5 +46,11 @@ def record(
         user_agent=(actor.user_agent or "")[:500],
         meta=meta or {},
     )
+
+
+def record(session: Session, actor: Actor, action: str, **fields: Any) -> AuditLog:
+    """Add an audit row to the caller's transaction (it lands or rolls back with the change).
+    `fields` are build()'s keywords."""
+    row = build(actor, action, **fields)
     session.add(row)
     return row

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.db.models import EmailDelivery, User
-from services.core.db.upsert import insert_for
+from services.core.db.upsert import chunks, insert_for
 from services.core.ports import Jobs
 
 TEMPLATES = frozenset(
@@ -27,6 +29,47 @@ TEMPLATES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class EmailRequest:
+    """One e-mail to record for one event (`event_key` is unique across all e-mails)."""
+
+    template: str
+    user_id: uuid.UUID
+    recipient: str
+    event_key: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def queue_emails(session: Session, jobs: Jobs, requests: Sequence[EmailRequest]) -> list[uuid.UUID]:
+    """Record each request's e-mail once (one delivery row per event) and ask a worker to send
+    the new ones after commit; returns the new deliveries' ids. A request whose event already
+    has a delivery adds nothing and sends nothing."""
+    for request in requests:
+        if request.template not in TEMPLATES:
+            raise ValueError(f"unknown e-mail template {request.template!r}")
+    insert = insert_for(session)
+    created: list[uuid.UUID] = []
+    for chunk in chunks(requests):
+        rows = [
+            {
+                "id": uuid.uuid4(), "event_key": r.event_key, "template": r.template,
+                "user_id": r.user_id, "recipient": r.recipient, "context": r.context,
+                "status": "pending", "attempts": 0,
+            }
+            for r in chunk
+        ]
+        statement = (
+            insert(EmailDelivery)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[EmailDelivery.event_key])
+            .returning(EmailDelivery.id)
+        )
+        created.extend(session.scalars(statement))
+    for delivery_id in created:
+        jobs.enqueue("send_email", str(delivery_id), job_id=f"email-{delivery_id}")
+    return created
+
+
 def queue_email(
     session: Session,
     jobs: Jobs,
@@ -40,21 +83,8 @@ def queue_email(
 
     Asking twice for the same event returns the first delivery and sends nothing new.
     """
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown e-mail template {template!r}")
-    insert = insert_for(session)
-    new_id = uuid.uuid4()
-    session.execute(
-        insert(EmailDelivery)
-        .values(
-            id=new_id, event_key=event_key, template=template, user_id=user.id,
-            recipient=user.email, context=context or {}, status="pending", attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=[EmailDelivery.event_key])
-    )
-    delivery_id = session.scalars(
+    request = EmailRequest(template, user.id, user.email, event_key, context or {})
+    queue_emails(session, jobs, [request])
+    return session.scalars(
         select(EmailDelivery.id).where(EmailDelivery.event_key == event_key)
     ).one()
-    if delivery_id == new_id:
-        jobs.enqueue("send_email", str(delivery_id), job_id=f"email-{delivery_id}")
-    return delivery_id

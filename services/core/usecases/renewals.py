@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from services.core.clock import Clock
+from services.core.clock import Clock, parse_instant
 from services.core.db.models import Order, Plan, Subscription, User
-from services.core.db.upsert import insert_for
+from services.core.db.upsert import chunks, insert_for
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import NotFound
 from services.core.ports import Jobs
 from services.core.usecases import audit
-from services.core.usecases.emails import queue_email
+from services.core.usecases.emails import EmailRequest, queue_emails
+
+log = logging.getLogger(__name__)
 
 # How long before end_date a renewal order is created (ATM/CVS customers need time to pay).
 RENEWAL_LEAD = timedelta(days=3)
@@ -30,13 +36,22 @@ class DueRenewal:
     subscription_id: uuid.UUID
     period_start: datetime
 
-    @property
-    def job_id(self) -> str:
-        return renewal_job_id(self.subscription_id, self.period_start)
+    def as_job_arg(self) -> tuple[str, str]:
+        return str(self.subscription_id), self.period_start.isoformat()
+
+    @classmethod
+    def from_job_arg(cls, arg: Sequence[str]) -> DueRenewal:
+        subscription_id, period_start = arg
+        return cls(uuid.UUID(subscription_id), parse_instant(period_start))
 
 
-def renewal_job_id(subscription_id: uuid.UUID, period_start: datetime) -> str:
-    return f"renew-{subscription_id}-{int(period_start.timestamp())}"
+def batch_job_id(dues: Sequence[DueRenewal]) -> str:
+    """The same due renewals give the same job id, so a renewer run twice before the workers
+    catch up enqueues them once (the unique constraint still guards any other overlap)."""
+    digest = hashlib.sha256()
+    for due in sorted(dues, key=lambda d: (d.subscription_id, d.period_start)):
+        digest.update(f"{due.subscription_id}@{due.period_start.timestamp()};".encode())
+    return f"renew-{digest.hexdigest()[:32]}"
 
 
 def plan_by_slug(session: Session, slug: str) -> Plan:
@@ -82,25 +97,21 @@ def due_batch(
     return [DueRenewal(row.id, row.end_date) for row in session.execute(query)]
 
 
-@dataclass(frozen=True)
-class RenewalResult:
-    outcome: str  # created | exists | skipped
-    order_id: uuid.UUID | None = None
-    reason: str = ""
+@dataclass
+class RenewalCounts:
+    """What one batch did, per subscription: created an order, found one, or skipped it."""
+
+    created: int = 0
+    exists: int = 0
+    skipped: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "exists": self.exists, "skipped": self.skipped}
 
 
-def _insert_order(session: Session, values: dict[str, object]) -> uuid.UUID | None:
-    insert = insert_for(session)
-    statement = (
-        insert(Order)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[Order.subscription_id, Order.period_start])
-        .returning(Order.id)
-    )
-    return session.execute(statement).scalar_one_or_none()
-
-
-def _skip_reason(sub: Subscription, period_start: datetime) -> str:
+def _skip_reason(sub: Subscription | None, period_start: datetime) -> str:
+    if sub is None:
+        return "subscription not found"
     if sub.status not in RENEWABLE:
         return f"subscription is {sub.status}"
     if not sub.auto_renew or sub.cancel_at_period_end:
@@ -117,73 +128,140 @@ def waits_for_period_charge(sub: Subscription) -> bool:
     return bool(sub.period_agreement_no) and sub.payment_method == "credit_card"
 
 
-def renew_subscription(
+def _order_values(
+    sub: Subscription, plan: Plan, now: datetime, period_start: datetime
+) -> dict[str, Any]:
+    assert sub.anchor_date is not None  # noqa: S101 - _skip_reason checked it
+    period = next_period(sub.anchor_date, BillingCycle.parse(plan.billing_cycle), period_start)
+    return {
+        "id": uuid.uuid4(),
+        "order_number": new_order_number(now),
+        "user_id": sub.user_id,
+        "subscription_id": sub.id,
+        "plan_id": plan.id,
+        "amount": plan.price,
+        "currency": plan.currency,
+        "status": OrderStatus.PENDING.value,
+        "payment_method": sub.payment_method or "credit_card",
+        "is_renewal": True,
+        "period_start": period.start,
+        "period_end": period.end,
+        # Unpaid past the grace period, dunning expires the subscription and this order.
+        "expire_at": period.start + timedelta(days=plan.grace_days),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert what is not there yet; returns the ids of the orders this call created.
+
+    The unique constraint uq_orders_subscription_period with ON CONFLICT DO NOTHING is the
+    guard: any number of jobs, renewers or retries leave exactly one order per period.
+    """
+    created: set[uuid.UUID] = set()
+    insert = insert_for(session)
+    for chunk in chunks(rows):
+        statement = (
+            insert(Order)
+            .values(list(chunk))
+            .on_conflict_do_nothing(index_elements=[Order.subscription_id, Order.period_start])
+            .returning(Order.id)
+        )
+        created.update(session.scalars(statement))
+    return created
+
+
+def renew_due(
     session: Session,
     clock: Clock,
     jobs: Jobs,
+    dues: Sequence[DueRenewal],
     *,
-    subscription_id: uuid.UUID,
-    period_start: datetime,
     dashboard_url: str,
-) -> RenewalResult:
-    """Create the renewal order of (subscription, period starting at `period_start`) once.
+) -> RenewalCounts:
+    """Create the renewal order of each (subscription, period starting at `period_start`)
+    once, in one transaction: set-based, so a batch of hundreds costs a few statements.
 
-    The unique constraint uq_orders_subscription_period with ON CONFLICT DO NOTHING is the
-    guard: any number of jobs, renewers or retries leave exactly one order.
+    Subscriptions are locked in id order (no deadlock between overlapping batches) and
+    re-checked under the lock; one that changed since it was found due is skipped.
     """
-    sub = session.scalars(
-        select(Subscription).where(Subscription.id == subscription_id).with_for_update()
-    ).one_or_none()
-    if sub is None:
-        raise NotFound(f"subscription {subscription_id} not found")
-    reason = _skip_reason(sub, period_start)
-    if reason:
-        return RenewalResult("skipped", reason=reason)
-    plan = session.get(Plan, sub.plan_id)
-    assert plan is not None and sub.anchor_date is not None  # noqa: S101 - FK and checked above
-    period = next_period(sub.anchor_date, BillingCycle.parse(plan.billing_cycle), period_start)
-    now = clock.now()
-    order_id = _insert_order(
-        session,
-        {
-            "id": uuid.uuid4(),
-            "order_number": new_order_number(now),
-            "user_id": sub.user_id,
-            "subscription_id": sub.id,
-            "plan_id": plan.id,
-            "amount": plan.price,
-            "currency": plan.currency,
-            "status": OrderStatus.PENDING.value,
-            "payment_method": sub.payment_method or "credit_card",
-            "is_renewal": True,
-            "period_start": period.start,
-            "period_end": period.end,
-            # Unpaid past the grace period, dunning expires the subscription and this order.
-            "expire_at": period.start + timedelta(days=plan.grace_days),
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    if order_id is None:
-        return RenewalResult("exists", reason="renewal order already exists")
-    audit.record(
-        session,
-        audit.SYSTEM,
-        "renewal_order_created",
-        resource_type="order",
-        resource_id=order_id,
-        user_id=sub.user_id,
-        meta={"subscription_id": str(sub.id), "period_start": period.start.isoformat()},
-    )
-    if not waits_for_period_charge(sub):
-        user = session.get(User, sub.user_id)
-        assert user is not None  # noqa: S101 - foreign key
-        queue_email(
-            session,
-            jobs,
-            template="renewal_payment_link",
-            user=user,
-            event_key=f"renewal_payment_link:{order_id}",
-            context={"order_id": str(order_id), "pay_url": f"{dashboard_url}/orders/{order_id}"},
+    counts = RenewalCounts()
+    wanted = {due.subscription_id: due.period_start for due in dues}
+    subs = {
+        sub.id: sub
+        for sub in session.scalars(
+            select(Subscription)
+            .where(Subscription.id.in_(wanted))
+            .order_by(Subscription.id)
+            .with_for_update()
         )
-    return RenewalResult("created", order_id=order_id)
+    }
+    renewable = []
+    for sub_id, period_start in wanted.items():
+        sub = subs.get(sub_id)
+        reason = _skip_reason(sub, period_start)
+        if reason:
+            counts.skipped += 1
+            log.info("renewal of %s from %s skipped: %s", sub_id, period_start, reason)
+        else:
+            assert sub is not None  # noqa: S101 - _skip_reason returns a reason for None
+            renewable.append(sub)
+    if not renewable:
+        return counts
+    plans = {
+        plan.id: plan
+        for plan in session.scalars(select(Plan).where(Plan.id.in_({s.plan_id for s in renewable})))
+    }
+    now = clock.now()
+    rows = [_order_values(sub, plans[sub.plan_id], now, wanted[sub.id]) for sub in renewable]
+    created = _insert_orders(session, rows)
+    counts.created, counts.exists = len(created), len(rows) - len(created)
+    new_rows = [row for row in rows if row["id"] in created]
+    session.add_all(
+        audit.build(
+            audit.SYSTEM,
+            "renewal_order_created",
+            resource_type="order",
+            resource_id=row["id"],
+            user_id=row["user_id"],
+            meta={
+                "subscription_id": str(row["subscription_id"]),
+                "period_start": row["period_start"].isoformat(),
+            },
+        )
+        for row in new_rows
+    )
+    offline = [r for r in new_rows if not waits_for_period_charge(subs[r["subscription_id"]])]
+    _ask_for_payment(session, jobs, offline, dashboard_url)
+    return counts
+
+
+def _ask_for_payment(
+    session: Session, jobs: Jobs, orders: list[dict[str, Any]], dashboard_url: str
+) -> None:
+    """E-mail each new renewal order's payment link (ATM/CVS, or a card without agreement)."""
+    if not orders:
+        return
+    user_ids = {order["user_id"] for order in orders}
+    emails = {
+        row.id: row.email
+        for row in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+    }
+    queue_emails(
+        session,
+        jobs,
+        [
+            EmailRequest(
+                template="renewal_payment_link",
+                user_id=order["user_id"],
+                recipient=emails[order["user_id"]],
+                event_key=f"renewal_payment_link:{order['id']}",
+                context={
+                    "order_id": str(order["id"]),
+                    "pay_url": f"{dashboard_url}/orders/{order['id']}",
+                },
+            )
+            for order in orders
+        ],
+    )

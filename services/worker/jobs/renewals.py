@@ -1,28 +1,22 @@
-"""Job: create the renewal order of one subscription for one period (exactly once)."""
+"""Job: create the renewal orders of one batch of due subscriptions (each exactly once)."""
 
 from __future__ import annotations
 
 import logging
-import uuid
+from collections.abc import Sequence
 
-from services.core.clock import parse_instant
 from services.core.usecases import renewals
 from services.worker import context
 
 log = logging.getLogger(__name__)
 
 
-def renew_subscription(subscription_id: str, period_start: str) -> str:
+def renew_subscriptions(dues: Sequence[Sequence[str]]) -> dict[str, int]:
+    """`dues` are (subscription id, period start ISO-8601) pairs, as `fluxus renew` found them."""
+    batch = [renewals.DueRenewal.from_job_arg(due) for due in dues]
     with context.unit_of_work() as (session, jobs):
-        result = renewals.renew_subscription(
-            session,
-            context.clock(),
-            jobs,
-            subscription_id=uuid.UUID(subscription_id),
-            period_start=parse_instant(period_start),
-            dashboard_url=context.settings().dashboard_url,
+        counts = renewals.renew_due(
+            session, context.clock(), jobs, batch, dashboard_url=context.settings().dashboard_url
         )
-    log.info(
-        "renewal of %s from %s: %s %s", subscription_id, period_start, result.outcome, result.reason
-    )
-    return result.outcome
+    log.info("renewal batch of %d: %s", len(batch), counts.as_dict())
+    return counts.as_dict()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from rq.registry import FailedJobRegistry
 
@@ -35,9 +33,9 @@ def test_periodic_jobs_are_registered_once_and_all_run(wsettings: Settings) -> N
 
 def test_failed_jobs_are_listed_with_their_error_and_requeued(wsettings: Settings) -> None:
     connection = redis_connection(wsettings)
-    missing = str(uuid.uuid4())
     job = queue(RENEWALS, connection).enqueue(
-        "services.worker.jobs.renewals.renew_subscription", missing, "2027-02-01T00:00:00+00:00"
+        "services.worker.jobs.renewals.renew_subscriptions",
+        [("not-a-subscription-id", "2027-02-01T00:00:00+00:00")],
     )
     run_burst(wsettings)
 
@@ -45,7 +43,7 @@ def test_failed_jobs_are_listed_with_their_error_and_requeued(wsettings: Setting
     assert listed.returncode == 0
     [line] = listed.stdout.splitlines()
     assert line.startswith(f"{job.id}\trenewals\t")
-    assert f"NotFound: subscription {missing} not found" in line
+    assert "ValueError: badly formed hexadecimal UUID string" in line
 
     assert fluxus(wsettings, "jobs", "requeue", "no-such-job").returncode == 1
     requeued = fluxus(wsettings, "jobs", "requeue", job.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,9 +13,14 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock
 from services.core.config import Settings
-from services.core.db.models import EmailDelivery, Order, Plan, Subscription
+from services.core.db.models import AuditLog, EmailDelivery, Order, Plan, Subscription
 from services.core.domain.periods import BillingCycle, add_cycles
+from services.core.ports import RecordingJobs
+from services.core.usecases import renewals
+from services.core.usecases.renewals import DueRenewal
 from services.worker.cli import renew_plan
+from services.worker.queues import queue, redis_connection
+from services.worker.registry import RENEWALS
 from tests.integration.worker.conftest import Inbox, body, fluxus, fluxus_popen, run_burst
 from tests.support.factories import make_plan, make_subscription, make_user
 
@@ -136,3 +142,60 @@ def test_unknown_plan_exits_non_zero(wsettings: Settings) -> None:
     result = fluxus(wsettings, "renew", "--plan", "no-such-plan")
     assert result.returncode == 2
     assert "no plan 'no-such-plan'" in result.stderr
+
+
+def test_a_batch_creates_each_order_once_and_says_what_it_skipped(
+    session: Session, clock: FixedClock
+) -> None:
+    plan = make_plan(session)
+    due = active_sub(session, plan, taipei(2027, 1, 10))
+    card = active_sub(
+        session, plan, taipei(2027, 1, 10), payment_method="credit_card",
+        period_agreement_no="FXAGREEMENT02",
+    )
+    cancelled = active_sub(session, plan, taipei(2027, 1, 10), status="cancelled")
+    moved_on = active_sub(session, plan, taipei(2027, 1, 10))
+    session.commit()
+    period_start = taipei(2027, 2, 10)
+    batch = [DueRenewal(sub.id, period_start) for sub in (due, card, cancelled)]
+    batch.append(DueRenewal(moved_on.id, taipei(2027, 3, 10)))  # not this sub's period
+    batch.append(DueRenewal(uuid.uuid4(), period_start))  # no such subscription
+
+    jobs = RecordingJobs()
+    first = renewals.renew_due(session, clock, jobs, batch, dashboard_url="https://app.example.tw")
+    session.commit()
+    again = renewals.renew_due(session, clock, jobs, batch, dashboard_url="https://app.example.tw")
+    session.commit()
+
+    assert first.as_dict() == {"created": 2, "exists": 0, "skipped": 3}
+    assert again.as_dict() == {"created": 0, "exists": 2, "skipped": 3}
+    [atm_order] = renewal_orders(session, due)
+    assert len(renewal_orders(session, card)) == 1
+    assert renewal_orders(session, cancelled) == renewal_orders(session, moved_on) == []
+    # One payment link, for the ATM order only (ECPay charges the card agreement itself).
+    [delivery] = session.scalars(select(EmailDelivery)).all()
+    assert delivery.event_key == f"renewal_payment_link:{atm_order.id}"
+    assert jobs.pending == [("send_email", (str(delivery.id),), f"email-{delivery.id}")]
+    audited = session.scalars(
+        select(AuditLog.resource_id).where(AuditLog.action == "renewal_order_created")
+    ).all()
+    assert sorted(audited) == sorted(str(o.id) for o in session.scalars(select(Order)))
+
+
+def test_a_renewer_run_twice_before_the_workers_enqueues_each_batch_once(
+    session: Session, wsettings: Settings
+) -> None:
+    plan = make_plan(session)
+    for day in range(1, 8):
+        active_sub(session, plan, taipei(2027, 1, day))
+    session.commit()
+    now = FixedClock(taipei(2027, 1, 31))
+
+    lead = timedelta(days=9)
+    runs = [renew_plan(wsettings, now, plan.slug, batch_size=3, lead=lead) for _ in "ab"]
+
+    assert runs == [(7, 3), (7, 3)]
+    assert queue(RENEWALS, redis_connection(wsettings)).count == 3
+    run_burst(wsettings)
+    assert session.scalar(select(func.count()).select_from(Order)) == 7
+    assert session.scalar(select(func.count()).select_from(EmailDelivery)) == 7

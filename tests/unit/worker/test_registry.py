@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 CONTRACT = {
     "send_email",
     "render_invoice_pdf",
-    "renew_subscription",
+    "renew_subscriptions",
     "reconcile_order",
     "process_notification",
 }
