@@ -20,6 +20,7 @@ class BenchConfig:
     drain_seconds: float = 300.0  # bound on waiting for workers to finish a queue
     renewal_drain_seconds: float = 180.0  # bound on the renewal job phase
     renewals: int = 100_000
+    renewal_batch: int = 500  # `fluxus renew --batch-size` (its default)
 
     @classmethod
     def make(cls, quick: bool, renewals: int | None = None) -> BenchConfig:

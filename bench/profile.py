@@ -51,12 +51,17 @@ COMPONENTS = {
     "JWT user lookup": "user_lookup (",
     "CheckMacValue": "checkmac",
     "enqueue to Redis": "RQJobs.flush",
-    "e-mail queued by the job": "queue_email (",
+    "e-mails recorded by the job": "queue_emails (",
+    "renewal: order rows built (periods, numbers)": "_order_values (",
+    "renewal: orders inserted": "_insert_orders (",
+    "renewal: audit rows inserted": "_audit_created (",
+    "RQ job objects built and pickled": "create_job (",
     "gunicorn closing the connection": "close_graceful (",
     "JSON logging": "logging/__init__",
     "renew's due_batch query": "due_batch (",
     "enqueue: job-id check (EXISTS)": "_exists (",
     "enqueue: RQ Queue.enqueue": "Queue.enqueue (",
+    "enqueue: RQ enqueue_many (pipeline)": "enqueue_many (",
 }
 SECONDS = 12
 
@@ -131,7 +136,7 @@ def callback_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> N
 
 def renewal_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
     with pg_cursor(dbname) as cur:
-        seed.add_due_subscriptions(cur, plans[seed.RENEWAL_SLUG], 3000, datetime.now(UTC))
+        seed.add_due_subscriptions(cur, plans[seed.RENEWAL_SLUG], 30_000, datetime.now(UTC))
     stack.run_fluxus("renew", "--plan", seed.RENEWAL_SLUG)
     worker = stack.fluxus("worker", "worker", "--queues", "renewals")
     out = stack.workdir / "renewal.raw"

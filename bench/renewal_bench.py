@@ -31,8 +31,9 @@ def _orders(dbname: str, plan_id: uuid.UUID) -> int:
         return int(cur.fetchone()[0])
 
 
-def _renew(stack: Stack, sampler: MemorySampler) -> Proc:
-    proc = stack.fluxus("renew", "renew", "--plan", seed.RENEWAL_SLUG)
+def _renew(stack: Stack, cfg: BenchConfig, sampler: MemorySampler) -> Proc:
+    proc = stack.fluxus("renew", "renew", "--plan", seed.RENEWAL_SLUG,
+                        "--batch-size", str(cfg.renewal_batch))
     sampler.watch("renew", proc.pid)
     return proc
 
@@ -77,7 +78,7 @@ def _together(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
     """End to end: workers already draining while `fluxus renew` enqueues."""
     workers = _start_workers(stack, cfg, sampler)
     started = time.monotonic()
-    renew = _renew(stack, sampler)
+    renew = _renew(stack, cfg, sampler)
     _wait_exit(renew, cfg.drain_seconds)
     enqueued = time.monotonic() - started
     orders, complete = _drain(dbname, plan_id, cfg.renewals, cfg.renewal_drain_seconds)
@@ -91,7 +92,7 @@ def _separate(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
               sampler: MemorySampler) -> Phases:
     """Enqueue every job first, then time the workers draining the queue."""
     started = time.monotonic()
-    _wait_exit(_renew(stack, sampler), cfg.drain_seconds)
+    _wait_exit(_renew(stack, cfg, sampler), cfg.drain_seconds)
     enqueued = time.monotonic() - started
     jobs_started = time.monotonic()
     workers = _start_workers(stack, cfg, sampler)
@@ -107,9 +108,10 @@ def _figures(cfg: BenchConfig, p: Phases, floor_rate: float, separate: bool) -> 
     partial = "" if p.complete else f" (bound hit: {p.orders} of {cfg.renewals} orders)"
     mode = "enqueue, then workers drain" if separate else "workers draining during renew"
     return [
-        Figure("renewal", f"renew: enqueue {cfg.renewals} jobs", cfg.renewals /
+        Figure("renewal", f"renew: find and enqueue {cfg.renewals} due", cfg.renewals /
                p.enqueue_seconds, "rows/s", floor_rate, floor,
-               f"{p.enqueue_seconds:.1f}s for fluxus renew to exit"),
+               f"{p.enqueue_seconds:.1f}s for fluxus renew to exit, one job per "
+               f"{cfg.renewal_batch} subscriptions"),
         Figure("renewal", f"jobs: create {p.orders} renewal orders", p.orders / p.jobs_seconds,
                "rows/s", floor_rate, floor, f"{p.jobs_seconds:.1f}s, {cfg.rq_workers} workers"
                f"{partial}"),

@@ -68,7 +68,11 @@ def _workdir(keep: bool) -> Iterator[str]:
         yield tmp
 
 
-def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool) -> list[Figure]:
+SECTIONS = ("api", "webhook", "renewal")
+
+
+def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool,
+            sections: tuple[str, ...] = SECTIONS) -> list[Figure]:
     with _workdir(keep) as tmp, \
             fresh_database() as (dbname, url), private_redis(Path(tmp)) as redis_url:
         if keep:
@@ -79,13 +83,17 @@ def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool) -> list[Figure
             stack.run_fluxus("db", "upgrade", timeout=300)
             with pg_cursor(dbname) as cur:
                 plans = seed.add_plans(cur)
-            figures = api_bench.run(stack, cfg, dbname, plans[seed.PLAN_SLUG], sampler)
-            _progress(figures)
-            figures += _progress(webhook_bench.run(stack, cfg, dbname, plans[seed.PLAN_SLUG],
+            figures: list[Figure] = []
+            if "api" in sections:
+                figures += _progress(api_bench.run(stack, cfg, dbname, plans[seed.PLAN_SLUG],
                                                    sampler))
-            figures += _progress(renewal_bench.run(
-                stack, cfg, dbname, plans[seed.RENEWAL_SLUG], sampler,
-                separate=separate_renewal))
+            if "webhook" in sections:
+                figures += _progress(webhook_bench.run(stack, cfg, dbname,
+                                                       plans[seed.PLAN_SLUG], sampler))
+            if "renewal" in sections:
+                figures += _progress(renewal_bench.run(
+                    stack, cfg, dbname, plans[seed.RENEWAL_SLUG], sampler,
+                    separate=separate_renewal))
         finally:
             sampler.stop()
             stack.stop_all()
@@ -106,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="due subscriptions to renew (default 100000; --quick 1000)")
     parser.add_argument("--renewal-mode", choices=("together", "separate"), default="separate",
                         help="workers drain while renew enqueues, or after it (default)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", default=None,
+                        help="run only this section (repeatable); writes no results file "
+                             "unless --results is given")
     parser.add_argument("--results", type=Path, default=None,
                         help="write the results there (default bench/RESULTS.md; none with "
-                             "--quick)")
+                             "--quick or --only)")
     parser.add_argument("--python-load", action="store_true",
                         help="the threaded Python load generator instead of wrk")
     parser.add_argument("--keep-logs", action="store_true",
@@ -117,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = BenchConfig.make(args.quick, args.renewals)
     if args.python_load:
         use_python_generator()
-    results = args.results or (None if args.quick else ROOT / "bench" / "RESULTS.md")
+    sections = tuple(args.only or SECTIONS)
+    partial = args.quick or args.only
+    results = args.results or (None if partial else ROOT / "bench" / "RESULTS.md")
     info = machine.describe()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
     if not have_wrk():
@@ -126,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in range(args.runs):
         before, started = machine.load_average(), time.monotonic()
         print(f"run {n + 1}/{args.runs} (load average {before})", flush=True)
-        figures = one_run(cfg, args.renewal_mode == "separate", args.keep_logs)
+        figures = one_run(cfg, args.renewal_mode == "separate", args.keep_logs, sections)
         runs.append({"figures": figures, "load_before": before,
                      "load_after": machine.load_average(),
                      "seconds": time.monotonic() - started,

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from services.core.db.models import AuditLog
@@ -25,7 +26,7 @@ class Actor:
 SYSTEM = Actor(user_agent="fluxus-system")
 
 
-def build(
+def values(
     actor: Actor,
     action: str,
     *,
@@ -34,23 +35,29 @@ def build(
     description: str = "",
     user_id: uuid.UUID | None = None,
     meta: dict[str, Any] | None = None,
-) -> AuditLog:
-    """An audit row, not yet added to any session (bulk callers add many at once)."""
-    return AuditLog(
-        user_id=user_id if user_id is not None else actor.user_id,
-        action=action,
-        resource_type=resource_type,
-        resource_id=str(resource_id) if resource_id else "",
-        description=description[:500],
-        ip_address=actor.ip_address,
-        user_agent=(actor.user_agent or "")[:500],
-        meta=meta or {},
-    )
+) -> dict[str, Any]:
+    """An audit row's columns (bulk callers insert many at once with `record_many`)."""
+    return {
+        "user_id": user_id if user_id is not None else actor.user_id,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id) if resource_id else "",
+        "description": description[:500],
+        "ip_address": actor.ip_address,
+        "user_agent": (actor.user_agent or "")[:500],
+        "meta": meta or {},
+    }
 
 
 def record(session: Session, actor: Actor, action: str, **fields: Any) -> AuditLog:
     """Add an audit row to the caller's transaction (it lands or rolls back with the change).
-    `fields` are build()'s keywords."""
-    row = build(actor, action, **fields)
+    `fields` are values()'s keywords."""
+    row = AuditLog(**values(actor, action, **fields))
     session.add(row)
     return row
+
+
+def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert audit rows built by `values` in the caller's transaction, in one executemany."""
+    if rows:
+        session.execute(insert(AuditLog), rows)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.db.models import EmailDelivery, User
-from services.core.db.upsert import chunks, insert_for
+from services.core.db.upsert import insert_for
 from services.core.ports import Jobs
 
 TEMPLATES = frozenset(
@@ -47,24 +47,20 @@ def queue_emails(session: Session, jobs: Jobs, requests: Sequence[EmailRequest])
     for request in requests:
         if request.template not in TEMPLATES:
             raise ValueError(f"unknown e-mail template {request.template!r}")
-    insert = insert_for(session)
-    created: list[uuid.UUID] = []
-    for chunk in chunks(requests):
-        rows = [
-            {
-                "id": uuid.uuid4(), "event_key": r.event_key, "template": r.template,
-                "user_id": r.user_id, "recipient": r.recipient, "context": r.context,
-                "status": "pending", "attempts": 0,
-            }
-            for r in chunk
-        ]
-        statement = (
-            insert(EmailDelivery)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=[EmailDelivery.event_key])
-            .returning(EmailDelivery.id)
-        )
-        created.extend(session.scalars(statement))
+    rows = [
+        {
+            "id": uuid.uuid4(), "event_key": r.event_key, "template": r.template,
+            "user_id": r.user_id, "recipient": r.recipient, "context": r.context,
+            "status": "pending", "attempts": 0,
+        }
+        for r in requests
+    ]
+    statement = (
+        insert_for(session)(EmailDelivery)
+        .on_conflict_do_nothing(index_elements=[EmailDelivery.event_key])
+        .returning(EmailDelivery.id)
+    )
+    created = list(session.scalars(statement, rows)) if rows else []
     for delivery_id in created:
         jobs.enqueue("send_email", str(delivery_id), job_id=f"email-{delivery_id}")
     return created

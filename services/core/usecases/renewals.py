@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import Clock, parse_instant
 from services.core.db.models import Order, Plan, Subscription, User
-from services.core.db.upsert import chunks, insert_for
+from services.core.db.upsert import insert_for
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
@@ -159,17 +159,14 @@ def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
     The unique constraint uq_orders_subscription_period with ON CONFLICT DO NOTHING is the
     guard: any number of jobs, renewers or retries leave exactly one order per period.
     """
-    created: set[uuid.UUID] = set()
-    insert = insert_for(session)
-    for chunk in chunks(rows):
-        statement = (
-            insert(Order)
-            .values(list(chunk))
-            .on_conflict_do_nothing(index_elements=[Order.subscription_id, Order.period_start])
-            .returning(Order.id)
-        )
-        created.update(session.scalars(statement))
-    return created
+    statement = (
+        insert_for(session)(Order)
+        .on_conflict_do_nothing(index_elements=[Order.subscription_id, Order.period_start])
+        .returning(Order.id)
+    )
+    # An executemany: SQLAlchemy sends multi-row VALUES pages ("insertmanyvalues") but
+    # compiles the one-row statement once per engine instead of once per batch size.
+    return set(session.scalars(statement, rows)) if rows else set()
 
 
 def renew_due(
@@ -218,23 +215,28 @@ def renew_due(
     created = _insert_orders(session, rows)
     counts.created, counts.exists = len(created), len(rows) - len(created)
     new_rows = [row for row in rows if row["id"] in created]
-    session.add_all(
-        audit.build(
-            audit.SYSTEM,
-            "renewal_order_created",
-            resource_type="order",
-            resource_id=row["id"],
-            user_id=row["user_id"],
-            meta={
-                "subscription_id": str(row["subscription_id"]),
-                "period_start": row["period_start"].isoformat(),
-            },
-        )
-        for row in new_rows
-    )
+    _audit_created(session, new_rows)
     offline = [r for r in new_rows if not waits_for_period_charge(subs[r["subscription_id"]])]
     _ask_for_payment(session, jobs, offline, dashboard_url)
     return counts
+
+
+def _audit_created(session: Session, orders: list[dict[str, Any]]) -> None:
+    rows = [
+        audit.values(
+            audit.SYSTEM,
+            "renewal_order_created",
+            resource_type="order",
+            resource_id=order["id"],
+            user_id=order["user_id"],
+            meta={
+                "subscription_id": str(order["subscription_id"]),
+                "period_start": order["period_start"].isoformat(),
+            },
+        )
+        for order in orders
+    ]
+    audit.record_many(session, rows)
 
 
 def _ask_for_payment(

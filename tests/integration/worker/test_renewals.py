@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock
 from services.core.config import Settings
+from services.core.db import migrate
 from services.core.db.models import AuditLog, EmailDelivery, Order, Plan, Subscription
+from services.core.db.session import make_engine
 from services.core.domain.periods import BillingCycle, add_cycles
 from services.core.ports import RecordingJobs
 from services.core.usecases import renewals
@@ -199,3 +202,34 @@ def test_a_renewer_run_twice_before_the_workers_enqueues_each_batch_once(
     run_burst(wsettings)
     assert session.scalar(select(func.count()).select_from(Order)) == 7
     assert session.scalar(select(func.count()).select_from(EmailDelivery)) == 7
+
+
+def test_renewal_batches_also_run_on_the_development_database(
+    tmp_path: Path, settings: Settings, clock: FixedClock
+) -> None:
+    """`fluxus dev` keeps its data in SQLite; the batch's upserts must work there too."""
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url, settings)
+    try:
+        with Session(engine) as dev:
+            plan = make_plan(dev)
+            subs = [active_sub(dev, plan, taipei(2027, 1, 10)) for _ in range(3)]
+            dev.commit()
+            batch = [DueRenewal(sub.id, taipei(2027, 2, 10)) for sub in subs]
+            jobs = RecordingJobs()
+            counts = [
+                renewals.renew_due(dev, clock, jobs, batch, dashboard_url="http://localhost")
+                for _ in "ab"
+            ]
+            dev.commit()
+            orders = dev.scalar(select(func.count()).select_from(Order))
+            deliveries = dev.scalar(select(func.count()).select_from(EmailDelivery))
+    finally:
+        engine.dispose()
+
+    assert [c.as_dict() for c in counts] == [
+        {"created": 3, "exists": 0, "skipped": 0},
+        {"created": 0, "exists": 3, "skipped": 0},
+    ]
+    assert (orders, deliveries, len(jobs.pending)) == (3, 3, 3)
