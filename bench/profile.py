@@ -134,33 +134,28 @@ def callback_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> N
     stack.stop(payment)
 
 
+def _renewal_orders(dbname: str) -> int:
+    with pg_cursor(dbname) as cur:
+        cur.execute("SELECT count(*) FROM orders WHERE is_renewal")
+        return int(cur.fetchone()[0])
+
+
 def renewal_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
+    """One worker drains renewal batches for SECONDS, inline (the default), then forking."""
     with pg_cursor(dbname) as cur:
-        seed.add_due_subscriptions(cur, plans[seed.RENEWAL_SLUG], 30_000, datetime.now(UTC))
+        seed.add_due_subscriptions(cur, plans[seed.RENEWAL_SLUG], 80_000, datetime.now(UTC))
     stack.run_fluxus("renew", "--plan", seed.RENEWAL_SLUG)
-    worker = stack.fluxus("worker", "worker", "--queues", "renewals")
-    out = stack.workdir / "renewal.raw"
-    _spy(worker.pid, out, subprocesses=True).wait()
-    with pg_cursor(dbname) as cur:
-        cur.execute("SELECT count(*) FROM orders WHERE is_renewal")
-        done = cur.fetchone()[0]
-    print(f"renewal jobs: {done} orders in about {SECONDS} s (1 worker, a work horse per job)")
-    summarize(out, "main_work_horse")
-    stack.stop(worker)
-    _simple_worker_rate(stack, dbname, done)
-
-
-def _simple_worker_rate(stack: Stack, dbname: str, before: int) -> None:
-    """The same queue drained for as long by one non-forking worker, for comparison."""
-    simple = stack.start("simple-worker", [sys.executable, "-m", "bench.simple_worker",
-                                           "renewals"])
-    time.sleep(SECONDS)
-    stack.stop(simple)
-    with pg_cursor(dbname) as cur:
-        cur.execute("SELECT count(*) FROM orders WHERE is_renewal")
-        done = cur.fetchone()[0] - before
-    print(f"renewal jobs, non-forking worker (diagnostic): {done} orders in about "
-          f"{SECONDS} s, startup included")
+    for label, extra in (("inline (default)", []), ("--fork", ["--fork"])):
+        before = _renewal_orders(dbname)
+        worker = stack.fluxus(f"worker{'-'.join(extra)}", "worker", "--queues", "renewals",
+                              *extra)
+        out = stack.workdir / f"renewal{'-'.join(extra)}.raw"
+        _spy(worker.pid, out, subprocesses=True).wait()
+        done = _renewal_orders(dbname) - before
+        stack.stop(worker)
+        print(f"renewal jobs, fluxus worker {label}: {done} orders in about {SECONDS} s "
+              "(1 worker, startup included)")
+        summarize(out, "perform_job")
 
 
 def renew_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:

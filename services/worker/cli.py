@@ -22,7 +22,7 @@ from services.worker.maintenance import failed_jobs, requeue_failed
 from services.worker.metrics_queues import queue_build
 from services.worker.queues import enqueue_now, queue, redis_connection
 from services.worker.registry import ALL_QUEUES
-from services.worker.runner import DEFAULT_HEARTBEAT_GRACE, FluxusWorker
+from services.worker.runner import DEFAULT_HEARTBEAT_GRACE, FluxusInlineWorker, FluxusWorker
 from services.worker.schedule import register_periodic, scheduler_for
 
 
@@ -57,18 +57,30 @@ def _queue_names(text: str) -> list[str]:
     show_default=True,
     help="seconds between heartbeats while a job runs",
 )
+@click.option(
+    "--fork",
+    is_flag=True,
+    help="run each job in a forked work horse (isolation; far slower: no engine, pool or "
+    "compiled SQL survives a job)",
+)
 def worker(
-    queues: str, burst: bool, with_scheduler: bool, heartbeat_grace: int, monitoring_interval: int
+    queues: str,
+    burst: bool,
+    with_scheduler: bool,
+    heartbeat_grace: int,
+    monitoring_interval: int,
+    fork: bool,
 ) -> None:
     """Run an RQ worker on QUEUES (payments, invoices, email, renewals, maintenance)."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    # Before any metric is touched and before RQ forks its work horses.
+    # Before any metric is touched and before RQ forks any work horse.
     enable_multiprocess("worker")
     if not burst:  # a burst run ends before anyone could scrape it; its port stays free
         start_metrics_server(settings.metrics_port)
     connection = redis_connection(settings)
-    rq_worker = FluxusWorker(
+    worker_class = FluxusWorker if fork else FluxusInlineWorker
+    rq_worker = worker_class(
         [queue(name, connection) for name in _queue_names(queues)],
         connection=connection,
         heartbeat_grace=heartbeat_grace,

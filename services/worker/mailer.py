@@ -12,7 +12,8 @@ TIMEOUT_SECONDS = 30
 
 
 class SmtpMailer:
-    """One connection per message: workers are forked per job, so nothing is worth pooling."""
+    """One connection per message: e-mails are few and far between next to a relay's idle
+    timeout, so a pooled connection would mostly be a dead one."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

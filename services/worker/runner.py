@@ -1,8 +1,11 @@
-"""The RQ workers Fluxus runs: a tunable abandoned-job grace, job metrics and request ids."""
+"""The RQ workers Fluxus runs (inline by default, forking on request): a tunable abandoned-job
+grace, job metrics and request ids."""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,6 +16,7 @@ from rq import SimpleWorker, Worker
 from rq.executions import Execution
 from rq.job import Job
 from rq.queue import Queue
+from rq.worker import BaseWorker, WorkerStatus
 
 from services.core import metrics
 from services.core.logging import request_id_var
@@ -22,6 +26,7 @@ from services.worker.registry import JOBS
 DEFAULT_HEARTBEAT_GRACE = 60  # RQ's own margin after the last heartbeat
 ACTIVATED = "completed"  # payment_processing.Outcome.COMPLETED: order paid, subscription on
 
+log = logging.getLogger(__name__)
 _JOB_NAMES = {job_spec.func: name for name, job_spec in JOBS.items()}
 
 
@@ -78,17 +83,24 @@ class InstrumentedWorkerMixin:
         return ok
 
 
-class FluxusWorker(InstrumentedWorkerMixin, Worker):
-    """A forking RQ worker whose running jobs count as abandoned `heartbeat_grace` seconds
-    after the last heartbeat instead of RQ's fixed 60 (see services.worker.maintenance)."""
+class HeartbeatGraceMixin:
+    """Running jobs count as abandoned `heartbeat_grace` seconds after the last heartbeat
+    instead of RQ's fixed 60 (see services.worker.maintenance)."""
 
     def __init__(self, *args: Any, heartbeat_grace: int = DEFAULT_HEARTBEAT_GRACE, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.heartbeat_grace = heartbeat_grace
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
-        rq_ttl = super().get_heartbeat_ttl(job, working_time)
+        # BaseWorker's rule for both classes: the next heartbeat is due within the monitoring
+        # interval (SimpleWorker's own rule assumes no heartbeat until the job ends).
+        rq_ttl = BaseWorker.get_heartbeat_ttl(self, job, working_time)  # type: ignore[arg-type]
         return max(1, rq_ttl - DEFAULT_HEARTBEAT_GRACE + self.heartbeat_grace)
+
+
+class FluxusWorker(InstrumentedWorkerMixin, HeartbeatGraceMixin, Worker):
+    """`fluxus worker --fork`: a work horse forked per job, for isolation from whatever a job
+    leaves behind — at the price of a new engine, connection and compiled SQL every job."""
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         # One horse at a time per worker: they all write the same metric files, so a
@@ -97,5 +109,30 @@ class FluxusWorker(InstrumentedWorkerMixin, Worker):
         super().main_work_horse(job, queue)
 
 
-class FluxusSimpleWorker(InstrumentedWorkerMixin, SimpleWorker):
-    """Runs jobs in the worker process itself (development and tests), instrumented."""
+class FluxusInlineWorker(InstrumentedWorkerMixin, HeartbeatGraceMixin, SimpleWorker):
+    """`fluxus worker` (the default): jobs run in the worker process, so its engine,
+    connection pool and compiled-SQL cache serve every job (several times the throughput of
+    forking, see bench/RESULTS.md). A thread heartbeats while a job runs, as the forking
+    worker's monitor loop does, so a killed worker's job is still noticed `heartbeat_grace`
+    seconds later; a job's timeout is enforced by SIGALRM in the main thread as before."""
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat_until, args=(job, execution, done), daemon=True
+        )
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _heartbeat_until(self, job: Job, execution: Execution, done: threading.Event) -> None:
+        while not done.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except RedisError as exc:  # the next beat may get through; RQ's TTL covers a gap
+                log.warning("heartbeat for job %s failed: %s", job.id, exc)

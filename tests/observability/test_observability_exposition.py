@@ -25,7 +25,7 @@ from services.worker import context
 from services.worker.cli import scrape_time_collector
 from services.worker.queues import enqueue_now, queue, redis_connection
 from services.worker.registry import ALL_QUEUES, EMAIL
-from services.worker.runner import FluxusSimpleWorker
+from services.worker.runner import FluxusInlineWorker
 from tests.observability.conftest import promtool_check_metrics, sample, total
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 
@@ -191,7 +191,7 @@ def test_a_job_logs_under_the_request_id_it_was_enqueued_with(pinned: Settings) 
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        worker = FluxusSimpleWorker(
+        worker = FluxusInlineWorker(
             [queue(n, connection) for n in ALL_QUEUES], connection=connection
         )
         worker.work(burst=True, logging_level="WARNING")
