@@ -62,6 +62,8 @@ COMPONENTS = {
     "enqueue: job-id check (EXISTS)": "_exists (",
     "enqueue: RQ Queue.enqueue": "Queue.enqueue (",
     "enqueue: RQ enqueue_many (pipeline)": "enqueue_many (",
+    "payment: complete (order, subscription, invoice)": "complete_payment (",
+    "payment: invoice number (row lock)": "allocate_invoice_number (",
 }
 SECONDS = 12
 
@@ -134,6 +136,30 @@ def callback_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> N
     stack.stop(payment)
 
 
+def processing_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
+    """Stored card notifications (posted with no worker running) drained by one worker."""
+    with pg_cursor(dbname) as cur:
+        numbers = seed.add_paying_orders(cur, plans[seed.PLAN_SLUG], 3000)
+    port = free_port()
+    payment = stack.fluxus("payment", "payment", "--bind", f"127.0.0.1:{port}", "--workers",
+                           "2", port=port)
+    run_load(Load(f"http://127.0.0.1:{port}", "POST", "/payment/ecpay/callback/", 200,
+                  {"Content-Type": "application/x-www-form-urlencoded"},
+                  bodies=seed.notification_bodies(numbers, EcpayCredentials.stage())),
+             connections=8, max_requests=len(numbers), max_seconds=120,
+             workdir=stack.workdir, label="store-notifications")
+    stack.stop(payment)
+    worker = stack.fluxus("worker-payments", "worker", "--queues", "payments")
+    out = stack.workdir / "processing.raw"
+    _spy(worker.pid, out, subprocesses=True).wait()
+    stack.stop(worker)
+    with pg_cursor(dbname) as cur:
+        cur.execute("SELECT count(processed_at) FROM payment_notifications")
+        done = cur.fetchone()[0]
+    print(f"notifications processed: {done} in about {SECONDS} s (1 worker, startup included)")
+    summarize(out, "perform_job")
+
+
 def _renewal_orders(dbname: str) -> int:
     with pg_cursor(dbname) as cur:
         cur.execute("SELECT count(*) FROM orders WHERE is_renewal")
@@ -175,7 +201,8 @@ def renew_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None
 
 
 TARGETS: dict[str, Callable[[Stack, str, dict[str, uuid.UUID]], None]] = {
-    "api": api_targets, "callback": callback_target, "renewal": renewal_target,
+    "api": api_targets, "callback": callback_target, "processing": processing_target,
+    "renewal": renewal_target,
     "renew": renew_target,
 }
 

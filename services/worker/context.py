@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis import Redis
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from services.worker.queues import RQJobs, redis_connection
 class _Runtime:
     settings: Settings | None = None
     clock: Clock | None = None
+    # One client per (process, URL): its pool and RQ's cached server version outlive a job
+    # (an inline worker runs thousands); a forked work horse builds its own.
+    redis_clients: dict[tuple[int, str], Redis] = field(default_factory=dict)
 
 
 _runtime = _Runtime()
@@ -39,7 +43,12 @@ def clock() -> Clock:
 
 
 def redis() -> Redis:
-    return redis_connection(settings())
+    url = settings().redis_url
+    key = (os.getpid(), url)
+    client = _runtime.redis_clients.get(key)
+    if client is None:
+        client = _runtime.redis_clients[key] = redis_connection(settings())
+    return client
 
 
 @contextmanager
