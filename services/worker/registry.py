@@ -52,6 +52,9 @@ JOBS: dict[str, JobSpec] = {
     "sweep_email_deliveries": JobSpec(
         "services.worker.jobs.periodic.sweep_email_deliveries", MAINTENANCE, (), 120
     ),
+    "prune_expired_tokens": JobSpec(
+        "services.worker.jobs.periodic.prune_expired_tokens", MAINTENANCE, (), 300
+    ),
     "recover_abandoned_jobs": JobSpec(
         "services.worker.jobs.periodic.recover_abandoned_jobs", MAINTENANCE, (), 60
     ),
@@ -73,6 +76,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("end_trials", 300),
     PeriodicJob("run_dunning", 300),
     PeriodicJob("reconcile_orders", 600),
+    PeriodicJob("prune_expired_tokens", 3600),
 )
 
 

@@ -1,4 +1,5 @@
-"""Use cases for tokens: refresh-token families, rotation with reuse detection, revocation."""
+"""Use cases for tokens: refresh-token families, rotation with reuse detection, revocation,
+and pruning what has expired."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Protocol
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import RefreshToken, RevokedAccessToken, User
+from services.core.db.models import RefreshToken, RevokedAccessToken, User, UserToken
 from services.core.db.upsert import insert_for
 from services.core.errors import AuthenticationError
 from services.core.usecases import audit
@@ -160,3 +161,28 @@ def is_access_token_revoked(session: Session, jti: str, family_id: str | None) -
             RefreshToken.family_id == str(family_id), RefreshToken.revoked_at.is_not(None)
         )  # type: ignore[assignment]
     return bool(session.scalar(select(revoked)))
+
+
+# Kept a day past expiry: a JWT's own expiry check allows no skew, but a clock that is a few
+# minutes behind must not make a revoked token acceptable again.
+PRUNE_MARGIN = timedelta(days=1)
+
+
+def prune_expired_tokens(session: Session, clock: Clock) -> dict[str, int]:
+    """Delete token rows that can no longer matter: a revoked access token past its expiry
+    (the JWT is refused as expired anyway), and refresh and e-mailed tokens past theirs.
+
+    A revoked login family stays detectable: access tokens never outlive the refresh token
+    issued with them, so a family's newest (revoked) refresh row outlives every access token
+    of that family.
+    """
+    cutoff = clock.now() - PRUNE_MARGIN
+    pruned = {}
+    for name, model in (
+        ("revoked_access_tokens", RevokedAccessToken),
+        ("refresh_tokens", RefreshToken),
+        ("user_tokens", UserToken),
+    ):
+        result = session.execute(delete(model).where(model.expires_at < cutoff))
+        pruned[name] = int(result.rowcount)  # type: ignore[attr-defined]
+    return pruned

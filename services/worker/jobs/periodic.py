@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from services.core import metrics
-from services.core.usecases import email_delivery, lifecycle, reconciliation
+from services.core.usecases import auth_tokens, email_delivery, lifecycle, reconciliation
 from services.worker import context
 from services.worker.maintenance import recover_abandoned
 
@@ -58,3 +58,10 @@ def recover_abandoned_jobs() -> list[str]:
     if recovered:
         log.warning("requeued jobs abandoned by dead workers: %s", recovered)
     return recovered
+
+
+def prune_expired_tokens() -> dict[str, int]:
+    with context.unit_of_work() as (session, _jobs):
+        pruned = auth_tokens.prune_expired_tokens(session, context.clock())
+    log.info("pruned expired tokens: %s", pruned)
+    return pruned
