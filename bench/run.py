@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,10 +33,13 @@ from bench.results import Figure, render_text, table  # noqa: E402
 
 
 def _python_floor_kib() -> int:
-    """Peak RSS of a bare interpreter, the least any Python process needs."""
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    _, _, usage = os.wait4(proc.pid, 0)
-    return int(usage.ru_maxrss)
+    """Peak RSS of a bare interpreter, the least any Python process needs. Read from its own
+    VmHWM: wait4's ru_maxrss would count the forked copy of this (large) process before exec."""
+    status = subprocess.run([sys.executable, "-c", "print(open('/proc/self/status').read())"],
+                            capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    assert found is not None, status
+    return int(found[1])
 
 
 def _memory_figures(sampler: MemorySampler) -> list[Figure]:
