@@ -139,10 +139,10 @@ def callback_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> N
 def processing_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) -> None:
     """Stored card notifications (posted with no worker running) drained by one worker."""
     with pg_cursor(dbname) as cur:
-        numbers = seed.add_paying_orders(cur, plans[seed.PLAN_SLUG], 3000)
+        numbers = seed.add_paying_orders(cur, plans[seed.PLAN_SLUG], 3000, prefix="pr")
     port = free_port()
-    payment = stack.fluxus("payment", "payment", "--bind", f"127.0.0.1:{port}", "--workers",
-                           "2", port=port)
+    payment = stack.fluxus("payment-store", "payment", "--bind", f"127.0.0.1:{port}",
+                           "--workers", "2", port=port)
     run_load(Load(f"http://127.0.0.1:{port}", "POST", "/payment/ecpay/callback/", 200,
                   {"Content-Type": "application/x-www-form-urlencoded"},
                   bodies=seed.notification_bodies(numbers, EcpayCredentials.stage())),

@@ -76,23 +76,28 @@ def add_pending_subscriptions(cur: Any, plan_id: uuid.UUID, user_id: uuid.UUID,
     return [str(row[0]) for row in cur.fetchall()]
 
 
-def add_paying_orders(cur: Any, plan_id: uuid.UUID, count: int) -> list[str]:
-    """`count` customers, each with a pending subscription and one pending order; returns
-    the order numbers (MerchantTradeNo)."""
-    add_users(cur, "wh", count)
+def add_paying_orders(cur: Any, plan_id: uuid.UUID, count: int,
+                      prefix: str = "wh") -> list[str]:
+    """`count` customers named `prefix`0000001…, each with a pending subscription and one
+    pending order numbered "B" + the prefix's first letter + a serial; returns the order
+    numbers (MerchantTradeNo)."""
+    add_users(cur, prefix, count)
     cur.execute(_SUBSCRIPTIONS, {"plan_id": plan_id, "status": "pending", "anchor": None,
                                  "start": None, "end": None, "method": "credit_card",
-                                 "prefix": "wh"})
+                                 "prefix": prefix})
     cur.execute(
         """INSERT INTO orders (id, order_number, user_id, subscription_id, plan_id, amount,
                                currency, status, payment_method, is_renewal,
                                created_at, updated_at)
-           SELECT gen_random_uuid(), 'BW' || lpad(row_number() OVER ()::text, 12, '0'),
-                  s.user_id, s.id, s.plan_id, %s, 'TWD', 'pending', 'credit_card', false,
+           SELECT gen_random_uuid(),
+                  'B' || upper(left(%(prefix)s, 1)) || lpad(row_number() OVER ()::text, 12, '0'),
+                  s.user_id, s.id, s.plan_id, %(price)s, 'TWD', 'pending', 'credit_card', false,
                   now(), now()
-           FROM subscriptions s WHERE s.status = 'pending' AND s.payment_method = 'credit_card'
+           FROM subscriptions s
+           WHERE s.status = 'pending' AND s.payment_method = 'credit_card'
+             AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.subscription_id = s.id)
            RETURNING order_number""",
-        (PRICE,),
+        {"prefix": prefix, "price": PRICE},
     )
     return sorted(row[0] for row in cur.fetchall())
 
