@@ -87,17 +87,21 @@ def on_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, retry: int = 0
 
 
 def on_delete(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
-    """Deletion behind the finalizer: archive the row, delete the CronJob, then let go."""
+    """Deletion behind the finalizer: archive the row, delete the CronJob, then let go.
+    Until that works the Plan stays, and each failed attempt says why in a Warning event
+    (what `kubectl describe plan` shows for a deletion that hangs)."""
     try:
         finalize(_runtime(memo), body, _notifier(body))
         metrics.forget_plan(body["metadata"]["name"])
+        return
     except ServiceUnavailable as exc:
-        raise kopf.TemporaryError(exc.message, delay=backoff(retry)) from exc
+        reason, message = "DatabaseUnavailable", exc.message
     except SQLAlchemyError as exc:
-        raise kopf.TemporaryError(f"Database error: {exc}", delay=backoff(retry)) from exc
+        reason, message = "DatabaseError", f"Database error: {exc}"
     except ApiException as exc:
-        message = f"Kubernetes refused: {exc.reason}"
-        raise kopf.TemporaryError(message, delay=backoff(retry)) from exc
+        reason, message = "KubernetesError", f"Kubernetes refused: {exc.reason}"
+    kopf.warn(body, reason=reason, message=f"Deletion waits: {message}")
+    raise kopf.TemporaryError(message, delay=backoff(retry))
 
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -144,6 +145,15 @@ def operator_process(
     kube: KubeAPI, database_url: str, pg_proxy: TcpProxy, tmp_path: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`fluxus operator` watching the `billing` namespace, its database behind the proxy."""
+    with running_operator(kube, database_url, pg_proxy, tmp_path / "operator.log") as process:
+        yield process
+
+
+@contextmanager
+def running_operator(
+    kube: KubeAPI, database_url: str, pg_proxy: TcpProxy, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """One `fluxus operator` process, stopped (SIGTERM) at the end; its log is printed."""
     proxied = make_url(database_url).set(host="127.0.0.1", port=pg_proxy.port)
     liveness = f"http://127.0.0.1:{_free_port()}/healthz"
     metrics_port = _free_port()
@@ -158,7 +168,6 @@ def operator_process(
         "FLUXUS_OPERATOR_ENV_CONFIGMAP": "fluxus-config",
         "FLUXUS_METRICS_PORT": str(metrics_port),
     }
-    log_path = tmp_path / "operator.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
