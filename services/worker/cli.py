@@ -58,6 +58,14 @@ def _queue_names(text: str) -> list[str]:
     help="seconds between heartbeats while a job runs",
 )
 @click.option(
+    "--maintenance-interval",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="seconds between RQ's maintenance ticks: registry cleanup, and restarting the "
+    "scheduler of delayed retries if it died (RQ's default is 600)",
+)
+@click.option(
     "--fork",
     is_flag=True,
     help="run each job in a forked work horse (isolation; far slower: no engine, pool or "
@@ -69,6 +77,7 @@ def worker(
     with_scheduler: bool,
     heartbeat_grace: int,
     monitoring_interval: int,
+    maintenance_interval: int,
     fork: bool,
 ) -> None:
     """Run an RQ worker on QUEUES (payments, invoices, email, renewals, maintenance)."""
@@ -85,6 +94,7 @@ def worker(
         connection=connection,
         heartbeat_grace=heartbeat_grace,
         job_monitoring_interval=monitoring_interval,
+        maintenance_interval=maintenance_interval,
     )
     rq_worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)
 

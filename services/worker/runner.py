@@ -83,9 +83,10 @@ class InstrumentedWorkerMixin:
         return ok
 
 
-class HeartbeatGraceMixin:
+class TimingMixin:
     """Running jobs count as abandoned `heartbeat_grace` seconds after the last heartbeat
-    instead of RQ's fixed 60 (see services.worker.maintenance)."""
+    instead of RQ's fixed 60 (see services.worker.maintenance), and an idle worker wakes for
+    maintenance every `maintenance_interval` seconds."""
 
     def __init__(self, *args: Any, heartbeat_grace: int = DEFAULT_HEARTBEAT_GRACE, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -97,8 +98,16 @@ class HeartbeatGraceMixin:
         rq_ttl = BaseWorker.get_heartbeat_ttl(self, job, working_time)  # type: ignore[arg-type]
         return max(1, rq_ttl - DEFAULT_HEARTBEAT_GRACE + self.heartbeat_grace)
 
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ blocks an idle worker in BLPOP for ~7 minutes and runs maintenance (which also
+        # restarts its scheduler of delayed retries, dead after a Redis outage) only between
+        # dequeues; wake up at least once per maintenance interval.
+        rq_timeout = int(BaseWorker.dequeue_timeout.fget(self))  # type: ignore[attr-defined]
+        return max(1, min(rq_timeout, int(self.maintenance_interval)))  # type: ignore[attr-defined]
 
-class FluxusWorker(InstrumentedWorkerMixin, HeartbeatGraceMixin, Worker):
+
+class FluxusWorker(InstrumentedWorkerMixin, TimingMixin, Worker):
     """`fluxus worker --fork`: a work horse forked per job, for isolation from whatever a job
     leaves behind — at the price of a new engine, connection and compiled SQL every job."""
 
@@ -109,7 +118,7 @@ class FluxusWorker(InstrumentedWorkerMixin, HeartbeatGraceMixin, Worker):
         super().main_work_horse(job, queue)
 
 
-class FluxusInlineWorker(InstrumentedWorkerMixin, HeartbeatGraceMixin, SimpleWorker):
+class FluxusInlineWorker(InstrumentedWorkerMixin, TimingMixin, SimpleWorker):
     """`fluxus worker` (the default): jobs run in the worker process, so its engine,
     connection pool and compiled-SQL cache serve every job (several times the throughput of
     forking, see bench/RESULTS.md). A thread heartbeats while a job runs, as the forking
