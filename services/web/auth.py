@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -22,7 +22,7 @@ from jwt.exceptions import PyJWTError
 from services.core.config import Settings
 from services.core.db.models import User
 from services.core.errors import AuthenticationError, PermissionDenied
-from services.core.usecases.auth_tokens import is_access_token_revoked
+from services.core.usecases.auth_tokens import caller_and_revocation
 from services.web.envelope import error_response
 from services.web.uow import db_session
 
@@ -48,20 +48,33 @@ def _install_error_callbacks(manager: JWTManager) -> None:
         403, "forbidden", "The token's claims do not allow this."))
 
 
-def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
+def _subject(payload: dict[str, Any]) -> uuid.UUID | None:
     try:
-        user_id = uuid.UUID(str(payload["sub"]))
+        return uuid.UUID(str(payload["sub"]))
     except (KeyError, ValueError):
         return None
-    user = db_session().get(User, user_id)
+
+
+def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
+    # flask-jwt-extended asks _revoked first; it fetched the user in the same query.
+    user = g.pop("fluxus_token_user", None)
+    if user is None or user.id != _subject(payload):
+        user_id = _subject(payload)
+        user = db_session().get(User, user_id) if user_id is not None else None
     return user if user is not None and user.is_active else None
 
 
 def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     if payload.get("type") != "access":
         return False
-    return is_access_token_revoked(db_session(), str(payload.get("jti", "")),
-                                   payload.get("fam"))
+    user_id = _subject(payload)
+    if user_id is None:
+        return False  # refused by _load_user: no such user
+    user, revoked = caller_and_revocation(
+        db_session(), user_id, str(payload.get("jti", "")), payload.get("fam")
+    )
+    g.fluxus_token_user = user
+    return revoked
 
 
 def init_jwt(app: Flask, settings: Settings) -> JWTManager:

@@ -153,14 +153,25 @@ def logout(
                  description="Logged out; tokens revoked.")
 
 
-def is_access_token_revoked(session: Session, jti: str, family_id: str | None) -> bool:
+def _revoked_clause(jti: str, family_id: str | None) -> Any:
     """Revoked by logout, or its login family was revoked (reuse, password change)."""
     revoked = exists().where(RevokedAccessToken.jti == jti)
     if family_id:
         revoked = revoked | exists().where(
             RefreshToken.family_id == str(family_id), RefreshToken.revoked_at.is_not(None)
         )  # type: ignore[assignment]
-    return bool(session.scalar(select(revoked)))
+    return revoked
+
+
+def caller_and_revocation(
+    session: Session, user_id: uuid.UUID, jti: str, family_id: str | None
+) -> tuple[User | None, bool]:
+    """The token's user and whether the token is revoked, in one round trip (every
+    authenticated request asks both). No such user: (None, False) — refused either way."""
+    row = session.execute(
+        select(User, _revoked_clause(jti, family_id)).where(User.id == user_id)
+    ).one_or_none()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
 # Kept a day past expiry: a JWT's own expiry check allows no skew, but a clock that is a few

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock
 from services.core.db.models import RefreshToken, RevokedAccessToken, UserToken
-from services.core.usecases.auth_tokens import is_access_token_revoked, prune_expired_tokens
+from services.core.usecases.auth_tokens import caller_and_revocation, prune_expired_tokens
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.integration
@@ -52,5 +52,6 @@ def test_expired_rows_go_and_a_revoked_login_stays_revoked(session: Session) -> 
     assert set(session.scalars(select(RefreshToken.jti))) == {"r-new"}
     assert set(session.scalars(select(UserToken.token_hash))) == {"b" * 64}
     # An access token of the revoked family, or one revoked by logout, is still refused.
-    assert is_access_token_revoked(session, "any-access-jti", "fam")
-    assert is_access_token_revoked(session, "kept-live", None)
+    assert caller_and_revocation(session, user.id, "any-access-jti", "fam") == (user, True)
+    assert caller_and_revocation(session, user.id, "kept-live", None) == (user, True)
+    assert caller_and_revocation(session, user.id, "never-revoked", None) == (user, False)
