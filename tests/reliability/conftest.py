@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.core.config import Settings
 from services.core.db.session import dispose_engines
-from tests.reliability.harness import Inbox, Procs, RedisServer, free_port
+from tests.reliability.harness import Inbox, Procs, RedisServer
 from tests.support import databases
+from tests.support.smtp import smtp_server
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +53,8 @@ def module_database(pg_template: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

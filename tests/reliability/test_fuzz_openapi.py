@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import bcrypt
@@ -16,10 +15,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from services.core.config import Settings
-from services.core.db.models import Plan, User
+from services.core.db.models import User
 from services.core.db.session import get_engine, session_scope
 from tests.reliability.harness import Procs, assert_books_balance
 from tests.reliability.stack import Stack
+from tests.support.factories import make_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -64,15 +64,7 @@ class Login:
 def running(msettings: Settings, procs: Procs) -> tuple[Stack, Login]:
     username = f"staff{uuid.uuid4().hex[:8]}"
     with session_scope(get_engine(msettings)) as db:
-        db.add(
-            Plan(
-                slug="pro",
-                name="Pro",
-                price=Decimal(990),
-                billing_cycle="monthly",
-                features=["API"],
-            )
-        )
+        make_plan(db, slug="pro", features=["API"])
         # Cheap bcrypt rounds: the API verifies whatever cost the hash names.
         digest = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
         db.add(

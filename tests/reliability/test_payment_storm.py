@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import SystemClock
 from services.core.config import Settings
-from services.core.db.models import EmailDelivery, Invoice, Order, PaymentNotification, Plan
+from services.core.db.models import EmailDelivery, Invoice, Order, PaymentNotification
 from services.core.db.session import get_engine, session_scope
 from services.core.usecases.payment_notifications import sweep_unprocessed
 from services.ecpay.checkmac import sign
@@ -33,6 +32,7 @@ from tests.reliability.harness import (
     wait_for,
 )
 from tests.reliability.stack import Stack, paid_order
+from tests.support.factories import make_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +49,7 @@ def database_url(module_database: str) -> str:
 @pytest.fixture(scope="module")
 def stack(msettings: Settings, procs: Procs) -> Stack:
     with session_scope(get_engine(msettings)) as db:
-        db.add(
-            Plan(
-                slug="pro",
-                name="Pro",
-                price=Decimal(990),
-                billing_cycle="monthly",
-                features=["API"],
-            )
-        )
+        make_plan(db, slug="pro", features=["API"])
     stack = Stack(msettings, procs)
     stack.start_sim()
     stack.start_payment(workers=3, wait=False)

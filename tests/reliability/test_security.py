@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -20,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock
 from services.core.config import DEV_JWT_SECRET, Settings
-from services.core.db.models import Invoice, Plan
+from services.core.db.models import Invoice
 from services.core.db.session import get_engine, session_scope
 from services.core.ports import RecordingJobs
 from services.core.usecases.payment_processing import complete_payment
 from tests.e2e.customer import Customer
 from tests.reliability.harness import Procs
 from tests.reliability.stack import Stack
+from tests.support.factories import make_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -53,15 +53,7 @@ def _logs(process_logs: None) -> None:
 @pytest.fixture(scope="module")
 def services(msettings: Settings, procs: Procs) -> Services:
     with session_scope(get_engine(msettings)) as db:
-        db.add(
-            Plan(
-                slug="pro",
-                name="Pro",
-                price=Decimal(990),
-                billing_cycle="monthly",
-                features=["API"],
-            )
-        )
+        make_plan(db, slug="pro", features=["API"])
     stack = Stack(msettings, procs)
     payment = stack.start_payment(workers=2, wait=False)
     api = stack.start_api(workers=2, wait=False)

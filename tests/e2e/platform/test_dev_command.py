@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.customer import Customer, wait_for
+from tests.support.ports import is_free
 
 pytestmark = pytest.mark.e2e
 
@@ -32,18 +33,9 @@ def _free_base() -> int:
     """
     for _ in range(200):
         base = random.randrange(20000, 32000 - 110, 10)
-        if all(_free(base + d) for d in (0, 1, 2, 3, *range(100, 106))):
+        if all(is_free(base + d) for d in (0, 1, 2, 3, *range(100, 106))):
             return base
     raise RuntimeError("no free block of ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _listening(port: int) -> bool:
