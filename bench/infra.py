@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -206,3 +207,42 @@ def base_env(database_url: str, redis_url: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
     })
     return env
+
+
+@dataclass(frozen=True)
+class Bed:
+    """What a diagnostic runs on: a migrated database with the seeded plans, a private Redis,
+    and the Stack that starts Fluxus processes against them."""
+
+    stack: Stack
+    dbname: str
+    redis_url: str
+    plans: dict[str, uuid.UUID]
+
+
+@contextmanager
+def _workdir(prefix: str, keep: bool) -> Iterator[str]:
+    if keep:
+        yield tempfile.mkdtemp(prefix=prefix)
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield tmp
+
+
+@contextmanager
+def fresh_bed(prefix: str, keep: bool = False) -> Iterator[Bed]:
+    """A fresh database and Redis, migrated and seeded; every process stopped and everything
+    dropped afterwards (but the work folder, with each process's log, when `keep`). Invoice
+    PDFs go to the work folder."""
+    from bench import seed  # late: seed's ECPay imports are not needed by the rest of infra
+
+    with _workdir(prefix, keep) as tmp, \
+            fresh_database() as (dbname, url), private_redis(Path(tmp)) as redis_url:
+        stack = Stack(Path(tmp), {**base_env(url, redis_url), "FLUXUS_INVOICE_DIR": tmp})
+        try:
+            stack.run_fluxus("db", "upgrade", timeout=300)
+            with pg_cursor(dbname) as cur:
+                plans = seed.add_plans(cur)
+            yield Bed(stack, dbname, redis_url, plans)
+        finally:
+            stack.stop_all()

@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -24,15 +23,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `services` im
     sys.path.insert(0, str(ROOT))
 
 from bench import api_bench, seed  # noqa: E402
-from bench.infra import (  # noqa: E402
-    Proc,
-    Stack,
-    base_env,
-    free_port,
-    fresh_database,
-    pg_cursor,
-    private_redis,
-)
+from bench.infra import Proc, Stack, free_port, fresh_bed, pg_cursor  # noqa: E402
 from bench.loadgen import Load, run_load  # noqa: E402
 from bench.memory import _children_map, tree  # noqa: E402
 from services.ecpay.credentials import EcpayCredentials  # noqa: E402
@@ -214,17 +205,9 @@ def main() -> int:
     unknown = set(args.targets) - set(TARGETS)
     if unknown:
         parser.error(f"unknown targets {', '.join(sorted(unknown))}")
-    with tempfile.TemporaryDirectory(prefix="fluxus-profile-") as tmp, \
-            fresh_database() as (dbname, url), private_redis(Path(tmp)) as redis_url:
-        stack = Stack(Path(tmp), base_env(url, redis_url))
-        try:
-            stack.run_fluxus("db", "upgrade", timeout=300)
-            with pg_cursor(dbname) as cur:
-                plans = seed.add_plans(cur)
-            for target in args.targets or TARGETS:
-                TARGETS[target](stack, dbname, plans)
-        finally:
-            stack.stop_all()
+    with fresh_bed("fluxus-profile-") as bed:
+        for target in args.targets or TARGETS:
+            TARGETS[target](bed.stack, bed.dbname, bed.plans)
     return 0
 
 

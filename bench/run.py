@@ -6,10 +6,7 @@ import argparse
 import re
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,13 +16,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `services` im
 
 from bench import api_bench, machine, renewal_bench, seed, webhook_bench  # noqa: E402
 from bench.config import BenchConfig  # noqa: E402
-from bench.infra import (  # noqa: E402
-    Stack,
-    base_env,
-    fresh_database,
-    pg_cursor,
-    private_redis,
-)
+from bench.infra import fresh_bed  # noqa: E402
 from bench.loadgen import have_wrk, use_python_generator  # noqa: E402
 from bench.memory import MemorySampler  # noqa: E402
 from bench.report import write_results  # noqa: E402
@@ -62,30 +53,17 @@ def _memory_figures(sampler: MemorySampler) -> list[Figure]:
     return figures
 
 
-@contextmanager
-def _workdir(keep: bool) -> Iterator[str]:
-    if keep:
-        yield tempfile.mkdtemp(prefix="fluxus-bench-")
-        return
-    with tempfile.TemporaryDirectory(prefix="fluxus-bench-") as tmp:
-        yield tmp
-
-
 SECTIONS = ("api", "webhook", "renewal")
 
 
 def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool,
             sections: tuple[str, ...] = SECTIONS) -> list[Figure]:
-    with _workdir(keep) as tmp, \
-            fresh_database() as (dbname, url), private_redis(Path(tmp)) as redis_url:
+    with fresh_bed("fluxus-bench-", keep) as bed:
         if keep:
-            print(f"  logs in {tmp}", flush=True)
-        stack = Stack(Path(tmp), {**base_env(url, redis_url), "FLUXUS_INVOICE_DIR": tmp})
+            print(f"  logs in {bed.stack.workdir}", flush=True)
+        stack, dbname, plans = bed.stack, bed.dbname, bed.plans
         sampler = MemorySampler().start()
         try:
-            stack.run_fluxus("db", "upgrade", timeout=300)
-            with pg_cursor(dbname) as cur:
-                plans = seed.add_plans(cur)
             figures: list[Figure] = []
             if "api" in sections:
                 figures += _progress(api_bench.run(stack, cfg, dbname, plans[seed.PLAN_SLUG],
@@ -99,7 +77,6 @@ def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool,
                     separate=separate_renewal))
         finally:
             sampler.stop()
-            stack.stop_all()
         return figures + _memory_figures(sampler)
 
 

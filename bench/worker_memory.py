@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +22,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `services` im
 from redis import Redis  # noqa: E402
 
 from bench import seed  # noqa: E402
-from bench.infra import Stack, base_env, fresh_database, pg_cursor, private_redis  # noqa: E402
+from bench.infra import Stack, fresh_bed, pg_cursor  # noqa: E402
 from bench.memory import _children_map, _status_kib, tree  # noqa: E402
 from services.worker.queues import enqueue_all  # noqa: E402
 
@@ -74,20 +73,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=2000, help="invoice PDFs per mode")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="fluxus-worker-memory-") as tmp, \
-            fresh_database() as (dbname, url), private_redis(Path(tmp)) as redis_url:
-        stack = Stack(Path(tmp), base_env(url, redis_url))
-        try:
-            stack.run_fluxus("db", "upgrade", timeout=300)
-            with pg_cursor(dbname) as cur:
-                plans = seed.add_plans(cur)
-                seed.add_paying_orders(cur, plans[seed.PLAN_SLUG], args.jobs, prefix="im")
-                cur.execute(_INVOICES)
-                ids = [str(uuid.UUID(str(row[0]))) for row in cur.fetchall()]
-            _one_mode(stack, redis_url, ids, "inline", [])
-            _one_mode(stack, redis_url, ids, "fork", ["--fork"])
-        finally:
-            stack.stop_all()
+    with fresh_bed("fluxus-worker-memory-") as bed:
+        with pg_cursor(bed.dbname) as cur:
+            seed.add_paying_orders(cur, bed.plans[seed.PLAN_SLUG], args.jobs, prefix="im")
+            cur.execute(_INVOICES)
+            ids = [str(uuid.UUID(str(row[0]))) for row in cur.fetchall()]
+        _one_mode(bed.stack, bed.redis_url, ids, "inline", [])
+        _one_mode(bed.stack, bed.redis_url, ids, "fork", ["--fork"])
     return 0
 
 
