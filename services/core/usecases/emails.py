@@ -80,7 +80,9 @@ def queue_email(
     Asking twice for the same event returns the first delivery and sends nothing new.
     """
     request = EmailRequest(template, user.id, user.email, event_key, context or {})
-    queue_emails(session, jobs, [request])
+    created = queue_emails(session, jobs, [request])
+    if created:
+        return created[0]
     return session.scalars(
         select(EmailDelivery.id).where(EmailDelivery.event_key == event_key)
     ).one()
