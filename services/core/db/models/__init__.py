@@ -1,10 +1,14 @@
 """Every table, one module each; importing this package registers them all on Base.metadata."""
 
 from services.core.db.models.audit_log import AuditLog
+from services.core.db.models.card_agreement import CardAgreement
 from services.core.db.models.email_delivery import EmailDelivery
 from services.core.db.models.invoice import Invoice, InvoiceSequence
 from services.core.db.models.order import Order
+from services.core.db.models.payment_attempt import PaymentAttempt
 from services.core.db.models.payment_notification import PaymentNotification
+from services.core.db.models.payment_review import PaymentReview
+from services.core.db.models.period_charge import PeriodCharge
 from services.core.db.models.plan import Plan
 from services.core.db.models.subscription import Subscription
 from services.core.db.models.tokens import RefreshToken, RevokedAccessToken, UserToken
@@ -12,11 +16,15 @@ from services.core.db.models.user import User
 
 __all__ = [
     "AuditLog",
+    "CardAgreement",
     "EmailDelivery",
     "Invoice",
     "InvoiceSequence",
     "Order",
+    "PaymentAttempt",
     "PaymentNotification",
+    "PaymentReview",
+    "PeriodCharge",
     "Plan",
     "RefreshToken",
     "RevokedAccessToken",

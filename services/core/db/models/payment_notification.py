@@ -25,6 +25,7 @@ class PaymentNotification(Base):
     kind: Mapped[str] = mapped_column(String(16))  # return | payment_info | period
     merchant_trade_no: Mapped[str] = mapped_column(String(64), default="")
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"))
+    attempt_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payment_attempts.id"))
     # accepted | bad_signature | wrong_merchant | unknown_order | amount_mismatch | simulated
     verdict: Mapped[str] = mapped_column(String(32))
     rtn_code: Mapped[str] = mapped_column(String(10), default="")
