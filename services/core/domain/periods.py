@@ -79,9 +79,27 @@ def period_at(anchor: datetime, cycle: BillingCycle, n: int) -> Period:
     return Period(add_cycles(anchor, cycle, n), add_cycles(anchor, cycle, n + 1))
 
 
+def period_after(anchor: datetime, cycle: BillingCycle, current_end: datetime) -> Period:
+    """The period from `current_end` to the first boundary of `anchor` strictly after it.
+
+    On a boundary that is a whole cycle. Off one (a staff extension, an import) it is a short
+    period that brings the subscription back onto its anchor day, instead of refusing to renew
+    it or drifting every later period off the anchor.
+    """
+    _require_aware(current_end)
+    if current_end < anchor:
+        raise ValidationError(f"{current_end.isoformat()} is before the anchor {anchor}")
+    # Start from the calendar-month guess (a clamped day can put it one cycle either side),
+    # so a subscription renewed for years costs a few steps, not one per past period.
+    n = max(_months_between(anchor, current_end) // cycle.months, 0)
+    while n > 0 and add_cycles(anchor, cycle, n) > current_end:
+        n -= 1
+    while (end := add_cycles(anchor, cycle, n + 1)) <= current_end:
+        n += 1
+    return Period(current_end, end)
+
+
 def next_period(anchor: datetime, cycle: BillingCycle, current_end: datetime) -> Period:
-    """The period that follows one ending at `current_end` (renewals extend from the old end)."""
-    n = period_number(anchor, cycle, current_end)
-    if n < 0:
-        raise ValidationError(f"{current_end.isoformat()} is not a period boundary of {anchor}")
-    return period_at(anchor, cycle, n)
+    """The period that follows one ending at `current_end` (renewals extend from the old end):
+    `period_at(anchor, cycle, n)` when `current_end` is boundary n, else a short period."""
+    return period_after(anchor, cycle, current_end)

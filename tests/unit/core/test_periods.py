@@ -1,6 +1,6 @@
 """Billing periods keep the anchor day across short months and leap years, in Taipei time."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,6 +9,7 @@ from services.core.domain.periods import (
     BillingCycle,
     add_cycles,
     next_period,
+    period_after,
     period_at,
     period_number,
 )
@@ -90,10 +91,98 @@ def test_period_number_finds_clamped_boundaries() -> None:
         assert period_number(anchor, BillingCycle.MONTHLY, boundary) == n
 
 
-def test_a_time_that_is_no_boundary_is_refused() -> None:
+def first_boundary_after(anchor: datetime, cycle: BillingCycle, moment: datetime) -> datetime:
+    """The obvious (slow) answer: walk the boundaries from the anchor."""
+    n = 0
+    while add_cycles(anchor, cycle, n) <= moment:
+        n += 1
+    return add_cycles(anchor, cycle, n)
+
+
+def test_an_end_date_off_the_boundary_renews_to_the_next_anchor_boundary() -> None:
+    # The subscription that stopped a whole renewal batch: anchored Nov 7 07:31 Taipei.
+    anchor = datetime(2026, 11, 6, 23, 31, 26, tzinfo=UTC)
+    end = datetime(2026, 12, 7, 23, 31, 26, tzinfo=UTC)
+    assert next_period(anchor, BillingCycle.MONTHLY, end) == period_after(
+        anchor, BillingCycle.MONTHLY, end
+    )
+    period = next_period(anchor, BillingCycle.MONTHLY, end)
+    assert period.start == end
+    assert period.end == datetime(2027, 1, 6, 23, 31, 26, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("end", "want"),
+    [
+        (taipei(2028, 2, 15), taipei(2028, 2, 29)),  # mid-month: to the clamped Feb boundary
+        (taipei(2028, 2, 29, 11), taipei(2028, 3, 31)),  # an hour past a boundary
+        (taipei(2028, 3, 30), taipei(2028, 3, 31)),
+        (taipei(2028, 4, 30, 10) - timedelta(seconds=1), taipei(2028, 4, 30)),
+        (taipei(2028, 5, 1), taipei(2028, 5, 31)),
+    ],
+)
+def test_a_month_end_anchor_keeps_its_day_after_an_off_boundary_end(
+    end: datetime, want: datetime
+) -> None:
+    period = period_after(taipei(2028, 1, 31), BillingCycle.MONTHLY, end)
+    assert (period.start, period.end) == (end, want)
+
+
+@pytest.mark.parametrize(
+    ("cycle", "anchor", "end", "want"),
+    [
+        (BillingCycle.QUARTERLY, taipei(2026, 8, 31), taipei(2026, 12, 15), taipei(2027, 2, 28)),
+        (BillingCycle.QUARTERLY, taipei(2026, 8, 31), taipei(2027, 3, 1), taipei(2027, 5, 31)),
+        (BillingCycle.YEARLY, taipei(2028, 2, 29), taipei(2029, 3, 1), taipei(2030, 2, 28)),
+        (BillingCycle.YEARLY, taipei(2028, 2, 29), taipei(2031, 12, 31), taipei(2032, 2, 29)),
+    ],
+)
+def test_quarterly_and_yearly_off_boundary_ends_renew_to_the_next_boundary(
+    cycle: BillingCycle, anchor: datetime, end: datetime, want: datetime
+) -> None:
+    period = period_after(anchor, cycle, end)
+    assert (period.start, period.end) == (end, want)
+
+
+@pytest.mark.parametrize("cycle", list(BillingCycle))
+@pytest.mark.parametrize(
+    "anchor", [taipei(2028, 1, 31), taipei(2027, 8, 30, 23), taipei(2028, 2, 29)], ids=str
+)
+def test_on_a_boundary_the_period_after_is_that_whole_period(
+    cycle: BillingCycle, anchor: datetime
+) -> None:
+    for n in range(40):
+        boundary = add_cycles(anchor, cycle, n)
+        assert period_after(anchor, cycle, boundary) == period_at(anchor, cycle, n)
+
+
+@pytest.mark.parametrize("cycle", list(BillingCycle))
+# Month-end, a Taipei morning that is the previous evening in UTC, and Taipei midnight.
+@pytest.mark.parametrize(
+    "anchor", [taipei(2028, 1, 31), taipei(2026, 11, 7, 7), taipei(2027, 5, 31, 0)], ids=str
+)
+def test_any_end_date_renews_to_the_first_boundary_strictly_after_it(
+    cycle: BillingCycle, anchor: datetime
+) -> None:
+    for hours in range(0, 3 * 366 * 24, 7):  # every 7 hours: all days, all times of day
+        end = (anchor + timedelta(hours=hours)).astimezone(UTC)
+        period = period_after(anchor, cycle, end)
+        assert period.start == end
+        assert period.end == first_boundary_after(anchor, cycle, end), end
+
+
+def test_a_subscription_renewed_for_decades_gets_the_same_answer() -> None:
+    anchor = taipei(2001, 1, 31)
+    end = taipei(2029, 2, 14)
+    assert period_after(anchor, BillingCycle.MONTHLY, end).end == taipei(2029, 2, 28)
+
+
+def test_an_end_date_before_the_anchor_is_refused() -> None:
     anchor = taipei(2028, 1, 31)
-    with pytest.raises(ValidationError):
-        next_period(anchor, BillingCycle.MONTHLY, taipei(2028, 2, 15))
+    with pytest.raises(ValidationError, match="before the anchor"):
+        period_after(anchor, BillingCycle.MONTHLY, taipei(2028, 1, 30))
+    with pytest.raises(ValidationError, match="before the anchor"):
+        next_period(anchor, BillingCycle.MONTHLY, taipei(2028, 1, 30))
 
 
 def test_naive_times_are_refused() -> None:
