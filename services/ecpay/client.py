@@ -14,9 +14,20 @@ import httpx
 from services.core.clock import Clock, SystemClock
 from services.core.errors import ValidationError
 from services.ecpay.checkmac import CHECK_MAC_FIELD, sign, verify_check_mac_value
-from services.ecpay.credentials import QUERY_PERIOD_PATH, QUERY_TRADE_PATH, EcpayCredentials
-from services.ecpay.errors import EcpayResponseError, EcpayUnavailable
-from services.ecpay.query import PeriodInfo, TradeInfo, parse_ecpay_form_body
+from services.ecpay.credentials import (
+    PERIOD_ACTION_PATH,
+    QUERY_PERIOD_PATH,
+    QUERY_TRADE_PATH,
+    EcpayCredentials,
+)
+from services.ecpay.errors import EcpayRefused, EcpayResponseError, EcpayUnavailable
+from services.ecpay.query import (
+    PERIOD_ACTIONS,
+    PeriodActionResult,
+    PeriodInfo,
+    TradeInfo,
+    parse_ecpay_form_body,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +74,11 @@ class EcpayClient:
     def close(self) -> None:
         self._http.close()
 
-    def _signed(self, merchant_trade_no: str, platform_id: str) -> dict[str, str]:
+    def _signed(self, merchant_trade_no: str, platform_id: str, **extra: str) -> dict[str, str]:
         params = {
             "MerchantID": self.credentials.merchant_id,
             "MerchantTradeNo": merchant_trade_no,
+            **extra,
             # ECPay refuses a TimeStamp older than 3 minutes.
             "TimeStamp": str(int(self._clock.now().timestamp())),
         }
@@ -102,17 +114,24 @@ class EcpayClient:
             )
         return response.text
 
+    @staticmethod
+    def _form_body(what: str, body: str) -> dict[str, str]:
+        try:
+            return parse_ecpay_form_body(body)
+        except ValidationError as exc:
+            # Errors come back as plain text such as "10200073|CheckMacValue Error".
+            raise EcpayResponseError(f"ECPay {what} refused: {body[:200]}") from exc
+
     def query_trade(self, merchant_trade_no: str, *, platform_id: str = "") -> TradeInfo:
-        """QueryTradeInfo V5; the answer's own CheckMacValue must verify."""
+        """QueryTradeInfo V5; the answer's own CheckMacValue must verify.
+
+        An order ECPay never saw comes back as ``TradeInfo`` with ``not_found`` true.
+        """
         body = self._check_status(
             QUERY_TRADE_PATH,
             self._post(QUERY_TRADE_PATH, self._signed(merchant_trade_no, platform_id)),
         )
-        try:
-            fields = parse_ecpay_form_body(body)
-        except ValidationError as exc:
-            # Errors come back as plain text such as "10200073|CheckMacValue Error".
-            raise EcpayResponseError(f"ECPay QueryTradeInfo refused: {body[:200]}") from exc
+        fields = self._form_body("QueryTradeInfo", body)
         if CHECK_MAC_FIELD not in fields or not verify_check_mac_value(
             fields, self.credentials.hash_key, self.credentials.hash_iv
         ):
@@ -138,3 +157,35 @@ class EcpayClient:
             return PeriodInfo.from_json(data)
         except ValidationError as exc:
             raise EcpayResponseError(exc.message, errors=exc.errors) from exc
+
+    def period_action(
+        self, merchant_trade_no: str, action: str, *, platform_id: str = ""
+    ) -> PeriodActionResult:
+        """CreditCardPeriodAction: ``Cancel`` the remaining charges or ``ReAuth`` the failed one.
+
+        Raises ``EcpayRefused`` (with ``rtn_code``) when RtnCode is not 1. A Cancel retried
+        after a lost answer may come back refused as already cancelled: test that with
+        ``query.is_already_cancelled(error)``.
+        """
+        if action not in PERIOD_ACTIONS:
+            raise ValueError(f"action must be one of {PERIOD_ACTIONS}, not {action!r}")
+        data = self._signed(merchant_trade_no, platform_id, Action=action)
+        body = self._check_status(PERIOD_ACTION_PATH, self._post(PERIOD_ACTION_PATH, data))
+        fields = self._form_body("CreditCardPeriodAction", body)
+        # ECPay's docs do not say this answer is signed; when it is, it must verify.
+        if CHECK_MAC_FIELD in fields and not verify_check_mac_value(
+            fields, self.credentials.hash_key, self.credentials.hash_iv
+        ):
+            raise EcpayResponseError("CreditCardPeriodAction answer has a wrong CheckMacValue")
+        try:
+            result = PeriodActionResult.from_form(fields)
+        except ValidationError as exc:
+            raise EcpayResponseError(exc.message, errors=exc.errors) from exc
+        if not result.ok:
+            raise EcpayRefused(
+                f"ECPay CreditCardPeriodAction {action} for {merchant_trade_no} refused: "
+                f"RtnCode={result.rtn_code} {result.rtn_msg}",
+                rtn_code=result.rtn_code,
+                rtn_msg=result.rtn_msg,
+            )
+        return result

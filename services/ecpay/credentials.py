@@ -15,6 +15,7 @@ from services.core.config import (
 CHECKOUT_PATH = "/Cashier/AioCheckOut/V5"
 QUERY_TRADE_PATH = "/Cashier/QueryTradeInfo/V5"
 QUERY_PERIOD_PATH = "/Cashier/QueryCreditCardPeriodInfo"
+PERIOD_ACTION_PATH = "/Cashier/CreditCardPeriodAction"
 
 
 @dataclass(frozen=True)

@@ -16,3 +16,14 @@ class EcpayResponseError(FluxusError):
 
     code = "ecpay_bad_response"
     status = 502
+
+
+class EcpayRefused(EcpayResponseError):
+    """ECPay understood the request and said no: ``rtn_code``/``rtn_msg`` are its answer."""
+
+    code = "ecpay_refused"
+
+    def __init__(self, message: str, *, rtn_code: int, rtn_msg: str) -> None:
+        super().__init__(message, errors={"RtnCode": rtn_code, "RtnMsg": rtn_msg})
+        self.rtn_code = rtn_code
+        self.rtn_msg = rtn_msg

@@ -16,6 +16,24 @@ from services.ecpay.fields import FormReader
 TRADE_STATUS_UNPAID = "0"
 TRADE_STATUS_PAID = "1"
 TRADE_STATUS_NOT_ESTABLISHED = "10200095"
+# ECPay answers a query for an order it never saw with a signed body carrying this status
+# (the same number as its "MerchantTradeNo not found / duplicate" error).
+TRADE_STATUS_NOT_FOUND = "10200047"
+
+# QueryCreditCardPeriodInfo ExecStatus (REFERENCE §5.4; names recalled, not documented).
+EXEC_STATUS_CANCELLED = "0"
+EXEC_STATUS_RUNNING = "1"
+EXEC_STATUS_FINISHED = "2"
+
+# CreditCardPeriodAction (REFERENCE §5.3).
+PERIOD_ACTION_CANCEL = "Cancel"
+PERIOD_ACTION_REAUTH = "ReAuth"
+PERIOD_ACTIONS = (PERIOD_ACTION_CANCEL, PERIOD_ACTION_REAUTH)
+# ECPay's RtnCode for "this agreement is already cancelled" is not documented. We take the
+# harsher reading -- a second Cancel is refused, not answered 1 again -- and this is the
+# code the simulator gives; match it with is_already_cancelled(), never with the text.
+# Verify on stage before trusting it against the real gateway.
+RTN_PERIOD_ALREADY_CANCELLED = 10100252
 
 
 def parse_ecpay_form_body(body: str) -> dict[str, str]:
@@ -53,6 +71,11 @@ class TradeInfo:
     @property
     def paid(self) -> bool:
         return self.trade_status == TRADE_STATUS_PAID
+
+    @property
+    def not_found(self) -> bool:
+        """ECPay has no order with this MerchantTradeNo (never checked out there)."""
+        return self.trade_status == TRADE_STATUS_NOT_FOUND
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> TradeInfo:
@@ -96,6 +119,11 @@ class PeriodCharge:
     gwsr: str = ""
     auth_code: str = ""
     trade_no: str = ""
+    rtn_msg: str = ""
+
+    @property
+    def paid(self) -> bool:
+        return self.rtn_code == 1
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PeriodCharge:
@@ -107,6 +135,7 @@ class PeriodCharge:
             gwsr=r.text("gwsr", required=False),
             auth_code=r.text("auth_code", required=False),
             trade_no=r.text("TradeNo", required=False),
+            rtn_msg=r.text("RtnMsg", required=False),
         )
         r.done()
         return cls(**result)  # type: ignore[arg-type]
@@ -130,6 +159,20 @@ class PeriodInfo:
     exec_status: str
     exec_log: tuple[PeriodCharge, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def cancelled(self) -> bool:
+        """Stopped for good (by CreditCardPeriodAction Cancel or after six declines)."""
+        return self.exec_status == EXEC_STATUS_CANCELLED
+
+    @property
+    def running(self) -> bool:
+        return self.exec_status == EXEC_STATUS_RUNNING
+
+    @property
+    def finished(self) -> bool:
+        """Every one of ExecTimes charges has been run."""
+        return self.exec_status == EXEC_STATUS_FINISHED
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PeriodInfo:
@@ -155,3 +198,35 @@ class PeriodInfo:
         r.done()
         charges = tuple(PeriodCharge.from_json(item) for item in log if isinstance(item, Mapping))
         return cls(**result, exec_log=charges, raw=MappingProxyType(dict(data)))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PeriodActionResult:
+    """CreditCardPeriodAction's answer (a URL-encoded `RtnCode=1&RtnMsg=...` body)."""
+
+    rtn_code: int
+    rtn_msg: str
+    merchant_id: str = ""
+    merchant_trade_no: str = ""
+    raw: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.rtn_code == 1
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> PeriodActionResult:
+        r = FormReader(dict(form), "CreditCardPeriodAction answer")
+        result = dict(
+            rtn_code=r.integer("RtnCode"),
+            rtn_msg=r.text("RtnMsg", required=False),
+            merchant_id=r.text("MerchantID", required=False),
+            merchant_trade_no=r.text("MerchantTradeNo", required=False),
+        )
+        r.done()
+        return cls(**result, raw=MappingProxyType(dict(form)))  # type: ignore[arg-type]
+
+
+def is_already_cancelled(error: BaseException) -> bool:
+    """True when a Cancel was refused because the agreement was cancelled before."""
+    return getattr(error, "rtn_code", None) == RTN_PERIOD_ALREADY_CANCELLED
