@@ -1,0 +1,1 @@
+"""The payment_reviews resource."""
