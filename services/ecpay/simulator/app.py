@@ -6,7 +6,7 @@ import httpx
 from flask import Flask
 
 from services.core.clock import Clock
-from services.ecpay.simulator import control, gateway
+from services.ecpay.simulator import console, control, gateway
 from services.ecpay.simulator.engine import SimConfig, Simulator
 
 
@@ -24,6 +24,7 @@ def create_app(
     app.extensions["ecpay_simulator"] = simulator
     app.register_blueprint(gateway.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(console.bp)
     if start_notifier:
         simulator.notifier.start()
     return app

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from services.ecpay.checkmac import CHECK_MAC_FIELD, verify_check_mac_value
 from services.ecpay.checkout import EXEC_TIMES_LIMITS, FREQUENCY_LIMITS
 from services.ecpay.fields import parse_taipei_datetime
+from services.ecpay.query import PERIOD_ACTIONS
 from services.ecpay.simulator.store import SimError
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ CHECKOUT_REQUIRED = (
     CHECK_MAC_FIELD,
 )
 QUERY_REQUIRED = ("MerchantID", "MerchantTradeNo", "TimeStamp", CHECK_MAC_FIELD)
+PERIOD_ACTION_REQUIRED = ("MerchantID", "MerchantTradeNo", "Action", "TimeStamp", CHECK_MAC_FIELD)
 SUPPORTED_METHODS = ("ALL", "Credit", "ATM", "CVS", "BARCODE")
 TIMESTAMP_WINDOW_SECONDS = 180
 _TRADE_NO = re.compile(r"[A-Za-z0-9]{1,20}")
@@ -63,7 +65,7 @@ def _positive_int(fields: dict[str, str], name: str) -> int:
 
 
 def check_checkout(fields: dict[str, str], config: SimConfig) -> None:
-    """Refuse an AioCheckOut V5 post the way ECPay would (code|message)."""
+    """Refuse an AioCheckOut V5 post (shown as a `code|message` page with HTTP 200)."""
     _signed_by_merchant(fields, config, CHECKOUT_REQUIRED, fields.get("EncryptType", ""))
     if not _TRADE_NO.fullmatch(fields["MerchantTradeNo"]):
         raise _invalid("MerchantTradeNo", "1 to 20 letters and digits")
@@ -107,9 +109,20 @@ def _check_periodic(fields: dict[str, str]) -> None:
         raise _invalid("ExecTimes", "out of range")
 
 
+def _fresh(stamp: str, now: datetime) -> None:
+    if not stamp.isdigit() or abs(now.timestamp() - int(stamp)) > TIMESTAMP_WINDOW_SECONDS:
+        raise _invalid("TimeStamp", "older than 3 minutes")
+
+
 def check_query(fields: dict[str, str], config: SimConfig, now: datetime) -> None:
     """QueryTradeInfo / QueryCreditCardPeriodInfo: signed (SHA256) and a fresh TimeStamp."""
     _signed_by_merchant(fields, config, QUERY_REQUIRED)
-    stamp = fields["TimeStamp"]
-    if not stamp.isdigit() or abs(now.timestamp() - int(stamp)) > TIMESTAMP_WINDOW_SECONDS:
-        raise _invalid("TimeStamp", "older than 3 minutes")
+    _fresh(fields["TimeStamp"], now)
+
+
+def check_period_action(fields: dict[str, str], config: SimConfig, now: datetime) -> None:
+    """CreditCardPeriodAction (REFERENCE §5.3): checked like the queries, plus Action."""
+    _signed_by_merchant(fields, config, PERIOD_ACTION_REQUIRED)
+    _fresh(fields["TimeStamp"], now)
+    if fields["Action"] not in PERIOD_ACTIONS:
+        raise _invalid("Action", f"one of {', '.join(PERIOD_ACTIONS)}")

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from services.core.config import STAGE_HASH_IV, STAGE_HASH_KEY, STAGE_MERCHANT_ID
 from services.ecpay.simulator.app import create_app, simulator_of
-from services.ecpay.simulator.engine import SimConfig
+from services.ecpay.simulator.engine import DEFAULT_BARCODE_RESULT_DELAY, SimConfig
 from services.ecpay.simulator.notifier import DEFAULT_MAX_DELIVERIES, DEFAULT_RETRY_INTERVAL
 
 
@@ -42,6 +42,14 @@ def _parse_bind(bind: str) -> tuple[str, int]:
     default=DEFAULT_MAX_DELIVERIES,
     help="deliveries per notification, the first included (ECPay: 1 + 4 re-sends)",
 )
+@click.option(
+    "--barcode-result-delay",
+    type=click.FloatRange(min=0),
+    show_default=True,
+    default=DEFAULT_BARCODE_RESULT_DELAY,
+    help="seconds of the simulator clock between a BARCODE payment and its ReturnURL post "
+    "(ECPay: about two days)",
+)
 def ecpay_sim(
     bind: str,
     merchant_id: str,
@@ -49,11 +57,19 @@ def ecpay_sim(
     hash_iv: str,
     retry_interval: float,
     max_deliveries: int,
+    barcode_result_delay: float,
 ) -> None:
     """A local stand-in for ECPay's stage gateway (checkout, notifications, queries)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     host, port = _parse_bind(bind)
-    config = SimConfig(merchant_id, hash_key, hash_iv, retry_interval, max_deliveries)
+    config = SimConfig(
+        merchant_id,
+        hash_key,
+        hash_iv,
+        retry_interval,
+        max_deliveries,
+        barcode_result_delay=barcode_result_delay,
+    )
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)
 

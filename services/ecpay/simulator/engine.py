@@ -1,11 +1,18 @@
-"""The simulated gateway's behaviour: accept checkouts, move orders, send notifications."""
+"""The simulated gateway's behaviour: accept checkouts, move orders, send notifications.
+
+The simulator is meant to be as strict as ECPay: whatever ECPay refuses, delays or never
+sends, the simulator refuses, delays or never sends too, so that code passing against it
+has a chance against the real gateway.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -16,26 +23,27 @@ from services.core.config import STAGE_HASH_IV, STAGE_HASH_KEY, STAGE_MERCHANT_I
 from services.ecpay.checkmac import sign
 from services.ecpay.simulator import payloads
 from services.ecpay.simulator.checks import check_checkout, check_query
+from services.ecpay.simulator.clock import SimClock
 from services.ecpay.simulator.notifier import (
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_RETRY_INTERVAL,
     Delivery,
     Notifier,
 )
+from services.ecpay.simulator.periodic import Agreements
 from services.ecpay.simulator.store import (
     CODE_ISSUED,
     EXPIRED,
     FAILED,
     PAID,
     PENDING,
-    PeriodCharge,
     SimError,
     SimOrder,
 )
 
 OFFLINE = ("ATM", "CVS", "BARCODE")
-# ECPay cancels a periodic agreement after six failed deductions (REFERENCE §5.1).
-MAX_PERIOD_FAILURES = 6
+# ECPay posts BARCODE results about two days after the payment (REFERENCE §3).
+DEFAULT_BARCODE_RESULT_DELAY = 2 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class SimConfig:
     hash_iv: str = STAGE_HASH_IV
     retry_interval: float = DEFAULT_RETRY_INTERVAL
     max_deliveries: int = DEFAULT_MAX_DELIVERIES
+    # Seconds of the simulator clock between a BARCODE payment and its ReturnURL post.
+    barcode_result_delay: float = DEFAULT_BARCODE_RESULT_DELAY
 
 
 class Simulator:
@@ -57,15 +67,16 @@ class Simulator:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = SimClock(clock or SystemClock())
         self.notifier = Notifier(
             self.clock,
             retry_interval=config.retry_interval,
             max_deliveries=config.max_deliveries,
             transport=transport,
         )
+        self.agreements = Agreements(self)
         self._orders: dict[str, SimOrder] = {}
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._serial = itertools.count(1)
 
     def sign(self, fields: Mapping[str, str]) -> dict[str, str]:
@@ -76,8 +87,9 @@ class Simulator:
         fields = dict(form)
         check_checkout(fields, self.config)
         now = self.clock.now()
-        with self._lock:
+        with self.lock:
             if fields["MerchantTradeNo"] in self._orders:
+                # MerchantTradeNo is unique forever at ECPay, whatever became of the first.
                 raise SimError("10200047", "MerchantTradeNo is duplicate")
             # ECPay's TradeNo looks like yyMMddHHmmss + 4 digits.
             trade_no = now.strftime("%y%m%d%H%M%S") + f"{next(self._serial) % 10000:04d}"
@@ -86,15 +98,19 @@ class Simulator:
         return order
 
     def get(self, merchant_trade_no: str) -> SimOrder:
-        with self._lock:
+        with self.lock:
             order = self._orders.get(merchant_trade_no)
         if order is None:
             raise SimError("404", f"no order {merchant_trade_no}", status=404)
         return order
 
     def orders(self) -> list[SimOrder]:
-        with self._lock:
+        with self.lock:
             return list(self._orders.values())
+
+    def order_numbers(self) -> set[str]:
+        with self.lock:
+            return set(self._orders)
 
     # -- lifecycle ------------------------------------------------------------------------
     @staticmethod
@@ -112,19 +128,28 @@ class Simulator:
             )
         return method
 
+    def _code_expired(self, order: SimOrder) -> bool:
+        expires = order.code_expires_at
+        return expires is not None and self.clock.now() > expires
+
     def pay(self, merchant_trade_no: str, method: str | None = None) -> Delivery:
         order = self.get(merchant_trade_no)
-        with self._lock:
+        with self.lock:
             self._require(order, PENDING, CODE_ISSUED)
             method = self._method(order, method)
             if method in OFFLINE and order.status != CODE_ISSUED:
                 raise SimError("409", f"issue a {method} code before paying", 409)
+            if self._code_expired(order):
+                raise SimError("409", f"the {method} code expired; it cannot be paid", 409)
             order.payment_type = payloads.payment_type(method, order)
             order.payment_date = self.clock.now()
             order.status = PAID
             if order.is_periodic:
-                order.charges.append(self._charge(order, success=True))
+                order.charges.append(self.agreements.new_charge(order, 1, order.payment_date))
             fields = payloads.payment_result(order, self.config.merchant_id, "1", "交易成功")
+        hold = None
+        if method == "BARCODE":
+            hold = order.payment_date + timedelta(seconds=self.config.barcode_result_delay)
         # ECPay's re-sends say "paid" instead of 交易成功 (REFERENCE §1.4): keep merchants honest.
         return self.notifier.send(
             "ReturnURL",
@@ -132,6 +157,29 @@ class Simulator:
             order.fields["ReturnURL"],
             self.sign(fields),
             self.sign(fields | {"RtnMsg": "paid"}),
+            hold_until=hold,
+        )
+
+    def simulate_paid(self, merchant_trade_no: str, method: str | None = None) -> Delivery:
+        """The dashboard's 模擬付款: a ReturnURL with SimulatePaid=1 and no money moved.
+
+        The order itself stays unpaid, so QueryTradeInfo keeps saying TradeStatus 0.
+        """
+        order = self.get(merchant_trade_no)
+        with self.lock:
+            self._require(order, PENDING, CODE_ISSUED)
+            method = self._method(order, method)
+            # A copy: the simulated payment must leave no trace on the order.
+            shown = dataclasses.replace(
+                order,
+                payment_type=payloads.payment_type(method, order),
+                payment_date=self.clock.now(),
+            )
+            fields = payloads.payment_result(
+                shown, self.config.merchant_id, "1", "交易成功", simulated=True
+            )
+        return self.notifier.send(
+            "ReturnURL", merchant_trade_no, order.fields["ReturnURL"], self.sign(fields)
         )
 
     def fail(
@@ -142,7 +190,7 @@ class Simulator:
         rtn_msg: str = "付款失敗 (simulated)",
     ) -> Delivery:
         order = self.get(merchant_trade_no)
-        with self._lock:
+        with self.lock:
             self._require(order, PENDING, CODE_ISSUED)
             order.payment_type = payloads.payment_type(self._method(order, method), order)
             order.status = FAILED
@@ -151,17 +199,24 @@ class Simulator:
             "ReturnURL", merchant_trade_no, order.fields["ReturnURL"], self.sign(fields)
         )
 
-    def expire(self, merchant_trade_no: str) -> SimOrder:
-        """An unpaid order or code runs out; ECPay sends no notification for that."""
+    def expire(self, merchant_trade_no: str, *, force: bool = False) -> SimOrder:
+        """An unpaid order or code runs out; ECPay sends no notification for that.
+
+        An issued code stays payable until its ExpireDate, whether or not the merchant heard
+        of it, so expiring it earlier needs ``force`` (tests) or an advanced clock.
+        """
         order = self.get(merchant_trade_no)
-        with self._lock:
+        with self.lock:
             self._require(order, PENDING, CODE_ISSUED)
+            if order.status == CODE_ISSUED and not force and not self._code_expired(order):
+                expires = order.code_info.get("ExpireDate", "")
+                raise SimError("409", f"the code is payable until {expires}", 409)
             order.status = EXPIRED
         return order
 
     def issue_code(self, merchant_trade_no: str, method: str | None = None) -> Delivery | None:
         order = self.get(merchant_trade_no)
-        with self._lock:
+        with self.lock:
             self._require(order, PENDING)
             method = self._method(
                 order, method or ("ATM" if order.choose_payment == "ALL" else None)
@@ -171,64 +226,52 @@ class Simulator:
             order.payment_type = payloads.payment_type(method, order)
             fields = payloads.code_issued(order, self.config.merchant_id, method, self.clock.now())
             order.code_info = fields
+            order.code_expires_at = payloads.code_expiry(fields)
             order.status = CODE_ISSUED
         url = order.fields.get("PaymentInfoURL", "")
         if not url:
             return None
         return self.notifier.send("PaymentInfoURL", merchant_trade_no, url, self.sign(fields))
 
-    def _charge(self, order: SimOrder, *, success: bool) -> PeriodCharge:
-        amount = int(order.fields.get("PeriodAmount") or order.amount)
-        return PeriodCharge(
-            len(order.charges) + 1,
-            success,
-            amount,
-            payloads.digits(6),
-            payloads.digits(6),
-            self.clock.now(),
-        )
-
-    def charge_period(self, merchant_trade_no: str, success: bool = True) -> Delivery:
-        """Run the next 定期定額 charge and post its PeriodReturnURL."""
-        order = self.get(merchant_trade_no)
-        with self._lock:
-            if not order.is_periodic:
-                raise SimError("400", f"order {merchant_trade_no} is not periodic")
-            self._require(order, PAID)
-            if order.period_cancelled or order.total_success_times >= order.exec_times:
-                raise SimError("409", "the periodic agreement has no charges left", 409)
-            order.charges.append(self._charge(order, success=success))
-            if sum(1 for c in order.charges if not c.success) >= MAX_PERIOD_FAILURES:
-                order.period_cancelled = True
-            fields = payloads.period_result(order, self.config.merchant_id)
-        return self.notifier.send(
-            "PeriodReturnURL", merchant_trade_no, order.fields["PeriodReturnURL"], self.sign(fields)
-        )
+    def charge_period(
+        self, merchant_trade_no: str, success: bool = True, **result: str
+    ) -> Delivery:
+        """Run the next scheduled 定期定額 charge and post its PeriodReturnURL."""
+        return self.agreements.charge_next(merchant_trade_no, success, **result)
 
     def result_form(self, order: SimOrder) -> dict[str, str]:
         """Signed fields the browser posts to OrderResultURL after paying."""
         code, msg = ("1", "交易成功") if order.status == PAID else ("10100058", "付款失敗")
         return self.sign(payloads.payment_result(order, self.config.merchant_id, code, msg))
 
+    def advance_clock(self, seconds: float) -> list[int]:
+        """Move the simulator calendar forward; returns the held deliveries now released."""
+        self.clock.advance(timedelta(seconds=seconds))
+        return self.notifier.release_due()
+
     # -- server-to-server queries ---------------------------------------------------------
-    def _queried(self, form: Mapping[str, str]) -> SimOrder:
-        check_query(dict(form), self.config, self.clock.now())
-        with self._lock:
-            order = self._orders.get(form["MerchantTradeNo"])
-        if order is None:
-            raise SimError("10200047", "Order not found")
-        return order
+    def _queried(self, form: Mapping[str, str]) -> SimOrder | None:
+        # Merchants sign TimeStamp with their wall clock; the simulator calendar may be ahead.
+        check_query(dict(form), self.config, self.clock.wall())
+        with self.lock:
+            return self._orders.get(form["MerchantTradeNo"])
 
     def query_trade(self, form: Mapping[str, str]) -> str:
-        """QueryTradeInfo V5 answer: a signed `key=value&...` body."""
+        """QueryTradeInfo V5 answer: a signed `key=value&...` body, also for unknown orders."""
         order = self._queried(form)
-        with self._lock:
-            fields = self.sign(payloads.trade_info(order, self.config.merchant_id))
-        return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in fields.items())
+        with self.lock:
+            if order is None:
+                fields = payloads.trade_not_found(form["MerchantTradeNo"], self.config.merchant_id)
+            else:
+                fields = payloads.trade_info(order, self.config.merchant_id)
+            signed = self.sign(fields)
+        return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in signed.items())
 
     def query_period(self, form: Mapping[str, str]) -> dict[str, Any]:
         order = self._queried(form)
+        if order is None:
+            raise SimError("10200047", "Order not found")
         if not order.is_periodic:
             raise SimError("10200047", "not a periodic order")
-        with self._lock:
+        with self.lock:
             return payloads.period_info(order, self.config.merchant_id)

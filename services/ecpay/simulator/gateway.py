@@ -1,8 +1,9 @@
-"""The ECPay-facing endpoints: AioCheckOut V5, its payment page, and the two queries."""
+"""The ECPay-facing endpoints: AioCheckOut V5, its payment page, the queries, PeriodAction."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 
@@ -34,7 +35,12 @@ def _refused(error: SimError) -> Response:
 
 @bp.post("/Cashier/AioCheckOut/V5")
 def aio_checkout() -> Response:
-    order = sim().checkout(_form())
+    try:
+        order = sim().checkout(_form())
+    except SimError as error:
+        # ECPay shows checkout refusals (e.g. 10200047 MerchantTradeNo is duplicate) to the
+        # browser as an HTML page with HTTP 200: a merchant cannot rely on the status code.
+        return _html(pages.error_page(error.body), 200)
     return _html(pages.order_page(order))
 
 
@@ -89,3 +95,24 @@ def query_period_info() -> Response:
     except SimError as error:
         return Response(error.body, status=200, mimetype="text/html")
     return Response(json.dumps(data, ensure_ascii=False), mimetype="application/json")
+
+
+def _form_body(fields: dict[str, str]) -> str:
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in fields.items())
+
+
+@bp.post("/Cashier/CreditCardPeriodAction")
+def period_action() -> Response:
+    """Answers `RtnCode=...&RtnMsg=...&MerchantID=...&MerchantTradeNo=...` (unsigned), also
+    for refusals, since ECPay's SDK parses this answer as a URL-encoded string."""
+    form = _form()
+    try:
+        fields = sim().agreements.action(form)
+    except SimError as error:
+        fields = {
+            "RtnCode": error.code,
+            "RtnMsg": error.message,
+            "MerchantID": form.get("MerchantID", ""),
+            "MerchantTradeNo": form.get("MerchantTradeNo", ""),
+        }
+    return Response(_form_body(fields), mimetype="text/html")

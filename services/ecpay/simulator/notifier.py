@@ -5,6 +5,11 @@ is re-sent roughly every 5-15 minutes, at most 4 re-sends after the first delive
 (5 in total; ECPay's own skill pack says "at most 4 times a day"). The simulator keeps the
 bound of 5 deliveries and re-sends every ``retry_interval`` seconds (default 600) so tests
 can shorten the wait.
+
+A delivery can also be *held* until a moment of the simulator's calendar (BARCODE results
+reach the merchant about two days after the payment, REFERENCE §3): it stays ``held`` until
+``release_due()`` finds that moment passed. The thread checks every ``HELD_POLL_SECONDS``;
+the control API releases at once (``POST /_sim/deliver-due``, ``POST /_sim/clock``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ DEFAULT_RETRY_INTERVAL = 600.0
 DEFAULT_MAX_DELIVERIES = 5
 # ECPay is said to wait about 10 s for an answer (REFERENCE §13.13).
 DELIVERY_TIMEOUT = 10.0
+HELD_POLL_SECONDS = 30.0
 
 
 @dataclass
@@ -61,6 +67,7 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     next_at: float = 0.0
     state: str = "pending"
+    hold_until: datetime | None = None
 
     def payload(self) -> dict[str, str]:
         if self.attempts and self.retry_fields is not None:
@@ -74,6 +81,7 @@ class Delivery:
             "merchant_trade_no": self.merchant_trade_no,
             "url": self.url,
             "state": self.state,
+            "hold_until": format_trade_date(self.hold_until) if self.hold_until else None,
             "fields": dict(self.fields),
             "attempts": [a.to_json() for a in self.attempts],
         }
@@ -124,7 +132,10 @@ class Notifier:
         url: str,
         fields: dict[str, str],
         retry_fields: dict[str, str] | None = None,
+        *,
+        hold_until: datetime | None = None,
     ) -> Delivery:
+        """Queue a notification; with ``hold_until`` it waits for that simulator time."""
         with self._wake:
             delivery = Delivery(
                 next(self._ids),
@@ -134,10 +145,28 @@ class Notifier:
                 fields,
                 retry_fields,
                 next_at=self._monotonic(),
+                state="held" if hold_until else "pending",
+                hold_until=hold_until,
             )
             self._deliveries.append(delivery)
             self._wake.notify_all()
         return delivery
+
+    def release_due(self) -> list[int]:
+        """Start delivering the held notifications whose time has come; their ids."""
+        with self._wake:
+            released = self._release_due_locked()
+            if released:
+                self._wake.notify_all()
+            return released
+
+    def _release_due_locked(self) -> list[int]:
+        now, released = self._clock.now(), []
+        for delivery in self._deliveries:
+            if delivery.state == "held" and delivery.hold_until and delivery.hold_until <= now:
+                delivery.state, delivery.next_at = "pending", self._monotonic()
+                released.append(delivery.id)
+        return released
 
     def snapshot(self, merchant_trade_no: str | None = None) -> list[dict[str, Any]]:
         with self._wake:
@@ -148,11 +177,13 @@ class Notifier:
             ]
 
     def _next_due(self) -> tuple[Delivery | None, float]:
+        self._release_due_locked()
+        idle = HELD_POLL_SECONDS if any(d.state == "held" for d in self._deliveries) else 3600.0
         pending = [d for d in self._deliveries if d.state == "pending"]
         if not pending:
-            return None, 3600.0
+            return None, idle
         first = min(pending, key=lambda d: d.next_at)
-        return first, max(0.0, first.next_at - self._monotonic())
+        return first, min(idle, max(0.0, first.next_at - self._monotonic()))
 
     def _take_due(self) -> tuple[Delivery, dict[str, str]] | None:
         """Block until a delivery is due (returned with its payload) or stop() (None)."""

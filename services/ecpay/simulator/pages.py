@@ -11,14 +11,16 @@ _STYLE = (
     "body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em}"
     "table{border-collapse:collapse}td{padding:.2em .6em;border-bottom:1px solid #ddd}"
     "button{margin:.3em;padding:.5em 1.2em}.note{color:#666}"
+    "body.wide{max-width:none}form.act{display:inline}th{text-align:left}"
 )
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, *, wide: bool = False) -> str:
+    css_class = ' class="wide"' if wide else ""
     return (
         f'<!doctype html><html lang="zh-Hant"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}"
+        f"<body{css_class}><h1>{escape(title)}</h1>{body}"
         '<p class="note">Fluxus ECPay simulator — no real money moves here.</p></body></html>'
     )
 

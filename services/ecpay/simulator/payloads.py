@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from services.ecpay.fields import TAIPEI, format_trade_date
-from services.ecpay.notifications import RTN_ATM_ISSUED, RTN_CODE_ISSUED, RTN_PAID
-from services.ecpay.simulator.store import EXPIRED, FAILED, PAID, SimOrder
+from services.ecpay.fields import (
+    TAIPEI,
+    format_trade_date,
+    parse_taipei_date,
+    parse_taipei_datetime,
+)
+from services.ecpay.notifications import RTN_ATM_ISSUED, RTN_CODE_ISSUED
+from services.ecpay.query import TRADE_STATUS_NOT_FOUND
+from services.ecpay.simulator.store import EXPIRED, FAILED, PAID, PeriodCharge, SimOrder
 
 # Invented but plausible per-method fees; ECPay's real fees depend on the contract.
 FEE_PERCENT = {"Credit": 2.75, "ATM": 1.0, "CVS": 2.0, "BARCODE": 1.5}
@@ -53,9 +59,9 @@ def _base(order: SimOrder, merchant_id: str) -> dict[str, str]:
 
 
 def payment_result(
-    order: SimOrder, merchant_id: str, rtn_code: str, rtn_msg: str
+    order: SimOrder, merchant_id: str, rtn_code: str, rtn_msg: str, *, simulated: bool = False
 ) -> dict[str, str]:
-    """ReturnURL / OrderResultURL fields (unsigned)."""
+    """ReturnURL / OrderResultURL fields (unsigned); ``simulated`` = dashboard 模擬付款."""
     method = order.payment_type.split("_", 1)[0]
     fields = _base(order, merchant_id) | {
         "RtnCode": rtn_code,
@@ -63,7 +69,7 @@ def payment_result(
         "PaymentDate": format_trade_date(order.payment_date) if order.payment_date else "",
         "PaymentType": order.payment_type,
         "PaymentTypeChargeFee": charge_fee(method, order.amount),
-        "SimulatePaid": "0",
+        "SimulatePaid": "1" if simulated else "0",
     }
     if order.fields.get("NeedExtraPaidInfo") == "Y" and method == "Credit":
         first = order.charges[0] if order.charges else None
@@ -117,15 +123,23 @@ def code_issued(order: SimOrder, merchant_id: str, method: str, now: datetime) -
     }
 
 
-def period_result(order: SimOrder, merchant_id: str) -> dict[str, str]:
-    """PeriodReturnURL fields (unsigned) for the latest periodic charge."""
-    charge = order.charges[-1]
+def code_expiry(code: dict[str, str]) -> datetime:
+    """When an issued code stops being payable: ATM gives a date (its last second counts)."""
+    text = code["ExpireDate"]
+    if len(text) <= len("yyyy/MM/dd"):
+        day = parse_taipei_date(text)
+        return datetime.combine(day, time(23, 59, 59), tzinfo=TAIPEI)
+    return parse_taipei_datetime(text)
+
+
+def period_result(order: SimOrder, merchant_id: str, charge: PeriodCharge) -> dict[str, str]:
+    """PeriodReturnURL fields (unsigned) for one periodic charge (REFERENCE §5.2)."""
     return {
         "MerchantID": merchant_id,
         "MerchantTradeNo": order.merchant_trade_no,
         "StoreID": order.fields.get("StoreID", ""),
-        "RtnCode": str(RTN_PAID) if charge.success else "10100058",
-        "RtnMsg": "交易成功" if charge.success else "付款失敗 (simulated)",
+        "RtnCode": charge.rtn_code,
+        "RtnMsg": charge.rtn_msg,
         "PeriodType": order.fields["PeriodType"],
         "Frequency": order.fields["Frequency"],
         "ExecTimes": order.fields["ExecTimes"],
@@ -161,10 +175,34 @@ def trade_info(order: SimOrder, merchant_id: str) -> dict[str, str]:
     }
 
 
+def trade_not_found(merchant_trade_no: str, merchant_id: str) -> dict[str, str]:
+    """QueryTradeInfo V5 answer (unsigned) for an order ECPay never received."""
+    return {
+        "MerchantID": merchant_id,
+        "MerchantTradeNo": merchant_trade_no,
+        "StoreID": "",
+        "TradeNo": "",
+        "TradeAmt": "0",
+        "TradeDate": "",
+        "PaymentDate": "",
+        "PaymentType": "",
+        "HandlingCharge": "0",
+        "PaymentTypeChargeFee": "0",
+        "TradeStatus": TRADE_STATUS_NOT_FOUND,
+        "ItemName": "",
+        **{f"CustomField{i}": "" for i in range(1, 5)},
+    }
+
+
 def period_info(order: SimOrder, merchant_id: str) -> dict[str, Any]:
-    """QueryCreditCardPeriodInfo JSON answer."""
-    done = order.total_success_times >= order.exec_times
-    status = "0" if order.period_cancelled else ("2" if done else "1")
+    """QueryCreditCardPeriodInfo JSON answer.
+
+    ECPay's full field list is unverified (REFERENCE §5.4: the stored doc was cut off after
+    ``amount``). ExecStatus, ExecLog, TotalSuccessTimes and TotalSuccessAmount are names we
+    chose from memory; ExecLog entries carry RtnCode, RtnMsg, amount, gwsr, process_date,
+    auth_code and TradeNo. PeriodAmount shows the amount charged now (it changes when the
+    dashboard edits it); ``amount`` stays the first authorization's.
+    """
     first = order.charges[0] if order.charges else None
     return {
         "MerchantID": merchant_id,
@@ -174,7 +212,7 @@ def period_info(order: SimOrder, merchant_id: str) -> dict[str, Any]:
         "PeriodType": order.fields["PeriodType"],
         "Frequency": int(order.fields["Frequency"]),
         "ExecTimes": order.exec_times,
-        "PeriodAmount": int(order.fields["PeriodAmount"]),
+        "PeriodAmount": order.period_amount,
         "amount": order.amount,
         "gwsr": int(first.gwsr) if first else 0,
         "process_date": format_trade_date(first.processed_at) if first else "",
@@ -183,10 +221,11 @@ def period_info(order: SimOrder, merchant_id: str) -> dict[str, Any]:
         "card6no": "431195",
         "TotalSuccessTimes": order.total_success_times,
         "TotalSuccessAmount": sum(c.amount for c in order.charges if c.success),
-        "ExecStatus": status,
+        "ExecStatus": order.exec_status,
         "ExecLog": [
             {
-                "RtnCode": 1 if c.success else 0,
+                "RtnCode": int(c.rtn_code),
+                "RtnMsg": c.rtn_msg,
                 "amount": c.amount,
                 "gwsr": int(c.gwsr),
                 "process_date": format_trade_date(c.processed_at),

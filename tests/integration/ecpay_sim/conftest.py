@@ -25,9 +25,6 @@ STARTUP_SECONDS = 20.0
 T = TypeVar("T")
 
 
-
-
-
 @pytest.fixture(scope="session")
 def wait_for() -> Callable[..., Any]:
     """``wait_for(condition, what=..., timeout=...)``: poll with a deadline, never a blind sleep."""

@@ -68,8 +68,9 @@ def test_checkout_with_a_bad_mac_is_refused(
     form = build_checkout(credentials, _order(receiver, no), now=SystemClock())
     forged = dict(form.fields, TotalAmount="1")
     response = httpx.post(form.action_url, data=forged, timeout=10)
-    assert response.status_code == 400
-    assert "CheckMacValue Error" in response.text
+    # Like ECPay: an HTML error page with HTTP 200, never a 4xx.
+    assert response.status_code == 200
+    assert "10200073|CheckMacValue Error" in response.text
     assert httpx.get(f"{simulator}/_sim/orders/{no}").status_code == 404
 
 
@@ -79,7 +80,9 @@ def test_duplicate_merchant_trade_no_is_refused(
     order = _order(receiver, _trade_no())
     assert _checkout(credentials, order).status_code == 200
     again = _checkout(credentials, order)
-    assert again.status_code == 400 and "duplicate" in again.text
+    assert again.status_code == 200
+    assert again.headers["content-type"].startswith("text/html")
+    assert "10200047" in again.text and "MerchantTradeNo is duplicate" in again.text
 
 
 def test_paid_checkout_notifies_return_url_with_a_verifiable_form(
