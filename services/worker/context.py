@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
 from services.core.db.session import get_engine, session_scope
+from services.ecpay.client import EcpayClient
+from services.ecpay.credentials import credentials_from_settings
 from services.worker.queues import RQJobs, redis_connection
 
 
@@ -58,3 +60,13 @@ def unit_of_work() -> Iterator[tuple[Session, RQJobs]]:
     with session_scope(get_engine(settings())) as session:
         yield session, jobs
     jobs.flush()
+
+
+def ecpay_gateway() -> EcpayClient:
+    """ECPay's server-to-server API for jobs; every job that asks ECPay shares it."""
+    # ECPay checks TimeStamp against its own clock: calls are signed with the real time.
+    current = settings()
+    return EcpayClient(
+        credentials_from_settings(current), timeout=current.ecpay_timeout_seconds,
+        clock=SystemClock(),
+    )

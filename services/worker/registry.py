@@ -37,6 +37,11 @@ JOBS: dict[str, JobSpec] = {
     "reconcile_order": JobSpec(
         "services.worker.jobs.reconciliation.reconcile_order", MAINTENANCE, (60, 600), 120
     ),
+    # Until ECPay confirms, a cancelled agreement could still charge: retried for ~a day.
+    "cancel_card_agreement": JobSpec(
+        "services.worker.jobs.agreements.cancel_card_agreement", MAINTENANCE,
+        (30, 120, 600, 1800, 3600, 3600, 7200, 7200, 14400, 28800), 120,
+    ),
     # Periodic sweeps (scheduled by `fluxus scheduler`): the next tick is their retry.
     "expire_subscriptions": JobSpec(
         "services.worker.jobs.periodic.expire_subscriptions", MAINTENANCE, (), 300
@@ -51,6 +56,9 @@ JOBS: dict[str, JobSpec] = {
     ),
     "sweep_email_deliveries": JobSpec(
         "services.worker.jobs.periodic.sweep_email_deliveries", MAINTENANCE, (), 120
+    ),
+    "sweep_agreement_cancellations": JobSpec(
+        "services.worker.jobs.agreements.sweep_agreement_cancellations", MAINTENANCE, (), 120
     ),
     "prune_expired_tokens": JobSpec(
         "services.worker.jobs.periodic.prune_expired_tokens", MAINTENANCE, (), 300
@@ -76,6 +84,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("end_trials", 300),
     PeriodicJob("run_dunning", 300),
     PeriodicJob("reconcile_orders", 600),
+    PeriodicJob("sweep_agreement_cancellations", 900),
     PeriodicJob("prune_expired_tokens", 3600),
 )
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from services.core.clock import Clock
 from services.core.db.models import Invoice, Order, Plan, Subscription, User
 from services.core.domain.periods import BillingCycle
-from services.core.domain.states import OrderStatus
+from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import Conflict, NotFound
+from services.core.usecases.payments import attempts
 from services.ecpay.checkout import (
     EXEC_TIMES_LIMITS,
     CheckoutForm,
@@ -79,18 +80,32 @@ def _item_name(plan: Plan) -> str:
     return f"{name} ({plan.billing_cycle})"[:200]
 
 
-def _owned_pending_order(session: Session, user_id: uuid.UUID, order_id: uuid.UUID) -> Order:
+_PAYABLE = (OrderStatus.PENDING, OrderStatus.PROCESSING)
+
+
+def _owned_payable_order(session: Session, user_id: uuid.UUID, order_id: uuid.UUID) -> Order:
+    """The caller's open order, locked; a failed attempt or an expired code leaves it open."""
     order = session.scalars(
         select(Order).where(Order.id == order_id, Order.user_id == user_id).with_for_update()
     ).one_or_none()
     if order is None:
         raise NotFound("Order not found.")
-    if order.status != OrderStatus.PENDING:
+    if order.status not in _PAYABLE:
         raise Conflict(
-            f"Only a pending order can be paid; this one is {order.status}.",
+            f"Only an open order can be paid; this one is {order.status}.",
             code="order_not_payable",
         )
     return order
+
+
+def _check_not_paid_by_agreement(order: Order, sub: Subscription) -> None:
+    # While a card agreement is live ECPay charges the period itself: a link payment too
+    # would take the money twice. After a declined charge (past due) the link is the way.
+    if order.is_renewal and sub.period_agreement_no and sub.status != SubscriptionStatus.PAST_DUE:
+        raise Conflict(
+            "This period is charged to your card by your card agreement.",
+            code="paid_by_agreement",
+        )
 
 
 def create_checkout(
@@ -104,21 +119,29 @@ def create_checkout(
 ) -> CheckoutForm:
     """The form for the customer's browser to post to ECPay; another user's order is 404.
 
-    Card payments of an auto-renewing subscription set up a periodic agreement; the terms
-    are remembered on the order so the payment that completes it can record the agreement.
+    Each call is a new payment attempt with its own MerchantTradeNo (ECPay refuses a number
+    it has seen, and we cannot know whether the browser posted the last form). A card
+    payment of an auto-renewing subscription without a live agreement sets one up.
     """
-    order = _owned_pending_order(session, user_id, order_id)
+    order = _owned_payable_order(session, user_id, order_id)
     sub = session.get_one(Subscription, order.subscription_id)
+    _check_not_paid_by_agreement(order, sub)
     plan = session.get_one(Plan, order.plan_id)
     method = METHODS.get(order.payment_method, ChoosePayment.ALL)
     amount = int(order.amount)
     periodic = None
-    if method is ChoosePayment.CREDIT and sub.auto_renew and not order.is_renewal:
+    if (method is ChoosePayment.CREDIT and sub.auto_renew and not sub.cancel_at_period_end
+            and not sub.period_agreement_no):
         periodic = periodic_plan(
             BillingCycle.parse(plan.billing_cycle), amount, urls.period_return_url
         )
+    terms = None if periodic is None else {
+        "period_type": periodic.period_type, "frequency": periodic.frequency,
+        "exec_times": periodic.exec_times, "period_amount": periodic.period_amount,
+    }
+    attempt = attempts.start(session, clock, order, periodic=terms)
     checkout = CheckoutOrder(
-        merchant_trade_no=order.order_number,
+        merchant_trade_no=attempt.merchant_trade_no,
         total_amount=amount,
         trade_desc=TRADE_DESC,
         item_name=_item_name(plan),
@@ -132,15 +155,7 @@ def create_checkout(
                       ChoosePayment.BARCODE: BARCODE_EXPIRE_DAYS}.get(method),
         periodic=periodic,
     )
-    form = build_checkout(credentials, checkout, now=clock)
-    if periodic is not None:
-        order.payment_info = {
-            "periodic": {
-                "period_type": periodic.period_type, "frequency": periodic.frequency,
-                "exec_times": periodic.exec_times, "period_amount": periodic.period_amount,
-            }
-        }
-    return form
+    return build_checkout(credentials, checkout, now=clock)
 
 
 def visible_order(session: Session, order_id: uuid.UUID, viewer: User) -> Order:

@@ -184,6 +184,25 @@ TEMPLATES: dict[str, dict[str, Words]] = {
             ),
         ),
     },
+    "card_agreement_ended": {
+        "zh-TW": Words(
+            "{{ plan_name }} 方案的信用卡定期扣款已停止",
+            (
+                "綠界已停止您 {{ plan_name }} 方案的信用卡定期扣款"
+                "{% if reason %}（{{ reason }}）{% endif %}。",
+                "之後每一期我們會寄送付款連結給您，您也可以在帳戶中重新設定信用卡付款。",
+            ),
+        ),
+        "en": Words(
+            "Automatic card payments for your {{ plan_name }} plan have stopped",
+            (
+                "ECPay stopped charging your card for your {{ plan_name }} plan"
+                "{% if reason %} ({{ reason }}){% endif %}.",
+                "From now on we e-mail you a payment link each period; you can also set up "
+                "card payments again from your account.",
+            ),
+        ),
+    },
     "subscription_expired": {
         "zh-TW": Words(
             "您的 {{ plan_name }} 方案已到期",
@@ -210,6 +229,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "renewal_payment_link": ("plan_name", "period_start", "period_end", "amount", "pay_url"),
     "payment_failed": ("amount", "pay_url"),
     "subscription_expired": ("plan_name", "end_date"),
+    "card_agreement_ended": ("plan_name",),
 }
 
 # Text parts are never HTML; the HTML part escapes every value. Optional values render empty

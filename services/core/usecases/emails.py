@@ -25,6 +25,7 @@ TEMPLATES = frozenset(
         "renewal_payment_link",
         "payment_failed",
         "subscription_expired",
+        "card_agreement_ended",
     }
 )
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select, update
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
@@ -22,6 +22,7 @@ from services.core.domain.states import (
 from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.emails import queue_email
+from services.core.usecases.payments import closing
 
 S = SubscriptionStatus
 BATCH = 200
@@ -84,20 +85,6 @@ def _mail(
     )
 
 
-def _cancel_open_renewal(session: Session, sub: Subscription, now: datetime) -> None:
-    session.execute(
-        update(Order)
-        .where(
-            Order.subscription_id == sub.id,
-            Order.period_start == sub.end_date,
-            Order.status.in_(OPEN_ORDER),
-        )
-        .values(
-            status=OrderStatus.CANCELLED.value, failure_reason="grace period ended", updated_at=now
-        )
-    )
-
-
 def expire_subscriptions(session: Session, clock: Clock, jobs: Jobs) -> SweepResult:
     """Subscriptions past end_date that will not renew → expired, with an e-mail."""
     now, result = clock.now(), SweepResult()
@@ -115,6 +102,8 @@ def expire_subscriptions(session: Session, clock: Clock, jobs: Jobs) -> SweepRes
     )
     for sub in _locked(session, query):
         _move(session, sub, S.EXPIRED, "period ended without renewal", now)
+        closing.end_subscription(session, clock, jobs, sub, "subscription expired",
+                                 keep_live_codes=True)
         _mail(session, jobs, sub, "subscription_expired", {})
         result.count("expired")
     return result
@@ -151,6 +140,8 @@ def end_trials(session: Session, clock: Clock, jobs: Jobs) -> SweepResult:
         else:
             sub.end_date = sub.end_date or sub.trial_end_date
             _move(session, sub, S.EXPIRED, "trial ended unpaid", now)
+            closing.end_subscription(session, clock, jobs, sub, "trial ended unpaid",
+                                     keep_live_codes=True)
             _mail(session, jobs, sub, "subscription_expired", {})
             result.count("expired")
     return result
@@ -192,8 +183,11 @@ def run_dunning(session: Session, clock: Clock, jobs: Jobs, dashboard_url: str) 
         assert plan is not None and sub.end_date is not None  # noqa: S101
         if sub.end_date + timedelta(days=plan.grace_days) > now:
             continue
-        _cancel_open_renewal(session, sub, now)
         _move(session, sub, S.EXPIRED, f"unpaid {plan.grace_days} days after period end", now)
+        # A code ECPay still takes keeps its order open: late money reactivates (see
+        # payments.activation.reactivatable) instead of being lost.
+        closing.end_subscription(session, clock, jobs, sub, "grace period ended",
+                                 keep_live_codes=True)
         _mail(session, jobs, sub, "subscription_expired", {})
         result.count("expired")
     return result

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
@@ -20,6 +20,8 @@ from services.core.db.models import Order, PaymentNotification
 from services.core.db.upsert import insert_for
 from services.core.errors import ValidationError
 from services.core.ports import Jobs
+from services.core.usecases.payments import attempts, reviews
+from services.core.usecases.payments.reviews import ReviewReason
 from services.ecpay.checkmac import CHECK_MAC_FIELD, sign, verify_check_mac_value
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.fields import format_trade_date
@@ -52,17 +54,24 @@ class Verdict(StrEnum):
     MALFORMED = "malformed"
     UNKNOWN_ORDER = "unknown_order"
     AMOUNT_MISMATCH = "amount_mismatch"
-    # SimulatePaid=1 in production: recorded, acknowledged, never fulfilled.
+    # SimulatePaid=1 (ECPay's dashboard "simulate payment"): no money moved, so it is
+    # recorded and acknowledged but never fulfilled, in every environment.
     SIMULATED = "simulated"
 
 
-# What ECPay is told for each refusal; ECPay re-sends anything that is not exactly 1|OK.
+# Only posts that are not provably ECPay's are refused; ECPay re-sends anything that is
+# not exactly 1|OK. A signed notification we cannot apply is acknowledged once stored and
+# its money parked for review: refusing it would only make ECPay give up on it.
 REFUSALS = {
     Verdict.BAD_SIGNATURE: "0|CheckMacValue Error",
     Verdict.WRONG_MERCHANT: "0|MerchantID Error",
-    Verdict.MALFORMED: "0|Malformed notification",
-    Verdict.UNKNOWN_ORDER: "0|Unknown MerchantTradeNo",
-    Verdict.AMOUNT_MISMATCH: "0|Amount mismatch",
+}
+# Refused posts kept as a sample for forensics; past this the rest are only counted.
+REFUSED_SAMPLE_CAP = 1000
+_REVIEW_REASONS = {
+    Verdict.MALFORMED: ReviewReason.MALFORMED,
+    Verdict.UNKNOWN_ORDER: ReviewReason.UNKNOWN_ORDER,
+    Verdict.AMOUNT_MISMATCH: ReviewReason.AMOUNT_MISMATCH,
 }
 
 PARSERS: dict[Kind, Any] = {
@@ -82,19 +91,21 @@ class Judgement:
     merchant_trade_no: str = ""
     rtn_code: str = ""
     order_id: uuid.UUID | None = None
+    attempt_id: uuid.UUID | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class Receipt:
     """What happened to one posted notification, and what to answer ECPay."""
 
-    notification_id: uuid.UUID
+    notification_id: uuid.UUID | None  # None: a refused post past the sample cap
     verdict: Verdict
     duplicate: bool
 
     @property
     def acknowledged(self) -> bool:
-        return self.verdict in (Verdict.ACCEPTED, Verdict.SIMULATED)
+        return self.verdict not in REFUSALS
 
     @property
     def answer(self) -> str:
@@ -123,13 +134,22 @@ def _amount_of(kind: Kind, parsed: Any) -> int:
     return int(parsed.amount if kind is Kind.PERIOD else parsed.trade_amt)
 
 
+def _target(
+    session: Session, merchant_trade_no: str
+) -> tuple[Order | None, uuid.UUID | None]:
+    """The order a MerchantTradeNo pays, through its attempt (or, for orders made before
+    attempts existed, the order's own number)."""
+    attempt = attempts.find(session, merchant_trade_no)
+    if attempt is not None:
+        return session.get_one(Order, attempt.order_id), attempt.id
+    order = session.scalars(
+        select(Order).where(Order.order_number == merchant_trade_no)
+    ).one_or_none()
+    return order, None
+
+
 def judge(
-    session: Session,
-    kind: Kind,
-    fields: Mapping[str, str],
-    credentials: EcpayCredentials,
-    *,
-    production: bool,
+    session: Session, kind: Kind, fields: Mapping[str, str], credentials: EcpayCredentials
 ) -> Judgement:
     """The verdict on one posted form, checked in ECPay's required order: signature first."""
     trade_no = str(fields.get("MerchantTradeNo", ""))[:64]
@@ -140,18 +160,42 @@ def judge(
         return Judgement(Verdict.WRONG_MERCHANT, trade_no, rtn_code)
     try:
         parsed = PARSERS[kind].from_form(fields)
-    except ValidationError:
-        return Judgement(Verdict.MALFORMED, trade_no, rtn_code)
-    order = session.scalars(
-        select(Order).where(Order.order_number == parsed.merchant_trade_no)
-    ).one_or_none()
+    except ValidationError as exc:
+        return Judgement(Verdict.MALFORMED, trade_no, rtn_code, detail=exc.message)
+    order, attempt_id = _target(session, parsed.merchant_trade_no)
     if order is None:
-        return Judgement(Verdict.UNKNOWN_ORDER, trade_no, rtn_code)
+        return Judgement(Verdict.UNKNOWN_ORDER, trade_no, rtn_code,
+                         detail=f"no order or attempt {trade_no}")
     if Decimal(_amount_of(kind, parsed)) != order.amount:
-        return Judgement(Verdict.AMOUNT_MISMATCH, trade_no, rtn_code, order.id)
-    if getattr(parsed, "simulate_paid", False) and production:
-        return Judgement(Verdict.SIMULATED, trade_no, rtn_code, order.id)
-    return Judgement(Verdict.ACCEPTED, trade_no, rtn_code, order.id)
+        return Judgement(Verdict.AMOUNT_MISMATCH, trade_no, rtn_code, order.id, attempt_id,
+                         detail=f"ECPay says {_amount_of(kind, parsed)}, "
+                                f"order {order.order_number} is {order.amount}")
+    if getattr(parsed, "simulate_paid", False):
+        return Judgement(Verdict.SIMULATED, trade_no, rtn_code, order.id, attempt_id)
+    return Judgement(Verdict.ACCEPTED, trade_no, rtn_code, order.id, attempt_id)
+
+
+def _money_moved(kind: Kind, fields: Mapping[str, str]) -> bool:
+    return kind is not Kind.PAYMENT_INFO and fields.get("RtnCode") == "1"
+
+
+def _park_unapplicable(
+    session: Session, clock: Clock, kind: Kind, fields: Mapping[str, str],
+    judgement: Judgement, notification_id: uuid.UUID,
+) -> None:
+    """Money ECPay says it took for us that no order can take: acknowledged, then parked."""
+    reason = _REVIEW_REASONS.get(judgement.verdict)
+    if reason is None or not _money_moved(kind, fields):
+        return
+    amount_text = fields.get("Amount" if kind is Kind.PERIOD else "TradeAmt", "")
+    reviews.park(
+        session, source_key=f"notification:{notification_id}", reason=reason,
+        arrived_at=clock.now(), detail=f"{kind} notification: {judgement.detail}",
+        amount=int(amount_text) if amount_text.isdigit() else None,
+        merchant_trade_no=judgement.merchant_trade_no,
+        gateway_trade_no=fields.get("TradeNo") or fields.get("Gwsr", ""),
+        order_id=judgement.order_id, notification_id=notification_id,
+    )
 
 
 def _storable(fields: Mapping[str, str]) -> dict[str, str]:
@@ -166,15 +210,22 @@ def _store(
     fields: Mapping[str, str],
     judgement: Judgement,
     request_id: str | None,
-) -> tuple[uuid.UUID, bool]:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; returns (id, inserted)."""
+) -> tuple[uuid.UUID | None, bool]:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING; returns (id, inserted).
+
+    Refused posts (anyone can send them) are kept only up to a sample cap, so nobody can fill
+    the table; the metric still counts every one. Their id is then None.
+    """
     key = dedupe_key(kind, fields, judgement.verdict)
+    if judgement.verdict in REFUSALS and _refused_sample_full(session):
+        return None, False
     insert = insert_for(session)
     new_id = session.execute(
         insert(PaymentNotification)
         .values(
             id=uuid.uuid4(), dedupe_key=key, kind=str(kind),
             merchant_trade_no=judgement.merchant_trade_no, order_id=judgement.order_id,
+            attempt_id=judgement.attempt_id,
             verdict=str(judgement.verdict), rtn_code=judgement.rtn_code, raw=_storable(fields),
             request_id=(request_id or "")[:64] or None, received_at=clock.now(), attempts=0,
         )
@@ -189,6 +240,18 @@ def _store(
     return existing, False
 
 
+def _refused_sample_full(session: Session) -> bool:
+    kept = session.scalar(
+        select(func.count()).select_from(
+            select(PaymentNotification.id)
+            .where(PaymentNotification.verdict.in_([str(v) for v in REFUSALS]))
+            .limit(REFUSED_SAMPLE_CAP)
+            .subquery()
+        )
+    )
+    return (kept or 0) >= REFUSED_SAMPLE_CAP
+
+
 def receive_notification(
     session: Session,
     clock: Clock,
@@ -197,7 +260,6 @@ def receive_notification(
     kind: Kind,
     form: Mapping[str, str],
     credentials: EcpayCredentials,
-    production: bool,
     request_id: str | None = None,
 ) -> Receipt:
     """Judge and store one posted notification; processing is enqueued for after commit.
@@ -207,12 +269,18 @@ def receive_notification(
     dedupes it in RQ and the row lock dedupes its effect).
     """
     fields = {str(k): str(v) for k, v in form.items()}
-    judgement = judge(session, kind, fields, credentials, production=production)
+    judgement = judge(session, kind, fields, credentials)
     notification_id, inserted = _store(session, clock, kind, fields, judgement, request_id)
+    if notification_id is None:
+        return Receipt(None, judgement.verdict, duplicate=False)
     stored = session.scalars(
         select(PaymentNotification).where(PaymentNotification.id == notification_id)
     ).one()
     verdict = Verdict(stored.verdict)
+    if inserted:
+        _park_unapplicable(session, clock, kind, fields, judgement, notification_id)
+        if verdict is Verdict.SIMULATED:
+            stored.processed_at = clock.now()  # nothing to apply: no money moved
     if verdict is Verdict.ACCEPTED and stored.processed_at is None:
         enqueue_processing(jobs, notification_id)
     return Receipt(notification_id, verdict, duplicate=not inserted)
@@ -250,12 +318,12 @@ def sweep_unprocessed(
 
 
 def simulated_return_fields(
-    order: Order, credentials: EcpayCredentials, now: datetime, *, paid: bool = True
+    order: Order, merchant_trade_no: str, credentials: EcpayCredentials, now: datetime, *,
+    paid: bool = True,
 ) -> dict[str, str]:
-    """A ReturnURL notification for `order`, signed with our own key, as ECPay would post it.
-
-    It says SimulatePaid=1 (no money moved), which development fulfils and production
-    refuses; the development-only test endpoint feeds it to the very same intake.
+    """A ReturnURL notification for an attempt at `order`, signed with our own key, as ECPay
+    would post it after a real payment; the development-only test endpoint (never
+    registered in production) feeds it to the very same intake.
     """
     method = {"atm": "ATM_TAISHIN", "cvs": "CVS_CVS", "barcode": "BARCODE_BARCODE"}.get(
         order.payment_method, "Credit_CreditCard"
@@ -263,7 +331,7 @@ def simulated_return_fields(
     stamp = format_trade_date(now)
     fields = {
         "MerchantID": credentials.merchant_id,
-        "MerchantTradeNo": order.order_number,
+        "MerchantTradeNo": merchant_trade_no,
         "StoreID": "",
         "RtnCode": "1" if paid else "10100058",
         "RtnMsg": "交易成功" if paid else "付款失敗 (test)",
@@ -273,7 +341,7 @@ def simulated_return_fields(
         "PaymentType": method,
         "PaymentTypeChargeFee": "0",
         "TradeDate": stamp,
-        "SimulatePaid": "1",
+        "SimulatePaid": "0",
         **{f"CustomField{i}": "" for i in range(1, 5)},
     }
     return sign(fields, credentials.hash_key, credentials.hash_iv)

@@ -16,9 +16,11 @@ from services.core.domain.states import (
     check_subscription_transition,
 )
 from services.core.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
+from services.core.usecases.payments import closing
 
 S = SubscriptionStatus
 
@@ -51,6 +53,15 @@ def get_subscription(session: Session, caller: User, subscription_id: uuid.UUID,
     return subscription
 
 
+def _had_trial(session: Session, user_id: uuid.UUID, plan_id: uuid.UUID) -> bool:
+    """One free trial per customer and plan: cancelling and subscribing again starts unpaid."""
+    return session.scalars(
+        select(Subscription.id).where(Subscription.user_id == user_id,
+                                      Subscription.plan_id == plan_id,
+                                      Subscription.trial_end_date.is_not(None))
+    ).first() is not None
+
+
 def subscribe(session: Session, clock: Clock, actor: Actor, user: User, *,
               plan_id: uuid.UUID, auto_renew: bool = True) -> Subscription:
     """Start a subscription: `pending` until paid, or `trial` when the plan has trial days.
@@ -74,7 +85,7 @@ def subscribe(session: Session, clock: Clock, actor: Actor, user: User, *,
     now = clock.now()
     subscription = Subscription(user_id=user.id, plan_id=plan.id, auto_renew=auto_renew,
                                 status=S.PENDING.value)
-    if plan.trial_days > 0:
+    if plan.trial_days > 0 and not _had_trial(session, user.id, plan.id):
         subscription.status = S.TRIAL.value
         subscription.trial_end_date = now + timedelta(days=plan.trial_days)
     session.add(subscription)
@@ -86,11 +97,15 @@ def subscribe(session: Session, clock: Clock, actor: Actor, user: User, *,
     return subscription
 
 
-def change_status(session: Session, clock: Clock, actor: Actor, caller: User,
+def change_status(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller: User,
                   subscription_id: uuid.UUID, *, status: str, at_period_end: bool = False
                   ) -> Subscription:
     """Customers may only cancel (now, or at the end of the paid period); staff may make any
-    transition the state machine allows."""
+    transition the state machine allows.
+
+    Any cancel stops the card agreement at once (the paid period stays); cancelling now or
+    ending the subscription also closes its open orders, so nothing more is payable.
+    """
     subscription = get_subscription(session, caller, subscription_id, for_update=True)
     previous = subscription.status
     if not caller.is_staff and status != S.CANCELLED.value:
@@ -102,6 +117,8 @@ def change_status(session: Session, clock: Clock, actor: Actor, caller: User,
         subscription.auto_renew = False
         subscription.cancel_at_period_end = True
         description = f"Will cancel at the end of the period ({period_end.isoformat()})."
+        closing.stop_charging(session, clock, jobs, subscription, "cancelled at period end")
+        _close_next_period_orders(session, clock, subscription, "cancelled at period end")
     else:
         check_subscription_transition(previous, status)
         subscription.status = status
@@ -109,6 +126,8 @@ def change_status(session: Session, clock: Clock, actor: Actor, caller: User,
             subscription.cancelled_at = clock.now()
             subscription.auto_renew = False
             subscription.cancel_at_period_end = False
+        if status in (S.CANCELLED.value, S.EXPIRED.value):
+            closing.end_subscription(session, clock, jobs, subscription, f"subscription {status}")
         description = f"Status {previous} → {status}."
     session.flush()
     audit.record(session, actor, "subscription_status_change", resource_type="subscription",
@@ -118,12 +137,20 @@ def change_status(session: Session, clock: Clock, actor: Actor, caller: User,
     return subscription
 
 
-def set_auto_renew(session: Session, actor: Actor, caller: User, subscription_id: uuid.UUID, *,
-                   auto_renew: bool) -> Subscription:
+def _close_next_period_orders(session: Session, clock: Clock, sub: Subscription,
+                              reason: str) -> None:
+    # Only a renewal order for after the paid period closes; the paid period is untouched.
+    if sub.end_date is not None:
+        closing.close_open_orders(session, clock, sub, reason, only_from=sub.end_date)
+
+
+def set_auto_renew(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller: User,
+                   subscription_id: uuid.UUID, *, auto_renew: bool) -> Subscription:
     """Turn renewal on or off for a live subscription (own, or any for staff).
 
-    Off: the subscription runs to `end_date` and then expires. On: it renews again, which
-    also withdraws a pending cancel-at-period-end.
+    Off: the subscription runs to `end_date` and then expires; its card agreement is
+    cancelled at ECPay. On: it renews again (withdrawing a pending cancel-at-period-end),
+    but never by reviving a cancelled agreement: the next period is paid by a new checkout.
     """
     subscription = get_subscription(session, caller, subscription_id, for_update=True)
     if subscription.status not in {s.value for s in LIVE_SUBSCRIPTION_STATES}:
@@ -132,6 +159,9 @@ def set_auto_renew(session: Session, actor: Actor, caller: User, subscription_id
     subscription.auto_renew = auto_renew
     if auto_renew:
         subscription.cancel_at_period_end = False
+    else:
+        closing.stop_charging(session, clock, jobs, subscription, "auto-renew turned off")
+        _close_next_period_orders(session, clock, subscription, "auto-renew turned off")
     session.flush()
     audit.record(session, actor, "subscription_update", resource_type="subscription",
                  resource_id=subscription.id,

@@ -29,11 +29,9 @@ blp = Blueprint(
 
 def receive(kind: Kind, form: dict[str, str]) -> Receipt:
     """The one intake of every notification, real or the development test payment."""
-    settings = context.settings()
     receipt = receive_notification(
         db_session(), context.clock(), jobs(), kind=kind, form=form,
-        credentials=context.credentials(), production=settings.is_production,
-        request_id=g.get("request_id"),
+        credentials=context.credentials(), request_id=g.get("request_id"),
     )
     metrics.record_notification(
         str(kind), "duplicate" if receipt.duplicate else str(receipt.verdict)
@@ -41,7 +39,7 @@ def receive(kind: Kind, form: dict[str, str]) -> Receipt:
     log.info(
         "ecpay notification received",
         extra={"kind": str(kind), "verdict": str(receipt.verdict), "duplicate": receipt.duplicate,
-               "notification_id": str(receipt.notification_id)},
+               "notification_id": str(receipt.notification_id or "")},
     )
     return receipt
 

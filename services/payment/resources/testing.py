@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from services.core.usecases.checkout import visible_order
 from services.core.usecases.payment_notifications import Kind, simulated_return_fields
+from services.core.usecases.payments import attempts
 from services.payment import context
 from services.payment.resources.notifications import receive
 from services.web.auth import current_user
@@ -39,11 +40,13 @@ class TestPayment(MethodView):
     @blp.response(200, TestPaymentResult)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Sign a ReturnURL notification (SimulatePaid=1) for your order and feed it to the
+        """Sign a ReturnURL notification for a new attempt at your order and feed it to the
         very intake ECPay's callbacks use; a worker then processes it."""
         order = visible_order(db_session(), body["order_id"], current_user())
+        attempt = attempts.start(db_session(), context.clock(), order)
         fields = simulated_return_fields(
-            order, context.credentials(), context.clock().now(), paid=body["paid"]
+            order, attempt.merchant_trade_no, context.credentials(), context.clock().now(),
+            paid=body["paid"],
         )
         receipt = receive(Kind.RETURN, fields)
         return {"notification_id": receipt.notification_id, "verdict": receipt.verdict,

@@ -18,7 +18,7 @@ from services.core.usecases.payment_notifications import (
     dedupe_key,
     simulated_return_fields,
 )
-from services.core.usecases.payment_processing import following_period
+from services.core.domain.periods import period_after as following_period
 from services.ecpay.checkmac import sign, verify_check_mac_value
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.notifications import PaymentNotification
@@ -56,8 +56,12 @@ def test_a_refused_post_can_never_take_the_key_of_the_genuine_notification() -> 
         (Verdict.ACCEPTED, "1|OK"),
         (Verdict.SIMULATED, "1|OK"),
         (Verdict.BAD_SIGNATURE, "0|CheckMacValue Error"),
-        (Verdict.AMOUNT_MISMATCH, "0|Amount mismatch"),
-        (Verdict.UNKNOWN_ORDER, "0|Unknown MerchantTradeNo"),
+        (Verdict.WRONG_MERCHANT, "0|MerchantID Error"),
+        # Signed by our key but not applicable: stored, parked for review, acknowledged —
+        # refusing would only make ECPay give up on the money.
+        (Verdict.AMOUNT_MISMATCH, "1|OK"),
+        (Verdict.UNKNOWN_ORDER, "1|OK"),
+        (Verdict.MALFORMED, "1|OK"),
     ],
 )
 def test_ecpay_is_told_1_ok_only_for_what_we_keep(verdict: Verdict, answer: str) -> None:
@@ -95,11 +99,13 @@ def test_a_renewal_runs_from_the_old_end_to_the_next_anchor_boundary() -> None:
     assert (period.start, period.end) == (feb, datetime(2027, 3, 31, 2, 0, tzinfo=UTC))
 
 
-def test_the_test_payment_is_a_signed_simulated_notification_ecpay_could_have_sent() -> None:
+def test_the_test_payment_is_a_signed_notification_for_a_new_attempt() -> None:
     order = Order(order_number="FX0000000000000001", amount=Decimal(990),
                   payment_method="credit_card")
-    fields = simulated_return_fields(order, STAGE, datetime(2026, 11, 26, 4, 0, tzinfo=UTC))
+    fields = simulated_return_fields(order, "FX0000000000000002", STAGE,
+                                     datetime(2026, 11, 26, 4, 0, tzinfo=UTC))
     assert verify_check_mac_value(fields, STAGE.hash_key, STAGE.hash_iv)
     parsed = PaymentNotification.from_form(fields)
-    assert (parsed.paid, parsed.simulate_paid, parsed.trade_amt) == (True, True, 990)
-    assert parsed.merchant_trade_no == "FX0000000000000001"
+    # Not SimulatePaid=1: that is never fulfilled; this stands in for a real payment.
+    assert (parsed.paid, parsed.simulate_paid, parsed.trade_amt) == (True, False, 990)
+    assert parsed.merchant_trade_no == "FX0000000000000002"

@@ -25,7 +25,7 @@ from services.api.resources.subscriptions.schemas import (
 )
 from services.core.usecases import subscriptions
 from services.web.auth import current_user
-from services.web.uow import db_session
+from services.web.uow import db_session, jobs
 
 blp = Blueprint("subscriptions", __name__, url_prefix="/api/subscriptions",
                 description="Subscriptions")
@@ -73,8 +73,8 @@ class SubscriptionDetail(MethodView):
         """Turn auto-renew on or off. On also withdraws a pending cancel-at-period-end;
         a subscription that is no longer live is 409."""
         user = current_user()
-        return subscriptions.set_auto_renew(db_session(), actor(user), user, subscription_id,
-                                            auto_renew=data["auto_renew"])
+        return subscriptions.set_auto_renew(db_session(), clock(), jobs(), actor(user), user,
+                                            subscription_id, auto_renew=data["auto_renew"])
 
 
 @blp.route("/<uuid:subscription_id>/update_status/")
@@ -92,5 +92,5 @@ class SubscriptionStatus(MethodView):
         Anything else is 409.
         """
         user = current_user()
-        return subscriptions.change_status(db_session(), clock(), actor(user), user,
+        return subscriptions.change_status(db_session(), clock(), jobs(), actor(user), user,
                                            subscription_id, **data)

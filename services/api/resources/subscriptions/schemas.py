@@ -10,6 +10,18 @@ from services.core.domain.states import SubscriptionStatus
 STATUSES = validate.OneOf([s.value for s in SubscriptionStatus])
 
 
+class CardAgreementSchema(Schema):
+    merchant_trade_no = fields.String(required=True)
+    status = fields.String(
+        required=True,
+        metadata={"description": "active | cancelling (ECPay not yet confirmed) | cancelled | "
+                                 "ended (ECPay stopped it)"},
+    )
+    period_amount = fields.Integer(required=True)
+    cancel_requested_at = fields.AwareDateTime(allow_none=True, required=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
 class SubscriptionSchema(Schema):
     id = fields.UUID(required=True)
     user_id = fields.UUID(required=True)
@@ -22,6 +34,10 @@ class SubscriptionSchema(Schema):
     cancel_at_period_end = fields.Boolean(required=True)
     cancelled_at = fields.AwareDateTime(allow_none=True, required=True)
     payment_method = fields.String(allow_none=True, required=True)
+    card_agreement = fields.Nested(
+        CardAgreementSchema, allow_none=True, required=True,
+        metadata={"description": "the newest 定期定額 card agreement, or null"},
+    )
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
 

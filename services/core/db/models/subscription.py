@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.core.db.base import Base, created_at, updated_at, uuid_pk
+
+if TYPE_CHECKING:
+    from services.core.db.models.card_agreement import CardAgreement
 
 
 class Subscription(Base):
@@ -37,3 +41,11 @@ class Subscription(Base):
     period_agreement_no: Mapped[str | None] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    card_agreements: Mapped[list[CardAgreement]] = relationship(
+        order_by="CardAgreement.created_at", viewonly=True, lazy="select"
+    )
+
+    @property
+    def card_agreement(self) -> CardAgreement | None:
+        """The newest card agreement (定期定額), whatever its state; None if never set up."""
+        return self.card_agreements[-1] if self.card_agreements else None

@@ -1,0 +1,1 @@
+"""Paying orders: attempts, card agreements, periodic charges and the payment review queue."""
