@@ -1,4 +1,5 @@
-"""Business gauges computed on scrape (MRR, subscriptions, renewal lag, dunning, backlog)."""
+"""Business gauges computed on scrape (MRR, subscriptions, renewal lag, dunning, backlog,
+the payment review queue and card agreements waiting to be cancelled at ECPay)."""
 
 # Served by one process only (`fluxus scheduler`), so replicas never duplicate them, and
 # cached (CachedCollector) so a scrape costs a handful of indexed aggregate queries at most
@@ -20,10 +21,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import Invoice, Order, PaymentNotification, Plan, Subscription
+from services.core.db.models import (
+    CardAgreement,
+    Invoice,
+    Order,
+    PaymentNotification,
+    PaymentReview,
+    Plan,
+    Subscription,
+)
 from services.core.db.session import session_scope
 from services.core.domain.periods import BillingCycle
 from services.core.domain.states import OrderStatus, SubscriptionStatus
+from services.core.usecases.payments.reviews import ReviewReason, ReviewStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +58,10 @@ class BusinessSnapshot:
     invoices: dict[str, int] = field(default_factory=dict)
     unprocessed: int = 0
     unprocessed_oldest_seconds: float = 0.0
+    reviews_open: dict[str, int] = field(default_factory=dict)  # reason -> open items
+    reviews_oldest_open_seconds: float = 0.0
+    agreements_cancelling: int = 0
+    agreements_cancelling_oldest_seconds: float = 0.0
 
 
 def _renewal_backlog(session: Session, clock: Clock, snap: BusinessSnapshot) -> None:
@@ -115,6 +129,28 @@ def _payments(session: Session, clock: Clock, snap: BusinessSnapshot) -> None:
         snap.unprocessed_oldest_seconds = max(0.0, (clock.now() - oldest).total_seconds())
 
 
+def _reviews_and_agreements(session: Session, clock: Clock, snap: BusinessSnapshot) -> None:
+    """Parked money nobody has decided about yet, and agreements whose cancellation ECPay has
+    not confirmed (ECPay keeps charging the card until it does)."""
+    now = clock.now()
+    open_rows = session.execute(
+        select(PaymentReview.reason, func.count(), func.min(PaymentReview.arrived_at))
+        .where(PaymentReview.status == ReviewStatus.OPEN.value)
+        .group_by(PaymentReview.reason)
+    ).all()
+    snap.reviews_open = {reason: count for reason, count, _oldest in open_rows}
+    oldest = min((row[2] for row in open_rows), default=None)
+    if oldest is not None:
+        snap.reviews_oldest_open_seconds = max(0.0, (now - oldest).total_seconds())
+    requested = func.coalesce(CardAgreement.cancel_requested_at, CardAgreement.updated_at)
+    count, first = session.execute(
+        select(func.count(), func.min(requested)).where(CardAgreement.status == "cancelling")
+    ).one()
+    snap.agreements_cancelling = count
+    if first is not None:
+        snap.agreements_cancelling_oldest_seconds = max(0.0, (now - first).total_seconds())
+
+
 def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     snap = BusinessSnapshot()
     plans = session.execute(
@@ -151,6 +187,7 @@ def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     paid, total = session.execute(select(func.count(Invoice.paid_at), func.count())).one()
     snap.invoices = {"paid": paid, "unpaid": total - paid}
     _payments(session, clock, snap)
+    _reviews_and_agreements(session, clock, snap)
     return snap
 
 
@@ -235,6 +272,38 @@ def snapshot_metrics(snap: BusinessSnapshot) -> list[Metric]:
             "How long the oldest unapplied accepted notification has waited.",
             [],
             [((), snap.unprocessed_oldest_seconds)],
+        ),
+        *_review_metrics(snap),
+    ]
+
+
+def _review_metrics(snap: BusinessSnapshot) -> list[Metric]:
+    # Every reason is listed (0 when none is open) so a cleared queue reads 0, not absent.
+    reasons = sorted({r.value for r in ReviewReason} | set(snap.reviews_open))
+    return [
+        _gauge(
+            "fluxus_payment_reviews_open",
+            "Payments parked for a person to decide (open review items), by reason.",
+            ["reason"],
+            (((r,), snap.reviews_open.get(r, 0)) for r in reasons),
+        ),
+        _gauge(
+            "fluxus_payment_reviews_oldest_open_age_seconds",
+            "How long the money of the oldest open review item has waited since it arrived.",
+            [],
+            [((), snap.reviews_oldest_open_seconds)],
+        ),
+        _gauge(
+            "fluxus_payment_agreements_cancelling",
+            "Card agreements (定期定額) waiting for ECPay to confirm their cancellation.",
+            [],
+            [((), snap.agreements_cancelling)],
+        ),
+        _gauge(
+            "fluxus_payment_agreements_cancelling_oldest_age_seconds",
+            "How long the oldest unconfirmed card-agreement cancellation has waited.",
+            [],
+            [((), snap.agreements_cancelling_oldest_seconds)],
         ),
     ]
 

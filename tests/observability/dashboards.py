@@ -196,6 +196,27 @@ def payments() -> dict[str, Any]:
                 "Reconciliation drift (24h)",
                 "sum(increase(fluxus_billing_reconciliation_drift_total[24h]))",
             ),
+            stat(
+                "Review items open",
+                "sum(fluxus_payment_reviews_open)",
+                description="Money that arrived but could not be applied, waiting for staff "
+                "(GET /api/payment-reviews/?status=open).",
+            ),
+            stat(
+                "Oldest open review item",
+                "max(fluxus_payment_reviews_oldest_open_age_seconds)",
+                unit="s",
+            ),
+            stat(
+                "Agreement cancellations unconfirmed",
+                "sum(fluxus_payment_agreements_cancelling)",
+                description="Card agreements cancelled here that ECPay has not confirmed yet.",
+            ),
+            stat(
+                "Oldest unconfirmed cancellation",
+                "max(fluxus_payment_agreements_cancelling_oldest_age_seconds)",
+                unit="s",
+            ),
             panel(
                 "Notifications by outcome",
                 (
@@ -248,6 +269,10 @@ def payments() -> dict[str, Any]:
             panel(
                 "Unprocessed notifications",
                 ("sum(fluxus_payment_notifications_unprocessed)", "waiting"),
+            ),
+            panel(
+                "Open review items by reason",
+                ("sum by (reason) (fluxus_payment_reviews_open)", "{{reason}}"),
             ),
         ],
         [],

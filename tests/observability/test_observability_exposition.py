@@ -21,6 +21,7 @@ from services.core.db.session import dispose_engines
 from services.core.logging import JsonFormatter, request_id_var
 from services.core.metrics import SCRAPE_TIME_METRICS
 from services.core.metrics_runtime import build_registry
+from services.core.usecases.audit import Actor
 from services.worker import context
 from services.worker.cli import scrape_time_collector
 from services.worker.queues import enqueue_now, queue, redis_connection
@@ -173,6 +174,89 @@ def test_scheduler_gauges_report_money_renewals_dunning_and_queues(
     assert sample(text, "fluxus_queue_depth", queue=EMAIL) == 3
     assert total(text, "fluxus_queue_workers") == 0
     assert sample(text, "fluxus_scrape_collector_errors_total", collector="business") == 0
+
+
+def _agreement(session: Session, status: str, requested: datetime | None) -> None:
+    from services.core.db.models import CardAgreement
+
+    sub = make_subscription(session, make_user(session), make_plan(session))
+    session.add(
+        CardAgreement(
+            subscription_id=sub.id,
+            merchant_trade_no=f"FXA{uuid.uuid4().hex[:12]}",
+            status=status,
+            period_type="M",
+            frequency=1,
+            exec_times=99,
+            period_amount=990,
+            first_charged_at=NOW - timedelta(days=40),
+            cancel_requested_at=requested,
+        )
+    )
+
+
+def test_scheduler_gauges_report_the_review_queue_and_unconfirmed_cancellations(
+    session: Session, settings: Settings, promtool: str
+) -> None:
+    from services.core.usecases.payments.review_queue import resolve
+    from services.core.usecases.payments.reviews import ReviewReason, park
+
+    def parked(reason: ReviewReason, age: timedelta) -> uuid.UUID:
+        return park(
+            session,
+            source_key=f"test:{uuid.uuid4()}",
+            reason=reason,
+            arrived_at=NOW - age,
+            detail="seeded",
+            amount=990,
+        )
+
+    parked(ReviewReason.DUPLICATE_PAYMENT, timedelta(hours=30))
+    parked(ReviewReason.DUPLICATE_PAYMENT, timedelta(minutes=10))
+    parked(ReviewReason.UNKNOWN_ORDER, timedelta(hours=2))
+    # Resolved long ago: no longer counted, and its age no longer matters.
+    done = parked(ReviewReason.AMOUNT_MISMATCH, timedelta(days=9))
+    staff = make_user(session, is_staff=True)
+    resolve(
+        session,
+        FixedClock(NOW),
+        Actor(user_id=staff.id),
+        staff,
+        done,
+        decision="dismissed",
+        note="test payment",
+    )
+    _agreement(session, "cancelling", NOW - timedelta(minutes=90))
+    _agreement(session, "cancelling", NOW - timedelta(minutes=5))
+    _agreement(session, "cancelled", NOW - timedelta(days=3))
+    _agreement(session, "active", None)
+    session.commit()
+
+    connection = redis_connection(settings)
+    collector = scrape_time_collector(settings, connection, FixedClock(NOW))
+    text = generate_latest(build_registry([collector])).decode()
+    connection.close()
+
+    result = promtool_check_metrics(promtool, text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sample(text, "fluxus_payment_reviews_open", reason="duplicate_payment") == 2
+    assert sample(text, "fluxus_payment_reviews_open", reason="unknown_order") == 1
+    assert sample(text, "fluxus_payment_reviews_open", reason="amount_mismatch") == 0
+    assert total(text, "fluxus_payment_reviews_open") == 3
+    assert sample(text, "fluxus_payment_reviews_oldest_open_age_seconds") == 30 * 3600
+    assert sample(text, "fluxus_payment_agreements_cancelling") == 2
+    assert sample(text, "fluxus_payment_agreements_cancelling_oldest_age_seconds") == 90 * 60
+
+
+def test_an_empty_review_queue_reads_zero_not_absent(session: Session, settings: Settings) -> None:
+    connection = redis_connection(settings)
+    collector = scrape_time_collector(settings, connection, FixedClock(NOW))
+    text = generate_latest(build_registry([collector])).decode()
+    connection.close()
+    assert sample(text, "fluxus_payment_reviews_open", reason="duplicate_payment") == 0
+    assert sample(text, "fluxus_payment_reviews_oldest_open_age_seconds") == 0
+    assert sample(text, "fluxus_payment_agreements_cancelling") == 0
+    assert sample(text, "fluxus_payment_agreements_cancelling_oldest_age_seconds") == 0
 
 
 def test_a_job_logs_under_the_request_id_it_was_enqueued_with(pinned: Settings) -> None:

@@ -216,6 +216,36 @@ def test_business_snapshot_becomes_gauges_for_every_plan() -> None:
     assert families["fluxus_payment_notifications_unprocessed"].samples[0].value == 2
 
 
+def test_review_queue_gauges_list_every_reason_and_the_waits() -> None:
+    snap = BusinessSnapshot(
+        reviews_open={"duplicate_payment": 2},
+        reviews_oldest_open_seconds=90000.0,
+        agreements_cancelling=1,
+        agreements_cancelling_oldest_seconds=4000.0,
+    )
+    families = {f.name: f for f in snapshot_metrics(snap)}
+    assert set(families) <= metrics.SCRAPE_TIME_METRICS
+    open_items = {
+        s.labels["reason"]: s.value for s in families["fluxus_payment_reviews_open"].samples
+    }
+    assert open_items["duplicate_payment"] == 2
+    assert open_items["unknown_order"] == open_items["charge_after_cancel"] == 0
+    assert len(open_items) >= 9
+    single = {
+        name: families[name].samples[0].value
+        for name in (
+            "fluxus_payment_reviews_oldest_open_age_seconds",
+            "fluxus_payment_agreements_cancelling",
+            "fluxus_payment_agreements_cancelling_oldest_age_seconds",
+        )
+    }
+    assert single == {
+        "fluxus_payment_reviews_oldest_open_age_seconds": 90000.0,
+        "fluxus_payment_agreements_cancelling": 1.0,
+        "fluxus_payment_agreements_cancelling_oldest_age_seconds": 4000.0,
+    }
+
+
 def test_cached_collector_builds_once_per_ttl_and_serves_stale_on_error() -> None:
     calls: list[int] = []
 

@@ -32,6 +32,8 @@ REQUIRED_ALERTS = {
     "FluxusOperatorReconcileErrors",
     "FluxusPlanNotReady",
     "FluxusNoWorkerAlive",
+    "FluxusPaymentReviewWaiting",
+    "FluxusCardAgreementCancelUnconfirmed",
 }
 
 
@@ -99,3 +101,25 @@ def test_promtool_rule_tests_catch_a_broken_threshold(promtool: str, tmp_path: P
     result = _run(promtool, "test", "rules", RULE_TESTS.name, cwd=tmp_path)
     assert result.returncode != 0
     assert "FluxusQueueNotDraining" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("threshold", "broken", "alert"),
+    [
+        ("> 86400", "> 864000", "FluxusPaymentReviewWaiting"),
+        ("> 3600\n", "> 36000\n", "FluxusCardAgreementCancelUnconfirmed"),
+    ],
+)
+def test_promtool_rule_tests_catch_a_broken_money_threshold(
+    promtool: str, tmp_path: Path, threshold: str, broken: str, alert: str
+) -> None:
+    """A review item open for a day and an unconfirmed cancellation after an hour must fire."""
+    _without_annotations(tmp_path / "fluxus.rules.yaml")
+    rules = tmp_path / "fluxus.rules.yaml"
+    text = rules.read_text()
+    assert text.count(threshold) == 1
+    rules.write_text(text.replace(threshold, broken))
+    shutil.copy(RULE_TESTS, tmp_path / RULE_TESTS.name)
+    result = _run(promtool, "test", "rules", RULE_TESTS.name, cwd=tmp_path)
+    assert result.returncode != 0
+    assert alert in result.stdout + result.stderr
