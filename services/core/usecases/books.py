@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from services.core.clock import Clock
 from services.core.db.models import Invoice, Order, PaymentNotification, Subscription
 from services.core.domain.money import TAX_RATE_PERCENT
 from services.core.domain.states import OrderStatus, SubscriptionStatus
+from services.core.usecases.books_findings import Check, Finding, Query, money
 from services.core.usecases.payment_notifications import Verdict
 
 # A notification younger than this may simply still be on its way through the queue.
@@ -24,33 +23,6 @@ STALE_AFTER = timedelta(minutes=5)
 DEFAULT_LIMIT = 100
 # Orders whose money was taken (refunded orders keep their invoice).
 _PAID = (OrderStatus.COMPLETED.value, OrderStatus.REFUNDED.value)
-
-# A query and how to read one of its rows as a finding.
-_Check = tuple[Select[*tuple[Any, ...]], Callable[[Any], "Finding"]]
-
-
-class Check(StrEnum):
-    PAID_ORDER_WITHOUT_INVOICE = "paid_order_without_invoice"
-    ORDER_WITH_SEVERAL_INVOICES = "order_with_several_invoices"
-    INVOICE_FOR_UNPAID_ORDER = "invoice_for_unpaid_order"
-    INVOICE_TOTAL_MISMATCH = "invoice_total_mismatch"
-    INVOICE_TAX_WRONG = "invoice_tax_wrong"
-    ACTIVE_WITHOUT_PAID_PERIOD = "active_subscription_without_paid_period"
-    NOTIFICATION_UNPROCESSED = "notification_never_processed"
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: Check
-    ids: dict[str, str]
-    detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"check": str(self.check), "ids": self.ids, "detail": self.detail}
-
-    def line(self) -> str:
-        ids = " ".join(f"{name}={value}" for name, value in self.ids.items())
-        return f"{self.check}: {ids} — {self.detail}"
 
 
 @dataclass
@@ -75,11 +47,7 @@ class BooksReport:
         }
 
 
-def _money(value: Any) -> str:
-    return str(value)
-
-
-def _paid_without_invoice(since: datetime | None) -> _Check:
+def _paid_without_invoice(since: datetime | None) -> Query:
     query = select(Order.id, Order.order_number, Order.status, Order.amount).where(
         Order.status.in_(_PAID),
         ~exists().where(Invoice.order_id == Order.id),
@@ -91,13 +59,13 @@ def _paid_without_invoice(since: datetime | None) -> _Check:
         return Finding(
             Check.PAID_ORDER_WITHOUT_INVOICE,
             {"order": str(row.id), "order_number": row.order_number},
-            f"{row.status} order of {_money(row.amount)} TWD has no invoice",
+            f"{row.status} order of {money(row.amount)} TWD has no invoice",
         )
 
     return query, finding
 
 
-def _several_invoices(since: datetime | None) -> _Check:
+def _several_invoices(since: datetime | None) -> Query:
     # invoices.order_id is unique, so this only fires if that guard was ever removed.
     query = (
         select(Invoice.order_id, func.count().label("n"))
@@ -117,7 +85,7 @@ def _several_invoices(since: datetime | None) -> _Check:
     return query, finding
 
 
-def _invoice_for_unpaid(since: datetime | None) -> _Check:
+def _invoice_for_unpaid(since: datetime | None) -> Query:
     query = (
         select(Invoice.id, Invoice.invoice_number, Order.id.label("order_id"), Order.status)
         .join(Order, Order.id == Invoice.order_id)
@@ -140,7 +108,7 @@ def _invoice_for_unpaid(since: datetime | None) -> _Check:
     return query, finding
 
 
-def _totals_mismatch(since: datetime | None) -> _Check:
+def _totals_mismatch(since: datetime | None) -> Query:
     query = (
         select(
             Invoice.id,
@@ -165,8 +133,8 @@ def _totals_mismatch(since: datetime | None) -> _Check:
                 "invoice_number": row.invoice_number,
                 "order": str(row.order_id),
             },
-            f"invoice total {_money(row.total_amount)} {row.currency} but the order "
-            f"is {_money(row.order_amount)} {row.order_currency}",
+            f"invoice total {money(row.total_amount)} {row.currency} but the order "
+            f"is {money(row.order_amount)} {row.order_currency}",
         )
 
     return query, finding
@@ -179,7 +147,7 @@ def _expected_tax() -> ColumnElement[Any]:
     return func.round(Invoice.total_amount * rate / (literal(100) + rate))
 
 
-def _tax_wrong(since: datetime | None) -> _Check:
+def _tax_wrong(since: datetime | None) -> Query:
     expected = _expected_tax()
     query = select(
         Invoice.id,
@@ -206,15 +174,15 @@ def _tax_wrong(since: datetime | None) -> _Check:
                 "invoice_number": row.invoice_number,
                 "order": str(row.order_id),
             },
-            f"net {_money(row.amount)} + tax {_money(row.tax_amount)} for a total of "
-            f"{_money(row.total_amount)}; 5% included tax is "
-            f"{_money(row.expected)}",
+            f"net {money(row.amount)} + tax {money(row.tax_amount)} for a total of "
+            f"{money(row.total_amount)}; 5% included tax is "
+            f"{money(row.expected)}",
         )
 
     return query, finding
 
 
-def _active_unpaid(since: datetime | None) -> _Check:
+def _active_unpaid(since: datetime | None) -> Query:
     paid = aliased(Order)
     covers = exists().where(
         paid.subscription_id == Subscription.id,
@@ -247,7 +215,7 @@ def _active_unpaid(since: datetime | None) -> _Check:
     return query, finding
 
 
-def _unprocessed(as_of: datetime, stale_after: timedelta) -> _Check:
+def _unprocessed(as_of: datetime, stale_after: timedelta) -> Query:
     query = select(
         PaymentNotification.id,
         PaymentNotification.merchant_trade_no,

@@ -1,0 +1,41 @@
+"""What `fluxus audit books` reports: the checks, one finding, and a check's query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select
+
+# A query and how to read one of its rows as a finding.
+Query = tuple[Select[*tuple[Any, ...]], Callable[[Any], "Finding"]]
+
+
+class Check(StrEnum):
+    PAID_ORDER_WITHOUT_INVOICE = "paid_order_without_invoice"
+    ORDER_WITH_SEVERAL_INVOICES = "order_with_several_invoices"
+    INVOICE_FOR_UNPAID_ORDER = "invoice_for_unpaid_order"
+    INVOICE_TOTAL_MISMATCH = "invoice_total_mismatch"
+    INVOICE_TAX_WRONG = "invoice_tax_wrong"
+    ACTIVE_WITHOUT_PAID_PERIOD = "active_subscription_without_paid_period"
+    NOTIFICATION_UNPROCESSED = "notification_never_processed"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: Check
+    ids: dict[str, str]
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": str(self.check), "ids": self.ids, "detail": self.detail}
+
+    def line(self) -> str:
+        ids = " ".join(f"{name}={value}" for name, value in self.ids.items())
+        return f"{self.check}: {ids} — {self.detail}"
+
+
+def money(value: Any) -> str:
+    return str(value)
