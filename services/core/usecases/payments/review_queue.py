@@ -46,7 +46,7 @@ class ReviewItem:
     resolution_note: str | None
 
 
-def _customer_query() -> Select[tuple[uuid.UUID, str | None, uuid.UUID | None]]:
+def _customer_query() -> Select[uuid.UUID, str, uuid.UUID]:
     # The customer is the order's; an item that names only a subscription takes its owner.
     return (
         select(
