@@ -72,8 +72,10 @@ def books(
     as_json: bool, stale_minutes: int, since_text: str | None, limit: int, now_text: str | None
 ) -> None:
     """Paid orders without exactly one invoice, invoices that disagree with their order or
-    with the 5% included tax, active subscriptions whose period nobody paid, and accepted
-    ECPay notifications never processed."""
+    with the 5% included tax, active subscriptions whose period nobody paid, accepted ECPay
+    notifications never processed, completed orders not paid exactly once (by an attempt or
+    a periodic charge), paid attempts of unpaid orders, successful periodic charges neither
+    applied nor parked, and every payment review item still open."""
     since_clock = _instant(since_text, "--since")
     clock = _instant(now_text, "--now") or SystemClock()
     settings = get_settings()

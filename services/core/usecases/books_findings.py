@@ -21,6 +21,11 @@ class Check(StrEnum):
     INVOICE_TAX_WRONG = "invoice_tax_wrong"
     ACTIVE_WITHOUT_PAID_PERIOD = "active_subscription_without_paid_period"
     NOTIFICATION_UNPROCESSED = "notification_never_processed"
+    COMPLETED_ORDER_WITHOUT_PAYMENT = "completed_order_without_payment"
+    ORDER_PAID_MORE_THAN_ONCE = "order_paid_more_than_once"
+    PAID_ATTEMPT_FOR_UNPAID_ORDER = "paid_attempt_for_unpaid_order"
+    PERIOD_CHARGE_UNACCOUNTED = "period_charge_unaccounted"
+    PAYMENT_REVIEW_OPEN = "payment_review_open"
 
 
 @dataclass(frozen=True)
