@@ -42,8 +42,9 @@ def _remember_failure(agreement_id: str, exc: BaseException) -> None:
 
 def sweep_agreement_cancellations() -> int:
     """Every agreement still waiting for ECPay's confirmation gets its job again."""
+    round_ = f"sweep{int(context.clock().now().timestamp()) // 60}"
     with context.unit_of_work() as (session, jobs):
         pending = agreements.pending_cancellations(session)
         for agreement_id in pending:
-            agreements.enqueue_cancel(jobs, agreement_id)
+            agreements.enqueue_cancel(jobs, agreement_id, round_)
     return len(pending)

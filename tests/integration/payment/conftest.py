@@ -213,3 +213,7 @@ def notifications(session: Session) -> list[PaymentNotification]:
     session.expire_all()
     return list(session.scalars(select(PaymentNotification).order_by(
         PaymentNotification.received_at)))
+
+
+# The real-process stack as a fixture for every test here (imported last: it uses this module).
+from tests.integration.payment.processes import stack  # noqa: E402, F401

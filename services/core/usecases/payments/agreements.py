@@ -100,8 +100,11 @@ def request_cancel(
     return count
 
 
-def enqueue_cancel(jobs: Jobs, agreement_id: uuid.UUID) -> None:
-    jobs.enqueue(CANCEL_JOB, str(agreement_id), job_id=f"cancel-agreement-{agreement_id}")
+def enqueue_cancel(jobs: Jobs, agreement_id: uuid.UUID, round_: str = "") -> None:
+    """`round_` names a sweep's round: a job whose RQ retries are still pending or spent
+    keeps its id, so a sweep needs an id of its own to ask again."""
+    suffix = f"-{round_}" if round_ else ""
+    jobs.enqueue(CANCEL_JOB, str(agreement_id), job_id=f"cancel-agreement-{agreement_id}{suffix}")
 
 
 def _confirmed(info: PeriodInfo) -> bool:
