@@ -37,7 +37,6 @@ def accept(engine: Engine, form: dict[str, str], kind: Kind = Kind.RETURN) -> uu
     with session_factory(engine)() as session, session.begin():
         receipt = receive_notification(
             session, FixedClock(NOW), RecordingJobs(), kind=kind, form=form, credentials=STAGE,
-            production=False,
         )
     assert receipt.verdict == "accepted", receipt
     return receipt.notification_id
