@@ -91,6 +91,24 @@ RENEWALS = Counter(
     "Due subscriptions renewed, by outcome (created, exists, skipped).",
     ["outcome"],
 )
+# Why a due subscription was not renewed (services.core.usecases.renewals.SkipReason).
+RENEWAL_SKIP_KINDS = frozenset(
+    {
+        "not_found",
+        "not_renewable",
+        "moved_on",
+        "no_period",
+        "no_plan",
+        "unknown_cycle",
+        "end_before_anchor",
+        "invalid_period",
+    }
+)
+RENEWALS_SKIPPED = Counter(
+    "fluxus_billing_renewals_skipped_total",
+    "Due subscriptions a renewal batch skipped, by kind of reason (see RENEWAL_SKIP_KINDS).",
+    ["kind"],
+)
 RECONCILIATIONS = Counter(
     "fluxus_billing_reconciliations_total",
     "Orders checked against ECPay, by outcome.",
@@ -209,6 +227,13 @@ def record_renewals(counts: dict[str, int]) -> None:
     for outcome, count in counts.items():
         if count:
             RENEWALS.labels(outcome).inc(count)
+
+
+def record_renewal_skips(kinds: dict[str, int]) -> None:
+    """One renewal batch's skipped subscriptions by kind of reason: {"no_plan": 1}."""
+    for kind, count in kinds.items():
+        if count:
+            RENEWALS_SKIPPED.labels(_bounded(kind, RENEWAL_SKIP_KINDS)).inc(count)
 
 
 def record_reconciliation(outcome: str) -> None:

@@ -6,20 +6,21 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock, parse_instant
-from services.core.db.models import Order, Plan, Subscription, User
+from services.core.db.models import AuditLog, Order, Plan, Subscription, User
 from services.core.db.upsert import insert_for
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
-from services.core.errors import NotFound
+from services.core.errors import DomainError, NotFound, ValidationError
 from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.emails import EmailRequest, queue_emails
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # How long before end_date a renewal order is created (ATM/CVS customers need time to pay).
 RENEWAL_LEAD = timedelta(days=3)
 RENEWABLE = (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value)
+SKIPPED_ACTION = "renewal_skipped"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,33 @@ def due_batch(
     return [DueRenewal(row.id, row.end_date) for row in session.execute(query)]
 
 
+class SkipReason(StrEnum):
+    """Why a due subscription got no renewal order (a bounded metric label)."""
+
+    # The job is stale: the subscription changed after it was found due. Nothing is wrong.
+    NOT_FOUND = "not_found"
+    NOT_RENEWABLE = "not_renewable"
+    MOVED_ON = "moved_on"
+    # Its data cannot be renewed until someone fixes it; it is found due again every run.
+    NO_PERIOD = "no_period"
+    NO_PLAN = "no_plan"
+    UNKNOWN_CYCLE = "unknown_cycle"
+    END_BEFORE_ANCHOR = "end_before_anchor"
+    INVALID_PERIOD = "invalid_period"
+
+
+STALE = frozenset({SkipReason.NOT_FOUND, SkipReason.NOT_RENEWABLE, SkipReason.MOVED_ON})
+
+
+@dataclass(frozen=True)
+class Skip:
+    subscription_id: uuid.UUID
+    user_id: uuid.UUID | None
+    period_start: datetime
+    reason: SkipReason
+    detail: str
+
+
 @dataclass
 class RenewalCounts:
     """What one batch did, per subscription: created an order, found one, or skipped it."""
@@ -104,23 +133,32 @@ class RenewalCounts:
     created: int = 0
     exists: int = 0
     skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # the skipped, by SkipReason
+
+    def skip(self, reason: SkipReason) -> None:
+        self.skipped += 1
+        self.reasons[reason.value] = self.reasons.get(reason.value, 0) + 1
 
     def as_dict(self) -> dict[str, int]:
+        """Counts by outcome, the job's result (it feeds fluxus_billing_renewals_total)."""
         return {"created": self.created, "exists": self.exists, "skipped": self.skipped}
 
 
-def _skip_reason(sub: Subscription | None, period_start: datetime) -> str:
+def _skip_reason(sub: Subscription | None, period_start: datetime) -> tuple[SkipReason, str] | None:
     if sub is None:
-        return "subscription not found"
+        return SkipReason.NOT_FOUND, "subscription not found"
     if sub.status not in RENEWABLE:
-        return f"subscription is {sub.status}"
+        return SkipReason.NOT_RENEWABLE, f"subscription is {sub.status}"
     if not sub.auto_renew or sub.cancel_at_period_end:
-        return "subscription will not renew"
+        return SkipReason.NOT_RENEWABLE, "subscription will not renew"
     if sub.end_date is None or sub.anchor_date is None:
-        return "subscription has no period"
+        return SkipReason.NO_PERIOD, "subscription has no period"
     if sub.end_date != period_start:
-        return "period already moved on"
-    return ""
+        return SkipReason.MOVED_ON, "period already moved on"
+    if sub.end_date < sub.anchor_date:
+        end, anchor = sub.end_date.isoformat(), sub.anchor_date.isoformat()
+        return SkipReason.END_BEFORE_ANCHOR, f"end date {end} is before the anchor {anchor}"
+    return None
 
 
 def waits_for_period_charge(sub: Subscription) -> bool:
@@ -129,10 +167,21 @@ def waits_for_period_charge(sub: Subscription) -> bool:
 
 
 def _order_values(
-    sub: Subscription, plan: Plan, now: datetime, period_start: datetime
-) -> dict[str, Any]:
+    sub: Subscription, plan: Plan | None, now: datetime, period_start: datetime
+) -> dict[str, Any] | tuple[SkipReason, str]:
+    """The renewal order's columns, or why this subscription cannot have one."""
+    if plan is None:
+        return SkipReason.NO_PLAN, f"plan {sub.plan_id} not found"
+    try:
+        cycle = BillingCycle.parse(plan.billing_cycle)
+    except ValidationError as exc:
+        return SkipReason.UNKNOWN_CYCLE, f"plan {plan.slug}: {exc.message}"
     assert sub.anchor_date is not None  # noqa: S101 - _skip_reason checked it
-    period = next_period(sub.anchor_date, BillingCycle.parse(plan.billing_cycle), period_start)
+    try:
+        period = next_period(sub.anchor_date, cycle, period_start)
+    except (ValidationError, DomainError) as exc:
+        # One subscription's bad data must not cost the rest of the batch their orders.
+        return SkipReason.INVALID_PERIOD, exc.message
     return {
         "id": uuid.uuid4(),
         "order_number": new_order_number(now),
@@ -144,6 +193,8 @@ def _order_values(
         "status": OrderStatus.PENDING.value,
         "payment_method": sub.payment_method or "credit_card",
         "is_renewal": True,
+        # Off the anchor's boundaries (a staff extension, an import) this is a short period
+        # from end_date: the unique (subscription_id, period_start) index keys on end_date.
         "period_start": period.start,
         "period_end": period.end,
         # Unpaid past the grace period, dunning expires the subscription and this order.
@@ -181,7 +232,8 @@ def renew_due(
     once, in one transaction: set-based, so a batch of hundreds costs a few statements.
 
     Subscriptions are locked in id order (no deadlock between overlapping batches) and
-    re-checked under the lock; one that changed since it was found due is skipped.
+    re-checked under the lock; one that changed since it was found due, or whose data
+    cannot be renewed, is skipped with a reason (counted, logged and audited).
     """
     counts = RenewalCounts()
     wanted = {due.subscription_id: due.period_start for due in dues}
@@ -194,24 +246,12 @@ def renew_due(
             .with_for_update()
         )
     }
-    renewable = []
-    for sub_id, period_start in wanted.items():
-        sub = subs.get(sub_id)
-        reason = _skip_reason(sub, period_start)
-        if reason:
-            counts.skipped += 1
-            log.info("renewal of %s from %s skipped: %s", sub_id, period_start, reason)
-        else:
-            assert sub is not None  # noqa: S101 - _skip_reason returns a reason for None
-            renewable.append(sub)
-    if not renewable:
+    rows, skips = _plan_orders(session, clock.now(), wanted, subs)
+    for skip in skips:
+        counts.skip(skip.reason)
+    _audit_skips(session, skips)
+    if not rows:
         return counts
-    plans = {
-        plan.id: plan
-        for plan in session.scalars(select(Plan).where(Plan.id.in_({s.plan_id for s in renewable})))
-    }
-    now = clock.now()
-    rows = [_order_values(sub, plans[sub.plan_id], now, wanted[sub.id]) for sub in renewable]
     created = _insert_orders(session, rows)
     counts.created, counts.exists = len(created), len(rows) - len(created)
     new_rows = [row for row in rows if row["id"] in created]
@@ -219,6 +259,71 @@ def renew_due(
     offline = [r for r in new_rows if not waits_for_period_charge(subs[r["subscription_id"]])]
     _ask_for_payment(session, jobs, offline, dashboard_url)
     return counts
+
+
+def _plan_orders(
+    session: Session,
+    now: datetime,
+    wanted: dict[uuid.UUID, datetime],
+    subs: dict[uuid.UUID, Subscription],
+) -> tuple[list[dict[str, Any]], list[Skip]]:
+    """The order rows of the renewable subscriptions, and a Skip for each of the others."""
+    plan_ids = {sub.plan_id for sub in subs.values()}
+    plans = {plan.id: plan for plan in session.scalars(select(Plan).where(Plan.id.in_(plan_ids)))}
+    rows: list[dict[str, Any]] = []
+    skips: list[Skip] = []
+    for sub_id, period_start in wanted.items():
+        sub = subs.get(sub_id)
+        outcome = _skip_reason(sub, period_start)
+        if outcome is None:
+            assert sub is not None  # noqa: S101 - _skip_reason returns a reason for None
+            outcome = _order_values(sub, plans.get(sub.plan_id), now, period_start)
+        if isinstance(outcome, dict):
+            rows.append(outcome)
+            continue
+        reason, detail = outcome
+        skips.append(Skip(sub_id, sub.user_id if sub else None, period_start, reason, detail))
+        level = logging.INFO if reason in STALE else logging.WARNING
+        log.log(
+            level,
+            "renewal of %s from %s skipped (%s): %s",
+            sub_id,
+            period_start.isoformat(),
+            reason.value,
+            detail,
+        )
+    return rows, skips
+
+
+def _audit_skips(session: Session, skips: list[Skip]) -> None:
+    """One audit row per skipped subscription and reason; a broken subscription is found due
+    on every renewer run, so a skip already audited for the same period is not audited again."""
+    if not skips:
+        return
+    ids = [str(skip.subscription_id) for skip in skips]
+    query = select(AuditLog.resource_id, AuditLog.description).where(
+        AuditLog.action == SKIPPED_ACTION,
+        AuditLog.resource_type == "subscription",
+        AuditLog.resource_id.in_(ids),
+    )
+    seen = {(row.resource_id, row.description) for row in session.execute(query)}
+    rows = []
+    for skip in skips:
+        description = f"renewal from {skip.period_start.isoformat()} skipped: {skip.detail}"
+        if (str(skip.subscription_id), description[:500]) in seen:
+            continue
+        rows.append(
+            audit.values(
+                audit.SYSTEM,
+                SKIPPED_ACTION,
+                resource_type="subscription",
+                resource_id=skip.subscription_id,
+                user_id=skip.user_id,
+                description=description,
+                meta={"reason": skip.reason.value, "period_start": skip.period_start.isoformat()},
+            )
+        )
+    audit.record_many(session, rows)
 
 
 def _audit_created(session: Session, orders: list[dict[str, Any]]) -> None:

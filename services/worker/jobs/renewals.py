@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from services.core import metrics
 from services.core.usecases import renewals
 from services.worker import context
 
@@ -18,5 +19,9 @@ def renew_subscriptions(dues: Sequence[Sequence[str]]) -> dict[str, int]:
         counts = renewals.renew_due(
             session, context.clock(), jobs, batch, dashboard_url=context.settings().dashboard_url
         )
-    log.info("renewal batch of %d: %s", len(batch), counts.as_dict())
+    # After the commit: a batch that rolled back skipped nothing. The outcome counts are
+    # recorded by the worker from the return value (fluxus_billing_renewals_total).
+    metrics.record_renewal_skips(counts.reasons)
+    log.info("renewal batch of %d: %s, skipped by reason %s", len(batch), counts.as_dict(),
+             counts.reasons)
     return counts.as_dict()

@@ -172,6 +172,7 @@ def test_a_batch_creates_each_order_once_and_says_what_it_skipped(
 
     assert first.as_dict() == {"created": 2, "exists": 0, "skipped": 3}
     assert again.as_dict() == {"created": 0, "exists": 2, "skipped": 3}
+    assert first.reasons == {"not_renewable": 1, "moved_on": 1, "not_found": 1}
     [atm_order] = renewal_orders(session, due)
     assert len(renewal_orders(session, card)) == 1
     assert renewal_orders(session, cancelled) == renewal_orders(session, moved_on) == []
