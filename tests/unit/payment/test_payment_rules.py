@@ -10,6 +10,7 @@ import pytest
 
 from services.core.db.models import Order
 from services.core.domain.periods import BillingCycle
+from services.core.domain.periods import period_after as following_period
 from services.core.usecases.checkout import CheckoutUrls, periodic_plan
 from services.core.usecases.payment_notifications import (
     Kind,
@@ -18,7 +19,6 @@ from services.core.usecases.payment_notifications import (
     dedupe_key,
     simulated_return_fields,
 )
-from services.core.domain.periods import period_after as following_period
 from services.ecpay.checkmac import sign, verify_check_mac_value
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.notifications import PaymentNotification

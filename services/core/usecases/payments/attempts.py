@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
@@ -85,14 +85,14 @@ def payable_until(method: str, expires_at: datetime | None) -> datetime | None:
 
 def live_offline_deadline(session: Session, order_id: uuid.UUID, now: datetime) -> datetime | None:
     """The latest moment an open ATM/CVS/BARCODE code of this order can still be paid."""
-    deadlines = session.scalars(
-        select(PaymentAttempt.payable_until).where(
+    latest: datetime | None = session.scalar(
+        select(func.max(PaymentAttempt.payable_until)).where(
             PaymentAttempt.order_id == order_id,
             PaymentAttempt.status == AttemptStatus.OPEN.value,
             PaymentAttempt.payable_until > now,
         )
-    ).all()
-    return max(deadlines, default=None)
+    )
+    return latest
 
 
 def expire_open(session: Session, order_id: uuid.UUID, reason: str) -> None:
