@@ -63,8 +63,13 @@ def test_period_action_posts_a_signed_form(action: str, platform_id: str) -> Non
 
 def test_unknown_action_is_refused_before_sending() -> None:
     calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, text="RtnCode=1")
+
     with (
-        _client(lambda r: calls.append(r) or httpx.Response(200)) as client,
+        _client(handler) as client,
         pytest.raises(ValueError, match="Pause"),
     ):
         client.period_action("FX9", "Pause")

@@ -26,8 +26,8 @@ NOW = datetime(2025, 5, 1, 2, 0, tzinfo=UTC)
 CREDS = EcpayCredentials.stage("http://sim.test")
 
 
-def _taipei(*args: int) -> datetime:
-    return datetime(*args, tzinfo=TAIPEI)  # type: ignore[misc]
+def _taipei(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TAIPEI)
 
 
 @pytest.mark.parametrize(
