@@ -22,6 +22,7 @@ from services.core.clock import Clock, FixedClock
 from services.core.config import Settings
 from services.core.db.models import EmailDelivery, Invoice, Order, PaymentNotification
 from services.core.db.session import dispose_engines, session_factory
+from services.core.usecases.payments import attempts
 from services.ecpay.checkmac import sign
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.fields import format_trade_date
@@ -59,14 +60,17 @@ def seed(
     sub_fields: dict[str, Any] | None = None,
     order_fields: dict[str, Any] | None = None,
     user_fields: dict[str, Any] | None = None,
+    periodic: dict[str, Any] | None = None,
 ) -> World:
-    """A customer with a plan, a subscription and one pending order, committed."""
+    """A customer with a plan, a subscription and one pending order, committed; the order
+    has its first payment attempt (as a checkout makes it), `periodic` terms when given."""
     with session_factory(engine)() as session:
         user = make_user(session, **(user_fields or {}))
         plan = make_plan(session, price=Decimal(price), billing_cycle=cycle)
         sub = make_subscription(session, user, plan, auto_renew=auto_renew, **(sub_fields or {}))
         order = make_order(session, sub, amount=Decimal(price), payment_method=method,
                            **(order_fields or {}))
+        attempts.start(session, FixedClock(NOW), order, periodic=periodic)
         session.commit()
         return World(user.id, plan.id, sub.id, order.id, order.order_number, order.amount)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.config import Settings
-from services.core.db.models import AuditLog, PaymentNotification
+from services.core.db.models import AuditLog, PaymentAttempt, PaymentNotification, PaymentReview
 from services.ecpay.credentials import EcpayCredentials
 from tests.integration.payment.conftest import (
     Served,
@@ -94,34 +95,44 @@ def test_a_notification_signed_with_another_key_is_refused(
     assert [n.verdict for n in notifications(session)] == ["bad_signature"]
 
 
-@pytest.mark.parametrize(
-    ("fields", "verdict", "answer"),
-    [
-        ({"merchant_id": "2000132"}, "wrong_merchant", "0|MerchantID Error"),
-        ({"amount": 1}, "amount_mismatch", "0|Amount mismatch"),
-        ({"amount": 99000}, "amount_mismatch", "0|Amount mismatch"),
-    ],
-)
-def test_a_correctly_signed_but_wrong_notification_is_stored_with_its_verdict(
+def test_another_merchants_notification_is_refused_and_stored_with_its_verdict(
     payment: Served, world: World, session: Session, redis: Redis,
-    fields: dict, verdict: str, answer: str,
 ) -> None:
-    response = post(payment, return_fields(world, **fields))
+    response = post(payment, return_fields(world, merchant_id="2000132"))
 
-    assert (response.status_code, response.text) == (400, answer)
-    assert [n.verdict for n in notifications(session)] == [verdict]
+    assert (response.status_code, response.text) == (400, "0|MerchantID Error")
+    assert [n.verdict for n in notifications(session)] == ["wrong_merchant"]
     assert order_of(session, world).status == "pending"
     assert queued_ids(redis, "payments") == []
+    assert _reviews(session) == []
 
 
-def test_a_notification_for_an_unknown_order_is_refused(
+@pytest.mark.parametrize("amount", [1, 99000])
+def test_a_signed_notification_with_the_wrong_amount_is_acknowledged_and_parked(
+    payment: Served, world: World, session: Session, redis: Redis, amount: int,
+) -> None:
+    response = post(payment, return_fields(world, amount=amount))
+
+    # ECPay took the money: refusing would only make it give up re-sending it.
+    assert (response.status_code, response.text) == (200, "1|OK")
+    assert [n.verdict for n in notifications(session)] == ["amount_mismatch"]
+    assert order_of(session, world).status == "pending"
+    assert queued_ids(redis, "payments") == []
+    [item] = _reviews(session)
+    assert (item.reason, item.amount, item.order_id) == (
+        "amount_mismatch", Decimal(amount), world.order_id)
+
+
+def test_a_notification_for_an_unknown_order_is_acknowledged_and_parked(
     payment: Served, world: World, session: Session
 ) -> None:
     stranger = replace(world, order_number="FX000UNKNOWN0000000")
     response = post(payment, return_fields(stranger))
-    assert response.text == "0|Unknown MerchantTradeNo"
+    assert response.text == "1|OK"
     [stored] = notifications(session)
     assert (stored.verdict, stored.merchant_trade_no) == ("unknown_order", "FX000UNKNOWN0000000")
+    [item] = _reviews(session)
+    assert (item.reason, item.merchant_trade_no) == ("unknown_order", "FX000UNKNOWN0000000")
 
 
 def test_a_forged_copy_posted_first_does_not_block_the_genuine_notification(
@@ -166,7 +177,7 @@ def test_ten_identical_notifications_posted_at_once_complete_the_order_once(
     assert totals(session, world) == (1, 1, 1)
 
 
-def test_a_declined_payment_marks_the_order_failed_with_the_reason_once(
+def test_a_declined_payment_fails_its_attempt_once_and_leaves_the_order_payable(
     payment: Served, world: World, session: Session, worker: Callable[..., None]
 ) -> None:
     declined = return_fields(world, rtn_code="10100058", rtn_msg="付款失敗")
@@ -176,17 +187,19 @@ def test_a_declined_payment_marks_the_order_failed_with_the_reason_once(
     worker()
 
     order = order_of(session, world)
-    assert (order.status, order.failure_reason) == ("failed", "10100058 付款失敗")
+    assert (order.status, order.failure_reason) == ("pending", "10100058 付款失敗")
+    [attempt] = session.scalars(select(PaymentAttempt)).all()
+    assert (attempt.status, attempt.failure_reason) == ("failed", "10100058 付款失敗")
     assert totals(session, world) == (0, 0, 0)
     assert count(session, AuditLog, AuditLog.action == "payment.failed") == 1
 
 
-def test_simulate_paid_is_never_fulfilled_in_production(
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_simulate_paid_is_never_fulfilled_in_any_environment(
     serve: Callable[..., Served], settings: Settings, world: World, session: Session,
-    redis: Redis, worker: Callable[..., None],
+    redis: Redis, worker: Callable[..., None], env: str,
 ) -> None:
-    production = replace(settings, env="production")
-    payment = serve(production)
+    payment = serve(replace(settings, env=env))
 
     response = post(payment, return_fields(world, simulate_paid="1"))
 
@@ -196,16 +209,6 @@ def test_simulate_paid_is_never_fulfilled_in_production(
     assert queued_ids(redis, "payments") == []
     worker()
     assert order_of(session, world).status == "pending"
-
-
-def test_simulate_paid_in_development_pays_and_says_so(
-    payment: Served, world: World, session: Session, worker: Callable[..., None]
-) -> None:
-    assert post(payment, return_fields(world, simulate_paid="1")).text == "1|OK"
-    worker()
-    assert totals(session, world) == (1, 1, 1)
-    [row] = [a for a in _audit(session) if a.action == "payment.completed"]
-    assert row.meta["source"] == "simulated"
 
 
 def test_an_oversized_notification_is_refused_before_it_is_read(
@@ -221,6 +224,11 @@ def test_the_webhook_is_not_rate_limited(payment: Served, world: World) -> None:
     with httpx.Client(base_url=payment.url) as client:
         answers = {client.post(CALLBACK, data=form).text for _ in range(80)}
     assert answers == {"1|OK"}
+
+
+def _reviews(session: Session) -> list[PaymentReview]:
+    session.expire_all()
+    return list(session.scalars(select(PaymentReview)))
 
 
 def _audit(session: Session) -> list[AuditLog]:

@@ -39,8 +39,12 @@ def test_the_owner_gets_a_signed_checkout_form_for_a_pending_order(
     assert body["method"] == "POST"
     fields = body["fields"]
     assert verify_check_mac_value(fields, STAGE.hash_key, STAGE.hash_iv)
-    assert (fields["MerchantTradeNo"], fields["TotalAmount"], fields["ChoosePayment"]) == (
-        world.order_number, "990", "Credit")
+    assert (fields["TotalAmount"], fields["ChoosePayment"]) == ("990", "Credit")
+    # Every checkout is a new attempt: ECPay refuses a MerchantTradeNo it has seen.
+    assert fields["MerchantTradeNo"] != world.order_number
+    with payment.client(world.user_id) as client:
+        again = client.post(CREATE, json={"order_id": str(world.order_id)}).json()["fields"]
+    assert again["MerchantTradeNo"] not in (world.order_number, fields["MerchantTradeNo"])
     base = settings.public_payment_url
     assert fields["ReturnURL"] == f"{base}/payment/ecpay/callback/"
     assert fields["OrderResultURL"] == f"{base}/payment/ecpay/return/?order_id={world.order_id}"
@@ -129,7 +133,9 @@ def test_the_dev_test_payment_goes_through_the_callback_intake(
     assert response.status_code == 200, response.text
     assert (response.json()["verdict"], response.json()["answer"]) == ("accepted", "1|OK")
     [stored] = notifications(session)
-    assert (stored.kind, stored.raw["SimulatePaid"]) == ("return", "1")
+    # A new attempt of its own, as a checkout would make; not SimulatePaid (never fulfilled).
+    assert (stored.kind, stored.raw["SimulatePaid"]) == ("return", "0")
+    assert stored.raw["MerchantTradeNo"] != world.order_number
     worker()
     assert totals(session, world) == (1, 1, 1)
 

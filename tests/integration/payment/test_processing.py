@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock
 from services.core.crypto import decrypt_json
-from services.core.db.models import AuditLog, EmailDelivery, Invoice, Order, Subscription
+from services.core.db.models import (
+    AuditLog,
+    EmailDelivery,
+    Invoice,
+    Order,
+    PaymentReview,
+    Subscription,
+)
 from services.core.db.session import session_factory
 from services.core.domain.periods import BillingCycle, add_cycles
 from services.core.ports import RecordingJobs
@@ -31,6 +38,7 @@ from tests.integration.payment.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+PERIODIC = {"period_type": "M", "frequency": 1, "exec_times": 99, "period_amount": 990}
 
 
 def accept(engine: Engine, form: dict[str, str], kind: Kind = Kind.RETURN) -> uuid.UUID:
@@ -166,13 +174,17 @@ def test_a_renewal_order_without_a_period_still_extends_from_the_old_end(
 def test_money_for_a_cancelled_order_is_kept_for_review_and_changes_nothing(
     engine: Engine, session: Session
 ) -> None:
-    world = seed(engine, order_fields={"status": "cancelled"})
+    world = seed(engine, order_fields={"status": "cancelled"},
+                 sub_fields={"status": "cancelled", "cancelled_at": NOW})
     note = accept(engine, return_fields(world))
     assert process(engine, note)[0] is Outcome.NEEDS_REVIEW
     session.expire_all()
     assert session.get_one(Order, world.order_id).status == "cancelled"
     assert totals(session, world) == (0, 0, 0)
-    assert count(session, AuditLog, AuditLog.action == "payment.needs_review") == 1
+    assert count(session, AuditLog, AuditLog.action == "payment.review_opened") == 1
+    [item] = session.scalars(select(PaymentReview)).all()
+    assert (item.reason, item.amount, item.order_id) == ("order_closed", Decimal(990),
+                                                        world.order_id)
     assert process(engine, note)[0] is Outcome.ALREADY_PROCESSED
 
 
@@ -201,8 +213,7 @@ def test_atm_instructions_are_stored_on_the_order_and_emailed_once(
         "812", "9103522175887271")
     # Payable through the whole of Nov 29 in Taipei.
     assert order.expire_at == datetime(2026, 11, 29, 15, 59, 59, tzinfo=UTC)
-    assert count(session, EmailDelivery,
-                 EmailDelivery.event_key == f"payment_instructions:{order.id}") == 1
+    assert count(session, EmailDelivery, EmailDelivery.template == "payment_instructions") == 1
 
     # Then the customer pays at the bank: ReturnURL completes the processing order.
     process(engine, accept(engine, return_fields(world, PaymentType="ATM_TAISHIN")))
@@ -224,18 +235,18 @@ def _period(world: World, success_times: int, *, rtn_code: str = "1", gwsr: str 
 def test_each_periodic_charge_becomes_one_completed_renewal_for_the_next_period(
     engine: Engine, session: Session
 ) -> None:
-    world = seed(engine)
-    with session_factory(engine)() as s, s.begin():
-        s.get_one(Order, world.order_id).payment_info = {"periodic": {"period_type": "M"}}
+    world = seed(engine, periodic=PERIODIC)
     first_paid = datetime(2027, 1, 31, 2, 0, tzinfo=UTC)
     process(engine, accept(engine, return_fields(world, paid_at=first_paid)))
     assert subscription(session, world).period_agreement_no == world.order_number
 
     charge = accept(engine, _period(world, 2), Kind.PERIOD)
     assert process(engine, charge)[0] is Outcome.COMPLETED
-    # The same charge reported again under another identity (another Gwsr) pays nothing new.
+    # Another charge (another Gwsr) on the same scheduled date: kept and parked, not applied.
     again = accept(engine, _period(world, 2, gwsr="22222"), Kind.PERIOD)
-    assert process(engine, again)[0] is Outcome.ALREADY_COMPLETED
+    assert process(engine, again)[0] is Outcome.NEEDS_REVIEW
+    [item] = session.scalars(select(PaymentReview)).all()
+    assert (item.reason, item.gateway_trade_no) == ("period_already_paid", "22222")
 
     session.expire_all()
     renewals = list(session.scalars(select(Order).where(Order.is_renewal.is_(True))))
@@ -253,7 +264,7 @@ def test_each_periodic_charge_becomes_one_completed_renewal_for_the_next_period(
 def test_a_declined_periodic_charge_puts_the_subscription_past_due(
     engine: Engine, session: Session
 ) -> None:
-    world = seed(engine)
+    world = seed(engine, periodic=PERIODIC)
     process(engine, accept(engine, return_fields(world)))
     outcome, _ = process(engine, accept(engine, _period(world, 1, rtn_code="10100058"),
                                         Kind.PERIOD))
