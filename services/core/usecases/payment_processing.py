@@ -48,8 +48,8 @@ def fail_payment(
     """A declined attempt: the attempt fails, the order stays payable (a new checkout is a
     new attempt), and the customer is e-mailed a way to try again."""
     order = lock_order(session, order_id)
-    attempt = _attempt_of(session, attempt_id) or attempts.for_order(session, order)
-    if attempt is not None and not attempts.mark_failed(attempt, reason):
+    attempt = _attempt_of(session, attempt_id) or attempts.for_order(session, clock, order)
+    if not attempts.mark_failed(attempt, reason):
         return PaymentResult(order.id, Outcome.ALREADY_CLOSED)
     if order.status not in OPEN_ORDER:
         return PaymentResult(order.id, Outcome.ALREADY_CLOSED)
@@ -59,11 +59,11 @@ def fail_payment(
     audit.record(
         session, audit.SYSTEM, "payment.failed", resource_type="order", resource_id=order.id,
         user_id=order.user_id, description=reason[:500],
-        meta={"source": source, "attempt": attempt.merchant_trade_no if attempt else None},
+        meta={"source": source, "attempt": attempt.merchant_trade_no},
     )
     queue_email(
         session, jobs, template="payment_failed", user=session.get_one(User, order.user_id),
-        event_key=f"payment_failed:{attempt.id if attempt else order.id}",
+        event_key=f"payment_failed:{attempt.id}",
         context={"order_id": str(order.id)},
     )
     return PaymentResult(order.id, Outcome.FAILED)
@@ -75,9 +75,9 @@ def record_payment_info(
 ) -> PaymentResult:
     """Store the ATM account / CVS code / barcodes on the order and e-mail them (once)."""
     order = lock_order(session, order_id)
-    attempt = _attempt_of(session, attempt_id) or attempts.for_order(session, order)
     if order.status not in OPEN_ORDER:
         return PaymentResult(order.id, Outcome.ALREADY_CLOSED)
+    attempt = _attempt_of(session, attempt_id) or attempts.for_order(session, clock, order)
     if not info.issued:
         audit.record(
             session, audit.SYSTEM, "payment.code_not_issued", resource_type="order",
@@ -92,14 +92,13 @@ def record_payment_info(
         "barcode1": info.barcodes[0], "barcode2": info.barcodes[1], "barcode3": info.barcodes[2],
         "expire_date": info.raw.get("ExpireDate", ""),  # as ECPay wrote it (Taipei time)
         "expire_at": expires.isoformat() if expires else None,
-        "merchant_trade_no": attempt.merchant_trade_no if attempt else order.order_number,
+        "merchant_trade_no": attempt.merchant_trade_no,
     }
     order.payment_info = details
     order.expire_at = expires
     order.ecpay_trade_no = info.trade_no[:20] or order.ecpay_trade_no
-    if attempt is not None:
-        attempt.payable_until = attempts.payable_until(info.payment_type, expires)
-        attempt.trade_no = info.trade_no[:20] or attempt.trade_no
+    attempt.payable_until = attempts.payable_until(info.payment_type, expires)
+    attempt.trade_no = info.trade_no[:20] or attempt.trade_no
     if order.status == OrderStatus.PENDING:
         check_order_transition(order.status, OrderStatus.PROCESSING)
         order.status = OrderStatus.PROCESSING.value
@@ -110,7 +109,7 @@ def record_payment_info(
     queue_email(
         session, jobs, template="payment_instructions",
         user=session.get_one(User, order.user_id),
-        event_key=f"payment_instructions:{attempt.id if attempt else order.id}",
+        event_key=f"payment_instructions:{attempt.id}",
         context={"order_id": str(order.id)},
     )
     return PaymentResult(order.id, Outcome.INSTRUCTIONS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
@@ -54,9 +54,10 @@ class ReconcileResult:
     detail: str = ""
 
 
-# Closed attempts are still asked about for this long: paid at ECPay but failed, expired or
-# cancelled here is money that must not be lost.
+# Closed attempts are still asked about for this long, every RECHECK_CLOSED: paid at ECPay
+# but failed, expired or cancelled here is money that must not be lost.
 LOOK_BACK = timedelta(days=7)
+RECHECK_CLOSED = timedelta(hours=6)
 _RECHECKABLE = (AttemptStatus.OPEN.value, AttemptStatus.FAILED.value,
                 AttemptStatus.EXPIRED.value)
 
@@ -79,11 +80,16 @@ def due_for_reconciliation(session: Session, clock: Clock, *, limit: int = 200) 
         .join(PaymentAttempt, PaymentAttempt.order_id == Order.id)
         .join(Subscription, Subscription.id == Order.subscription_id)
         .where(
-            PaymentAttempt.status.in_(_RECHECKABLE),
             PaymentAttempt.created_at >= now - LOOK_BACK,
-            or_(PaymentAttempt.checked_at.is_(None),
-                PaymentAttempt.checked_at <= now - CHECKOUT_WAIT),
             PaymentAttempt.created_at <= now - CHECKOUT_WAIT,
+            or_(
+                and_(PaymentAttempt.status == AttemptStatus.OPEN.value,
+                     or_(PaymentAttempt.checked_at.is_(None),
+                         PaymentAttempt.checked_at <= now - CHECKOUT_WAIT)),
+                and_(PaymentAttempt.status.in_(_RECHECKABLE),
+                     or_(PaymentAttempt.checked_at.is_(None),
+                         PaymentAttempt.checked_at <= now - RECHECK_CLOSED)),
+            ),
         )
         .order_by(PaymentAttempt.checked_at.asc().nulls_first(), PaymentAttempt.created_at.desc())
         .limit(limit * 4)
@@ -97,15 +103,18 @@ def due_for_reconciliation(session: Session, clock: Clock, *, limit: int = 200) 
 
 
 def _open_without_attempts(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
-    # Renewal orders a card agreement pays have no checkout attempt of their own.
-    return list(session.scalars(
-        select(Order.id)
-        .where(Order.status.in_(OPEN), Order.is_renewal.is_(True),
-               Order.period_start <= now - PERIOD_CHARGE_WAIT,
+    """Open orders no checkout ever started: renewal orders a card agreement pays (past the
+    charge day), and orders whose payment window may have to be closed."""
+    rows = session.execute(
+        select(Order, Subscription)
+        .join(Subscription, Subscription.id == Order.subscription_id)
+        .where(Order.status.in_(OPEN),
+               or_(Order.created_at <= now - CHECKOUT_WAIT, Order.is_renewal.is_(True)),
                ~exists().where(PaymentAttempt.order_id == Order.id))
-        .order_by(Order.period_start.desc())
+        .order_by(Order.created_at.desc())
         .limit(limit)
-    ))
+    ).all()
+    return [order.id for order, sub in rows if _ready(order, sub, now)]
 
 
 def enqueue_due(session: Session, clock: Clock, jobs: Jobs) -> int:
@@ -185,6 +194,9 @@ def _reconcile_attempts(
                                      PaymentAttempt.status.in_(_RECHECKABLE))
         .order_by(PaymentAttempt.created_at)
     ))
+    if not candidates and order.status in OPEN:
+        # Never checked out here: the order's own number is what ECPay would know.
+        candidates = [attempts.for_order(session, clock, order)]
     result = ReconcileResult("waiting", "no attempt to ask about")
     for attempt in candidates:
         info = _query_trade(gateway, attempt)

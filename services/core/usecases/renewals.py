@@ -274,10 +274,13 @@ def _plan_orders(
     skips: list[Skip] = []
     for sub_id, period_start in wanted.items():
         sub = subs.get(sub_id)
-        outcome = _skip_reason(sub, period_start)
-        if outcome is None:
+        refusal = _skip_reason(sub, period_start)
+        outcome: dict[str, Any] | tuple[SkipReason, str]
+        if refusal is None:
             assert sub is not None  # noqa: S101 - _skip_reason returns a reason for None
             outcome = _order_values(sub, plans.get(sub.plan_id), now, period_start)
+        else:
+            outcome = refusal
         if isinstance(outcome, dict):
             rows.append(outcome)
             continue

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock, SystemClock
 from services.core.config import Settings
-from services.core.db.models import Invoice, Order, Subscription
+from services.core.db.models import CardAgreement, Invoice, Order, Subscription
 from services.core.domain.periods import BillingCycle, add_cycles
 from services.ecpay.checkout import CheckoutOrder, ChoosePayment, PeriodicPlan, build_checkout
 from services.ecpay.credentials import EcpayCredentials
@@ -80,7 +80,10 @@ def test_paid_order_whose_callback_was_lost_is_completed(
     sub = make_subscription(session, make_user(session), plan, status="pending")
     paid = make_order(session, sub)
     abandoned = make_order(session, sub, expire_at=datetime.now(UTC) + timedelta(minutes=20))
-    never_seen = make_order(session, sub)
+    # Another customer's (paying one first order supersedes the others of its subscription).
+    never_seen = make_order(
+        session, make_subscription(session, make_user(session), plan, status="pending")
+    )
     session.commit()
     for order in (paid, abandoned):
         checkout(simulator, order)
@@ -98,6 +101,8 @@ def test_paid_order_whose_callback_was_lost_is_completed(
     assert invoice.order_id == paid.id
     inbox, _port = smtp
     assert [str(m["Subject"]) for m in inbox.messages] == [f"付款成功：訂單 {paid.order_number}"]
+    assert periodic.reconcile_orders() == 0  # each was asked just now
+    clock.set(datetime.now(UTC) + timedelta(minutes=62))
     assert periodic.reconcile_orders() == 1  # only the one ECPay has never seen stays open
 
 
@@ -116,6 +121,11 @@ def test_lost_periodic_charge_completes_the_renewal_order(
     sim_post(simulator, f"{agreement.order_number}/period")  # ECPay charged; callback lost
     # The agreement paid the first period; the renewal order of the second one waits.
     sub.payment_method, sub.period_agreement_no = "credit_card", agreement.order_number
+    session.add(CardAgreement(  # what completing the checkout records
+        subscription_id=sub.id, merchant_trade_no=agreement.order_number, status="active",
+        period_type="M", frequency=1, exec_times=12, period_amount=990,
+        first_charged_at=datetime.now(UTC), first_period_index=0, cancel_attempts=0,
+    ))
     sub.end_date = add_cycles(anchor, BillingCycle.MONTHLY, 1)
     agreement.status = "completed"
     renewal = make_order(

@@ -61,9 +61,15 @@ def start(
     return attempt
 
 
-def for_order(session: Session, order: Order) -> PaymentAttempt | None:
-    """The attempt that carries the order's own number (orders made before attempts)."""
-    return find(session, order.order_number)
+def for_order(session: Session, clock: Clock, order: Order) -> PaymentAttempt:
+    """The attempt that carries the order's own number, made now if the order never had a
+    checkout (money that reached it another way still gets the attempt that paid it)."""
+    attempt = session.scalars(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.merchant_trade_no == order.order_number)
+        .with_for_update()
+    ).one_or_none()
+    return attempt if attempt is not None else start(session, clock, order)
 
 
 def mark_failed(attempt: PaymentAttempt, reason: str) -> bool:

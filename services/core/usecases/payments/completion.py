@@ -98,13 +98,13 @@ def _park(session: Session, order: Order, attempt: PaymentAttempt | None, paymen
     return PaymentResult(order.id, Outcome.NEEDS_REVIEW, review_id=review_id)
 
 
-def _attempt(session: Session, order: Order, attempt_id: uuid.UUID | None,
+def _attempt(session: Session, clock: Clock, order: Order, attempt_id: uuid.UUID | None,
              by_agreement: bool) -> PaymentAttempt | None:
     if by_agreement:
         return None
     if attempt_id is not None:
         return attempts.lock(session, attempt_id)
-    return attempts.for_order(session, order)
+    return attempts.for_order(session, clock, order)
 
 
 def _second_first_payment(session: Session, order: Order) -> bool:
@@ -150,7 +150,7 @@ def complete_payment(
     attempt: a completed order then simply means the period was already paid.
     """
     order = lock_order(session, order_id)
-    attempt = _attempt(session, order, attempt_id, by_agreement)
+    attempt = _attempt(session, clock, order, attempt_id, by_agreement)
     paid_as = attempt.merchant_trade_no if attempt else order.order_number
     payment = Payment(trade_no, paid_at.astimezone(UTC), amount, payment_type, raw, source,
                       source_key or f"{source}:{paid_as}:{trade_no}")
