@@ -17,9 +17,17 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import SystemClock
 from services.core.config import Settings
-from services.core.db.models import EmailDelivery, Invoice, Order, PaymentNotification
+from services.core.db.models import (
+    EmailDelivery,
+    Invoice,
+    Order,
+    PaymentNotification,
+    PaymentReview,
+)
 from services.core.db.session import get_engine, session_scope
+from services.core.usecases.audit import SYSTEM
 from services.core.usecases.payment_notifications import sweep_unprocessed
+from services.core.usecases.payments import review_queue
 from services.ecpay.checkmac import sign
 from services.ecpay.credentials import EcpayCredentials
 from services.worker.queues import RQJobs, redis_connection
@@ -28,11 +36,12 @@ from tests.reliability.harness import (
     Procs,
     RedisServer,
     assert_books_balance,
+    audit_books,
     queues_idle,
     wait_for,
 )
 from tests.reliability.stack import Stack, paid_order
-from tests.support.factories import make_plan
+from tests.support.factories import make_plan, make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -159,11 +168,13 @@ def test_hostile_notifications_change_nothing_and_each_is_recorded(
         "amount changed after signing": ("0|CheckMacValue Error", "bad_signature"),
         "replayed for another order": ("0|CheckMacValue Error", "bad_signature"),
         "another MerchantID": ("0|MerchantID Error", "wrong_merchant"),
-        "wrong amount, correctly signed": ("0|Amount mismatch", "amount_mismatch"),
+        # Signed by our key: ECPay took money, so it is acknowledged and parked for review.
+        "wrong amount, correctly signed": ("1|OK", "amount_mismatch"),
     }
     for name, form in _hostile_forms(genuine, other["order_number"]).items():
         response = _post(stack.payment, form)
-        assert (response.status_code, response.text) == (400, expected[name][0]), name
+        status = 200 if expected[name][0] == "1|OK" else 400
+        assert (response.status_code, response.text) == (status, expected[name][0]), name
 
     session.expire_all()
     numbers = (paid["order_number"], other["order_number"])
@@ -183,6 +194,15 @@ def test_hostile_notifications_change_nothing_and_each_is_recorded(
     assert _count(session, Invoice, Invoice.order_id.in_([paid["id"], other["id"]])) == 1
     assert victim.get("/api/invoices/")["total"] == 0
     assert payer.get("/api/invoices/")["total"] == 1
+    [parked] = session.scalars(select(PaymentReview).where(PaymentReview.status == "open")).all()
+    assert (parked.reason, parked.amount, parked.merchant_trade_no) == (
+        "amount_mismatch", 1, other["order_number"])
+    # The books fail while that money is undecided, and balance once staff decide.
+    assert audit_books(stack.settings)["exit_code"] == 1
+    staff = make_user(session, is_staff=True)
+    review_queue.resolve(session, SystemClock(), SYSTEM, staff, parked.id,
+                         decision="refund_needed", note="not our amount; refund at ECPay")
+    session.commit()
     assert_books_balance(stack.settings)
 
 
