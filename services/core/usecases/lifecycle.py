@@ -130,7 +130,7 @@ def end_trials(session: Session, clock: Clock, jobs: Jobs) -> SweepResult:
     )
     for sub in _locked(session, query):
         if _paid(session, sub):
-            if sub.end_date is None or sub.end_date <= now:
+            if sub.end_date is None:  # paid in the trial: its period already starts at the end
                 plan = session.get(Plan, sub.plan_id)
                 assert plan is not None and sub.trial_end_date is not None  # noqa: S101
                 sub.anchor_date = sub.start_date = sub.trial_end_date

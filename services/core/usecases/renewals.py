@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 
 # How long before end_date a renewal order is created (ATM/CVS customers need time to pay).
 RENEWAL_LEAD = timedelta(days=3)
-RENEWABLE = (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value)
+# A trial whose first period is paid (end_date set) renews like an active one, even if the
+# end_trials sweep has not yet turned it active.
+RENEWABLE = (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value,
+             SubscriptionStatus.TRIAL.value)
 SKIPPED_ACTION = "renewal_skipped"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -77,11 +77,13 @@ def test_card_payment_completes_order_invoice_subscription_and_mail(
     invoice = customer.get("/api/invoices/")["results"][0]
     assert (invoice["total_amount"], invoice["tax_amount"], invoice["amount"]) == (
         "299", "14", "285")  # 299 × 5 / 105 = 14.24 → 14
-    active = customer.get(f"/api/subscriptions/{subscription['id']}/")
-    assert active["status"] == "active"
-    start = when(active["start_date"])
-    assert start == when(paid["paid_at"])  # a first payment starts the period when paid
-    assert when(active["end_date"]) == add_cycles(start, BillingCycle.MONTHLY, 1)
+    trial = customer.get(f"/api/subscriptions/{subscription['id']}/")
+    # Paying during the free trial keeps it: the paid period starts when the trial ends.
+    assert trial["status"] == "trial"
+    start = when(trial["start_date"])
+    assert start == when(trial["trial_end_date"]) > when(paid["paid_at"])
+    assert when(trial["end_date"]) == add_cycles(start, BillingCycle.MONTHLY, 1)
+    assert trial["card_agreement"]["status"] == "active"
     wait_for(lambda: any(invoice["invoice_number"] in text
                          for text in inbox[0].texts_to(customer.email)),
              "the payment confirmation naming the invoice")
@@ -103,7 +105,8 @@ def test_atm_code_is_issued_and_mailed_then_paid_later(
 
     customer.gateway_action(order["order_number"], "pay")
     customer.wait_order(order["id"], "completed")
-    assert customer.get(f"/api/subscriptions/{subscription['id']}/")["status"] == "active"
+    paid = customer.get(f"/api/subscriptions/{subscription['id']}/")
+    assert (paid["status"], paid["start_date"]) == ("trial", paid["trial_end_date"])
 
 
 def test_card_renewal_is_paid_by_the_periodic_charge_and_extends_from_the_old_end(
@@ -129,7 +132,7 @@ def test_card_renewal_is_paid_by_the_periodic_charge_and_extends_from_the_old_en
     customer.gateway_action(order["order_number"], "period")  # ECPay charges the card
     customer.wait_order(renewal["id"], "completed")
     renewed = customer.get(f"/api/subscriptions/{subscription['id']}/")
-    assert renewed["status"] == "active"
+    assert renewed["status"] in ("trial", "active")  # the end_trials sweep makes it active
     anchor = when(first["start_date"])
     assert when(renewed["end_date"]) == add_cycles(anchor, BillingCycle.MONTHLY, 2)
     assert len(customer.get("/api/invoices/")["results"]) == 2
@@ -152,7 +155,7 @@ def test_an_unpaid_renewal_goes_past_due_then_expires(stack: Stack, db: Engine,
              "the e-mail with the renewal's payment link")
 
     # The period ended yesterday and nobody paid: the dunning sweep marks it past due …
-    _move_back(db, subscription["id"], days=32)
+    _move_back(db, subscription["id"], days=(old_end - datetime.now(UTC)).days + 2)
     _sweep(stack)
     wait_for(lambda: customer.get(f"/api/subscriptions/{subscription['id']}/")["status"]
              == "past_due", "past_due")
@@ -169,6 +172,7 @@ def _move_back(db: Engine, subscription_id: str, days: int) -> None:
     with db.begin() as conn:
         conn.execute(text(
             "UPDATE subscriptions SET anchor_date = anchor_date - make_interval(days => :d),"
+            " trial_end_date = trial_end_date - make_interval(days => :d),"
             " start_date = start_date - make_interval(days => :d),"
             " end_date = end_date - make_interval(days => :d) WHERE id = :id"
         ), {"d": days, "id": subscription_id})
@@ -180,11 +184,13 @@ def _move_back(db: Engine, subscription_id: str, days: int) -> None:
 
 
 def _sweep(stack: Stack) -> None:
-    """Run the dunning sweep now, on the real worker, as the scheduler would."""
+    """Run the trial and dunning sweeps now, on the real worker, as the scheduler would."""
     queue = Queue("maintenance", connection=Redis.from_url(stack.redis_url))
-    job = queue.enqueue("services.worker.jobs.periodic.run_dunning")
-    wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), "the sweep")
-    assert job.get_status() == "finished", job.latest_result()
+    for sweep in ("end_trials", "run_dunning"):
+        job = queue.enqueue(f"services.worker.jobs.periodic.{sweep}")
+        wait_for(lambda job=job: job.get_status(refresh=True) in ("finished", "failed"),
+                 f"the {sweep} sweep")
+        assert job.get_status() == "finished", job.latest_result()
 
 
 def test_prices_are_whole_dollars_end_to_end(stack: Stack) -> None:
