@@ -105,7 +105,7 @@ def test_register_pay_by_card_then_dashboard_shows_subscription_invoice_and_pdf(
 
     click(page, "fx-nav-dashboard")
     card = page.locator(".fx-subscription")
-    card.get_by_text("使用中").wait_for()
+    card.get_by_text("試用中").wait_for()  # paid during the free trial: the trial is kept
     card.get_by_text("Pro").first.wait_for()
     invoices = page.locator(".fx-recent-invoices")
     invoices.get_by_text("NT$990").wait_for()
@@ -119,7 +119,7 @@ def test_register_pay_by_card_then_dashboard_shows_subscription_invoice_and_pdf(
     detail.get_by_text("NT$47").wait_for()
     shot(page, "08-invoice")
     click(page, "fx-nav-account")
-    page.locator(".fx-account-subscription").get_by_text("使用中").wait_for()
+    page.locator(".fx-account-subscription").get_by_text("試用中").wait_for()
     shot(page, "09-account")
     click(page, "fx-cancel-end")
     page.locator(".fx-alert-success").wait_for()
@@ -171,23 +171,35 @@ def test_atm_checkout_shows_the_bank_code_and_account_until_paid(
     shot(page, "12-dashboard-english")
 
 
-def pay_by_api(stack: Stack, username: str, plan_slug: str, paid: bool) -> dict[str, Any]:
-    """A customer's order paid (or declined) through the payment service's development path."""
+def pay_by_api(stack: Stack, username: str, plan_slug: str, paid: bool,
+               trial_used: bool = False) -> dict[str, Any]:
+    """A customer's order paid (or declined) through the payment service's development path.
+
+    With `trial_used`, the customer first subscribes and cancels, so the paying subscription
+    gets no second free trial and is active (and counts in MRR) at once.
+    """
     api = httpx.Client(base_url=stack.api_url, timeout=10)
     tokens = api.post("/api/auth/login/", json={"username": username, "password": PASSWORD})
     auth = {"Authorization": f"Bearer {tokens.json()['access']}"}
     plans = api.get("/api/plans/", params={"page_size": 100}).json()["results"]
     plan = next(p for p in plans if p["slug"] == plan_slug)
     sub = api.post("/api/subscriptions/", json={"plan_id": plan["id"]}, headers=auth).json()
+    if trial_used:
+        cancelled = api.patch(f"/api/subscriptions/{sub['id']}/update_status/", headers=auth,
+                              json={"status": "cancelled"})
+        assert cancelled.status_code == 200, cancelled.text
+        sub = api.post("/api/subscriptions/", json={"plan_id": plan["id"]}, headers=auth).json()
+        assert sub["status"] == "pending", sub  # one free trial per customer and plan
     order = api.post("/api/orders/", headers=auth, json={
         "subscription_id": sub["id"], "payment_method": "credit_card"}).json()
     answer = httpx.post(f"{stack.payment_url}/payment/test/", headers=auth,
                         json={"order_id": order["id"], "paid": paid})
     assert answer.status_code == 200, answer.text
-    wanted = "completed" if paid else "failed"
+    # A declined attempt leaves the order payable (pending) with ECPay's reason on it.
+    wanted = "completed" if paid else "pending"
     return wait_until(
         lambda: (o := api.get(f"/api/orders/{order['id']}/", headers=auth).json())["status"]
-        == wanted and o,
+        == wanted and (paid or o["failure_reason"]) and o,
         f"order {order['order_number']} {wanted}", timeout=60,
     )
 
@@ -196,7 +208,7 @@ def test_staff_user_sees_customers_payments_mrr_and_audit(stack: Stack, page: An
     customer, staff = new_name("cust"), new_name("staff")
     register_by_api(stack, customer)
     register_by_api(stack, staff)
-    pay_by_api(stack, customer, "pro-monthly", paid=True)
+    pay_by_api(stack, customer, "pro-monthly", paid=True, trial_used=True)
     declined = pay_by_api(stack, customer, "starter-monthly", paid=False)
     engine = create_engine(stack.database_url)
     with engine.begin() as connection:
@@ -215,7 +227,7 @@ def test_staff_user_sees_customers_payments_mrr_and_audit(stack: Stack, page: An
     shot(page, "13-staff-customers")
     page.locator(".bk-tab", has_text="待處理與失敗付款").click()
     page.locator(".fx-staff-payments tr", has_text=declined["order_number"]).get_by_text(
-        "付款失敗", exact=True).wait_for()
+        re.compile("付款失敗")).wait_for()
     shot(page, "14-staff-payments")
     page.locator(".bk-tab", has_text="MRR 與有效訂閱").click()
     page.locator(".fx-staff-mrr tr").last.get_by_text(re.compile(r"NT\$[1-9]")).wait_for()
