@@ -61,16 +61,19 @@ def seed(
     order_fields: dict[str, Any] | None = None,
     user_fields: dict[str, Any] | None = None,
     periodic: dict[str, Any] | None = None,
+    attempt: bool = True,
 ) -> World:
     """A customer with a plan, a subscription and one pending order, committed; the order
-    has its first payment attempt (as a checkout makes it), `periodic` terms when given."""
+    has its first payment attempt (as a checkout makes it), `periodic` terms when given;
+    without `attempt`, the order is as the API places it, before any checkout."""
     with session_factory(engine)() as session:
         user = make_user(session, **(user_fields or {}))
         plan = make_plan(session, price=Decimal(price), billing_cycle=cycle)
         sub = make_subscription(session, user, plan, auto_renew=auto_renew, **(sub_fields or {}))
         order = make_order(session, sub, amount=Decimal(price), payment_method=method,
                            **(order_fields or {}))
-        attempts.start(session, FixedClock(NOW), order, periodic=periodic)
+        if attempt:
+            attempts.start(session, FixedClock(NOW), order, periodic=periodic)
         session.commit()
         return World(user.id, plan.id, sub.id, order.id, order.order_number, order.amount)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from services.core.clock import FixedClock
 from services.core.db.models import (
     CardAgreement,
+    EmailDelivery,
     Invoice,
     Order,
     PaymentReview,
@@ -25,18 +26,27 @@ from services.core.db.models import (
     User,
 )
 from services.core.db.session import get_engine, session_scope
-from services.core.usecases import books, subscriptions
+from services.core.domain.periods import BillingCycle, add_cycles
+from services.core.usecases import books, lifecycle, renewals, subscriptions
 from services.core.usecases.audit import SYSTEM
 from services.core.usecases.orders import place_order
 from services.core.usecases.payments import agreements, review_queue
+from services.ecpay.client import EcpayClient
+from services.ecpay.credentials import EcpayCredentials
 from services.payment.app import create_app
 from services.worker.queues import RQJobs, redis_connection
-from tests.integration.payment.conftest import Served, World, closed_port, notifications, seed
+from tests.integration.payment.conftest import Served, World, closed_port, notifications
+from tests.integration.payment.conftest import seed as seed_with_attempt
 from tests.integration.payment.processes import RQ, Stack
-from tests.support.factories import make_user
+from tests.support.factories import make_order, make_user
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
+
+
+def seed(engine: Engine, **fields: Any) -> World:
+    """A placed order, before any checkout: the checkout below makes its first attempt."""
+    return seed_with_attempt(engine, attempt=False, **fields)
 
 
 def checkout(stack: Stack, world: World) -> dict[str, str]:
@@ -89,6 +99,30 @@ def books_clean_once_reviewed(session: Session, staff: User) -> None:
     session.commit()
     report = books.audit_books(session, FixedClock(_now()))
     assert report.clean, [f.line() for f in report.findings]
+
+
+def _paid_offline(stack: Stack, engine: Engine, session: Session) -> World:
+    world = seed(engine, method="atm")
+    number = checkout(stack, world)["MerchantTradeNo"]
+    sim(stack, f"orders/{number}/issue-code", method="ATM")
+    sim(stack, f"orders/{number}/pay")
+    settle(stack, session, 2)
+    return world
+
+
+def _renewal(stack: Stack, session: Session, world: World) -> World:
+    """The renewal order `fluxus renew` makes three days before the period ends."""
+    sub = session.get_one(Subscription, world.subscription_id)
+    assert sub.end_date is not None
+    with session_scope(get_engine(stack.settings)) as s:
+        renewals.renew_due(s, FixedClock(sub.end_date - timedelta(days=3)), _jobs(stack),
+                           [renewals.DueRenewal(sub.id, sub.end_date)],
+                           dashboard_url="http://dashboard")
+    session.expire_all()
+    order = session.scalars(select(Order).where(Order.subscription_id == sub.id,
+                                                Order.is_renewal.is_(True))).one()
+    return World(world.user_id, world.plan_id, world.subscription_id, order.id,
+                 order.order_number, order.amount)
 
 
 def _paid_first(stack: Stack, engine: Engine, session: Session) -> World:
@@ -237,6 +271,142 @@ def test_a_periodic_amount_edited_at_ecpay_is_acknowledged_and_parked(
     settle(stack, session, 2)
     [item] = reviews(session)
     assert (item.reason, item.amount) == ("amount_mismatch", Decimal(1200))
+    books_clean_once_reviewed(session, _staff(session))
+
+
+def test_cancelling_closes_the_open_renewal_order_and_its_late_money_is_parked(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    world = _paid_offline(stack, engine, session)
+    renewal = _renewal(stack, session, world)
+    code = checkout(stack, renewal)["MerchantTradeNo"]
+    sim(stack, f"orders/{code}/issue-code", method="ATM")
+    settle(stack, session, 3)
+    user = session.get_one(User, world.user_id)
+    subscriptions.change_status(session, FixedClock(_now()), _jobs(stack), SYSTEM, user,
+                                world.subscription_id, status="cancelled")
+    session.commit()
+    assert session.get_one(Order, renewal.order_id).status == "cancelled"
+    token = Served("", create_app(stack.settings)).token(world.user_id)
+    refused = httpx.post(f"{stack.payment}/payment/ecpay/create/",
+                         json={"order_id": str(renewal.order_id)},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 409  # no longer payable here …
+
+    sim(stack, f"orders/{code}/pay")  # … but the code was still good at the bank
+    settle(stack, session, 4)
+    [item] = reviews(session)
+    assert (item.reason, item.order_id) == ("order_closed", renewal.order_id)
+    assert session.get_one(Subscription, world.subscription_id).status == "cancelled"
+    books_clean_once_reviewed(session, _staff(session))
+
+
+def test_a_late_atm_payment_after_dunning_expired_the_subscription_reactivates_it(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    start = _now() - timedelta(days=45)
+    end = add_cycles(start, BillingCycle.MONTHLY, 1)  # ended about two weeks ago
+    world = seed(engine, method="atm", sub_fields={
+        "status": "past_due", "anchor_date": start, "start_date": start, "end_date": end,
+        "payment_method": "atm"}, order_fields={
+        "is_renewal": True, "period_start": end,
+        "period_end": add_cycles(start, BillingCycle.MONTHLY, 2)})
+    code = checkout(stack, world)["MerchantTradeNo"]
+    sim(stack, f"orders/{code}/issue-code", method="ATM")
+    settle(stack, session, 1)
+    with session_scope(get_engine(stack.settings)) as s:
+        lifecycle.run_dunning(s, FixedClock(_now()), _jobs(stack), "http://dashboard")
+    session.expire_all()
+    assert session.get_one(Subscription, world.subscription_id).status == "expired"
+    assert session.get_one(Order, world.order_id).status == "processing"  # the code lives
+
+    sim(stack, f"orders/{code}/pay")
+    settle(stack, session, 2)
+    sub = session.get_one(Subscription, world.subscription_id)
+    assert (sub.status, sub.end_date) == ("active", add_cycles(start, BillingCycle.MONTHLY, 2))
+    assert session.get_one(Order, world.order_id).status == "completed"
+    assert reviews(session) == []
+    books_clean_once_reviewed(session, _staff(session))
+
+
+def test_paying_an_older_first_order_after_a_renewal_exists_is_parked_not_an_error(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    world = seed(engine, method="atm")
+    with session_scope(get_engine(stack.settings)) as s:
+        older = make_order(s, s.get_one(Subscription, world.subscription_id),
+                           payment_method="atm")
+        second = World(world.user_id, world.plan_id, world.subscription_id, older.id,
+                       older.order_number, older.amount)
+    old_code = checkout(stack, second)["MerchantTradeNo"]
+    sim(stack, f"orders/{old_code}/issue-code", method="ATM")
+    first_code = checkout(stack, world)["MerchantTradeNo"]
+    sim(stack, f"orders/{first_code}/issue-code", method="ATM")
+    sim(stack, f"orders/{first_code}/pay")
+    settle(stack, session, 3)
+    _renewal(stack, session, world)
+
+    sim(stack, f"orders/{old_code}/pay")  # the customer also paid the older order's code
+    settle(stack, session, 4)
+    [item] = reviews(session)
+    assert (item.reason, item.order_id) == ("order_closed", second.order_id)
+    assert session.scalars(select(Invoice)).all()  # the first payment stands, once
+    assert len(session.scalars(select(Invoice)).all()) == 1
+    books_clean_once_reviewed(session, _staff(session))
+
+
+def test_paying_during_a_trial_keeps_it_and_the_agreement_pays_the_period_after(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    trial_end = _now() + timedelta(days=14)
+    world = seed(engine, sub_fields={"status": "trial", "trial_end_date": trial_end})
+    checkout(stack, world)
+    sim(stack, f"orders/{world.order_number}/pay")
+    settle(stack, session, 1)
+    sub = session.get_one(Subscription, world.subscription_id)
+    assert (sub.status, sub.start_date) == ("trial", trial_end)
+
+    sim(stack, f"orders/{world.order_number}/period")  # a month after the checkout
+    settle(stack, session, 2)
+    renewal = session.scalars(select(Order).where(Order.is_renewal.is_(True))).one()
+    assert (renewal.status, renewal.period_start) == (
+        "completed", add_cycles(trial_end, BillingCycle.MONTHLY, 1))
+    assert session.get_one(Subscription, world.subscription_id).end_date == renewal.period_end
+
+
+def test_six_declined_charges_end_the_agreement_and_renewals_fall_back_to_links(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    world = _paid_first(stack, engine, session)
+    for n in range(6):
+        sim(stack, f"orders/{world.order_number}/period", success=False)
+        settle(stack, session, 2 + n)
+    [agreement] = session.scalars(select(CardAgreement)).all()
+    assert agreement.status == "ended"
+    sub = session.get_one(Subscription, world.subscription_id)
+    assert (sub.status, sub.period_agreement_no) == ("past_due", None)
+    told = session.scalars(select(EmailDelivery).where(
+        EmailDelivery.template == "card_agreement_ended")).all()
+    assert len(told) == 1
+
+
+def test_a_reauthorised_charge_for_a_period_already_paid_by_link_is_parked(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    world = _paid_first(stack, engine, session)
+    sim(stack, f"orders/{world.order_number}/period", success=False)
+    settle(stack, session, 2)
+    link = _place_order(stack, world)
+    number = checkout(stack, link)["MerchantTradeNo"]
+    sim(stack, f"orders/{number}/pay")
+    settle(stack, session, 3)
+
+    with EcpayClient(EcpayCredentials.stage(stack.simulator)) as client:
+        client.period_action(world.order_number, "ReAuth")  # ECPay charges that period again
+    settle(stack, session, 4)
+    [item] = reviews(session)
+    assert (item.reason, item.amount) == ("period_already_paid", Decimal(990))
+    assert len(session.scalars(select(Invoice)).all()) == 2
     books_clean_once_reviewed(session, _staff(session))
 
 
