@@ -42,7 +42,7 @@ def _checkout(stack: Stack, world: World) -> dict[str, str]:
 def test_pay_at_the_simulator_then_a_worker_completes_the_order_exactly_once(
     stack: Stack, engine: Engine, session: Session
 ) -> None:
-    world = seed(engine)
+    world = seed(engine, attempt=False)  # placed; the checkout makes its first attempt
     fields = _checkout(stack, world)
     assert fields["PeriodType"] == "M"
 
@@ -76,7 +76,7 @@ def test_pay_at_the_simulator_then_a_worker_completes_the_order_exactly_once(
 def test_a_notification_missed_while_the_service_was_down_arrives_by_ecpays_resend(
     stack: Stack, engine: Engine, session: Session
 ) -> None:
-    world = seed(engine)
+    world = seed(engine, attempt=False)  # placed; the checkout makes its first attempt
     _checkout(stack, world)
     stack.stop_payment()
 
@@ -101,7 +101,7 @@ def test_a_notification_missed_while_the_service_was_down_arrives_by_ecpays_rese
 def test_a_periodic_charge_at_the_simulator_renews_for_the_next_period(
     stack: Stack, engine: Engine, session: Session
 ) -> None:
-    world = seed(engine)
+    world = seed(engine, attempt=False)  # placed; the checkout makes its first attempt
     _checkout(stack, world)
     httpx.post(f"{stack.simulator}/_sim/orders/{world.order_number}/pay")
     wait_for(lambda: len(notifications(session)) == 1, "the payment notification", 20)
