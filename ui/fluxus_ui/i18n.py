@@ -158,6 +158,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "關閉自動續訂（本期結束時取消）", "Turn off auto-renew (cancel at period end)"
     ),
     "acct.cancelled": ("訂閱已更新。", "Subscription updated."),
+    "acct.card_agreement": ("信用卡定期扣款", "Automatic card payments"),
+    "agreement.active": ("扣款中", "Active"),
+    "agreement.cancelling": ("取消中（等待綠界確認）", "Cancelling (waiting for ECPay to confirm)"),
+    "agreement.cancelled": ("已取消", "Cancelled"),
+    "agreement.ended": ("已由綠界停止", "Stopped by ECPay"),
     "acct.will_cancel": ("將於 {date} 結束", "Ends on {date}"),
     "staff.title": ("管理後台", "Staff"),
     "staff.customers": ("客戶", "Customers"),

@@ -98,10 +98,13 @@ class Subscription:
     trial_end_date: datetime | None = None
     created_at: datetime | None = None
     plan: Plan | None = None
+    # The newest 定期定額 card agreement's state (active, cancelling, cancelled, ended), or "".
+    card_agreement: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Subscription:
         plan = data.get("plan")
+        agreement = data.get("card_agreement")
         plan_id = _str(data, "plan_id") or (_str(plan, "id") if isinstance(plan, dict) else "")
         return cls(
             id=_str(data, "id"), plan_id=plan_id, status=_str(data, "status"),
@@ -112,6 +115,7 @@ class Subscription:
             trial_end_date=parse_time(data.get("trial_end_date")),
             created_at=parse_time(data.get("created_at")),
             plan=Plan.from_json(plan) if isinstance(plan, dict) else None,
+            card_agreement=_str(agreement, "status") if isinstance(agreement, dict) else "",
         )
 
     @property

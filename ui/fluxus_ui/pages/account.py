@@ -86,6 +86,9 @@ class AccountView(View):
         if sub.cancel_at_period_end:
             rows.append((self.t("dash.next_renewal"),
                          self.t("acct.will_cancel", date=date(sub.end_date))))
+        if sub.card_agreement:
+            rows.append((self.t("acct.card_agreement"),
+                         self.t(f"agreement.{sub.card_agreement}")))
         parts: list[Any] = [
             heading(self.t("acct.subscription")),
             html_pane(f"<p>{badge(sub.status, self.status(sub.status))}</p>"
