@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # ECPay cancels an agreement after six failed deductions (REFERENCE §5.1).
 MAX_DECLINES = 6
 _CLOSED = (SubscriptionStatus.CANCELLED.value, SubscriptionStatus.EXPIRED.value)
+_OPEN_ORDER = (OrderStatus.PENDING.value, OrderStatus.PROCESSING.value)
 
 
 def _renewal_order(session: Session, clock: Clock, sub: Subscription, period: Period,
@@ -51,9 +52,15 @@ def _renewal_order(session: Session, clock: Clock, sub: Subscription, period: Pe
         )
         .on_conflict_do_nothing(index_elements=[Order.subscription_id, Order.period_start])
     )
-    return session.scalars(
+    order = session.scalars(
         select(Order).where(Order.subscription_id == sub.id, Order.period_start == period.start)
+        .with_for_update()
     ).one()
+    if order.status in _OPEN_ORDER and order.amount != to_twd(amount):
+        # The plan's price changed after the agreement was made: the card was charged the
+        # agreement's amount (checked against it at intake), and the invoice must say so.
+        order.amount = to_twd(amount)
+    return order
 
 
 def _record(session: Session, agreement: CardAgreement, charge: PeriodNotification,
