@@ -13,10 +13,15 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock, SystemClock
 from services.core.config import Settings
-from services.core.db.models import CardAgreement, Invoice, Order, Subscription
+from services.core.db.models import CardAgreement, Invoice, Order, PaymentAttempt, Subscription
 from services.core.domain.periods import BillingCycle, add_cycles
+from services.core.ports import RecordingJobs
+from services.core.usecases import reconciliation
+from services.core.usecases.payments import attempts
 from services.ecpay.checkout import CheckoutOrder, ChoosePayment, PeriodicPlan, build_checkout
 from services.ecpay.credentials import EcpayCredentials
+from services.ecpay.errors import EcpayResponseError
+from services.ecpay.query import PeriodInfo, TradeInfo
 from services.worker import context
 from services.worker.jobs import periodic
 from tests.integration.worker.conftest import Inbox, fluxus_popen, free_port, run_burst
@@ -146,3 +151,83 @@ def test_lost_periodic_charge_completes_the_renewal_order(
     assert session.get_one(Subscription, sub.id).end_date == add_cycles(
         anchor, BillingCycle.MONTHLY, 2
     )
+
+
+def test_an_attempt_failed_here_but_paid_at_ecpay_is_completed(
+    session: Session, simulator: str, clock: FixedClock
+) -> None:
+    plan = make_plan(session, name="Pro")
+    sub = make_subscription(session, make_user(session), plan, status="pending")
+    order = make_order(session, sub)
+    attempt = attempts.start(session, clock, order)
+    session.commit()
+    checkout(simulator, order)  # the first attempt carries the order's own number
+    sim_post(simulator, f"{attempt.merchant_trade_no}/pay", {"method": "Credit"})
+    # A stale decline reached us; the success that followed it was lost.
+    attempts.mark_failed(attempt, "10100058 declined")
+    session.commit()
+
+    clock.set(datetime.now(UTC) + timedelta(minutes=31))
+    assert periodic.reconcile_orders() == 1
+    run_burst(context.settings())
+
+    session.expire_all()
+    assert session.get_one(Order, order.id).status == "completed"
+    assert session.get_one(PaymentAttempt, attempt.id).status == "paid"
+    assert session.get_one(Subscription, sub.id).status == "active"
+
+
+def test_a_backlog_of_old_attempts_never_starves_new_ones(
+    session: Session, clock: FixedClock
+) -> None:
+    plan = make_plan(session, name="Pro")
+    now = datetime.now(UTC)
+    clock.set(now)
+    old, new = [], []
+    for n in range(5):
+        sub = make_subscription(session, make_user(session), plan, status="pending")
+        order = make_order(session, sub)
+        attempt = attempts.start(session, clock, order)
+        attempt.created_at = order.created_at = now - timedelta(hours=2)
+        if n < 3:  # asked an hour ago and still unpaid at ECPay
+            attempt.checked_at = now - timedelta(minutes=40)
+            old.append(order.id)
+        else:
+            new.append(order.id)
+    session.commit()
+
+    due = reconciliation.due_for_reconciliation(session, clock, limit=2)
+    assert sorted(due) == sorted(new)  # never asked comes first
+    assert set(reconciliation.due_for_reconciliation(session, clock, limit=10)) == {*old, *new}
+
+
+class _Answering:
+    """ECPay answering about another order than the one asked (a proxy mix-up, a bug)."""
+
+    def __init__(self, info: TradeInfo) -> None:
+        self.info = info
+
+    def query_trade(self, merchant_trade_no: str) -> TradeInfo:
+        return self.info
+
+    def query_period(self, merchant_trade_no: str) -> PeriodInfo:
+        raise AssertionError("not a periodic order")
+
+
+def test_an_answer_about_another_order_is_refused_and_applies_nothing(
+    session: Session, clock: FixedClock, wsettings: Settings
+) -> None:
+    plan = make_plan(session, name="Pro")
+    sub = make_subscription(session, make_user(session), plan, status="pending")
+    order = make_order(session, sub)
+    session.commit()
+    paid_elsewhere = TradeInfo(
+        merchant_id="3002607", merchant_trade_no="FX0SOMEONEELSE000001", trade_no="1",
+        trade_amt=990, trade_status="1", payment_type="Credit_CreditCard", payment_date=None,
+        trade_date=None, handling_charge=None, payment_type_charge_fee=None,
+    )
+    with pytest.raises(EcpayResponseError):
+        reconciliation.reconcile_order(session, clock, RecordingJobs(), _Answering(paid_elsewhere),
+                                       wsettings, order_id=order.id)
+    session.rollback()
+    assert session.get_one(Order, order.id).status == "pending"
