@@ -27,8 +27,8 @@ from services.ecpay.checkmac import sign
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.fields import format_trade_date
 from services.payment.app import create_app
-from services.web.auth import FlaskTokenSigner
 from services.worker import context
+from tests.integration.payment.processes import access_token
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 from tests.support.ports import free_port as closed_port  # noqa: F401 - for the tests
 
@@ -125,12 +125,7 @@ class Served:
 
     def token(self, user_id: uuid.UUID) -> str:
         """A real access token for `user_id`, signed with the app's JWT secret."""
-        with self.app.app_context():
-            user = type("U", (), {"id": user_id, "is_staff": False})()
-            token: str = FlaskTokenSigner().access(
-                user, jti=uuid.uuid4().hex, family_id=uuid.uuid4().hex  # type: ignore[arg-type]
-            )
-        return token
+        return access_token(self.app, user_id)
 
     def client(self, user_id: uuid.UUID | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token(user_id)}"} if user_id else {}

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ import httpx
 import pytest
 
 from services.core.config import Settings
+from services.payment.app import create_app
+from services.web.auth import FlaskTokenSigner
 from tests.support.ports import free_port as closed_port
 from tests.support.waiting import wait_for
 
@@ -41,6 +44,16 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def access_token(app: Any, user_id: uuid.UUID) -> str:
+    """A real access token for `user_id`, signed with the app's JWT secret."""
+    with app.app_context():
+        user = type("U", (), {"id": user_id, "is_staff": False})()
+        token: str = FlaskTokenSigner().access(
+            user, jti=uuid.uuid4().hex, family_id=uuid.uuid4().hex  # type: ignore[arg-type]
+        )
+    return token
 
 
 @dataclass
@@ -67,6 +80,21 @@ class Stack:
         if self.process is not None:
             _stop(self.process)
             self.process = None
+
+    def checkout(self, user_id: uuid.UUID, order_id: uuid.UUID) -> dict[str, str]:
+        """What the customer's browser does: ask for the form, post every field to ECPay
+        (which refuses a MerchantTradeNo it has seen with a page, as HTTP 200)."""
+        token = access_token(create_app(self.settings), user_id)
+        response = httpx.post(f"{self.payment}/payment/ecpay/create/",
+                              json={"order_id": str(order_id)},
+                              headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        form = response.json()
+        page = httpx.post(form["action"], data=form["fields"])
+        assert page.status_code == 200 and "MerchantTradeNo is duplicate" not in page.text, (
+            page.text)
+        fields: dict[str, str] = form["fields"]
+        return fields
 
     def work(self) -> None:
         """Drain the payments queue with a real `rq worker` process."""

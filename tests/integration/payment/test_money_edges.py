@@ -50,17 +50,7 @@ def seed(engine: Engine, **fields: Any) -> World:
 
 
 def checkout(stack: Stack, world: World) -> dict[str, str]:
-    """What the customer's browser does: ask for the form, post every field to ECPay."""
-    token = Served("", create_app(stack.settings)).token(world.user_id)
-    response = httpx.post(f"{stack.payment}/payment/ecpay/create/",
-                          json={"order_id": str(world.order_id)},
-                          headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200, response.text
-    form = response.json()
-    page = httpx.post(form["action"], data=form["fields"])
-    assert page.status_code == 200 and "MerchantTradeNo is duplicate" not in page.text, page.text
-    fields: dict[str, str] = form["fields"]
-    return fields
+    return stack.checkout(world.user_id, world.order_id)
 
 
 def sim(stack: Stack, path: str, **body: Any) -> dict[str, Any]:

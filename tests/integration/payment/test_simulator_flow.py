@@ -11,9 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from services.core.db.models import Invoice, Order, Subscription
-from services.payment.app import create_app
 from tests.integration.payment.conftest import (
-    Served,
     World,
     notifications,
     order_of,
@@ -26,17 +24,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.e2e
 
 def _checkout(stack: Stack, world: World) -> dict[str, str]:
-    token = Served("", create_app(stack.settings)).token(world.user_id)
-    response = httpx.post(f"{stack.payment}/payment/ecpay/create/",
-                          json={"order_id": str(world.order_id)},
-                          headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200, response.text
-    form = response.json()
-    # What the customer's browser does with it: post every field to ECPay.
-    page = httpx.post(form["action"], data=form["fields"])
-    assert page.status_code == 200, page.text
-    fields: dict[str, str] = form["fields"]
-    return fields
+    return stack.checkout(world.user_id, world.order_id)
 
 
 def test_pay_at_the_simulator_then_a_worker_completes_the_order_exactly_once(
