@@ -111,6 +111,23 @@ def test_checkout_refuses_anonymous_callers_bad_input_and_paid_orders(
     assert (response.status_code, response.json()["code"]) == (409, "order_not_payable")
 
 
+def test_an_order_whose_code_expired_gets_a_new_attempt_and_a_live_agreement_blocks_a_link(
+    payment: Served, engine: Engine
+) -> None:
+    waiting = seed(engine, method="atm", order_fields={"status": "processing"})
+    with payment.client(waiting.user_id) as client:
+        response = client.post(CREATE, json={"order_id": str(waiting.order_id)})
+    assert response.status_code == 200, response.text
+    assert response.json()["fields"]["MerchantTradeNo"] != waiting.order_number
+
+    # While a card agreement is live ECPay charges the period itself: no second payment.
+    charged = seed(engine, sub_fields={"status": "active", "period_agreement_no": "FXAGREE1"},
+                   order_fields={"is_renewal": True})
+    with payment.client(charged.user_id) as client:
+        response = client.post(CREATE, json={"order_id": str(charged.order_id)})
+    assert (response.status_code, response.json()["code"]) == (409, "paid_by_agreement")
+
+
 def test_the_customer_returns_to_the_dashboards_order_page(
     payment: Served, world: World, settings: Settings
 ) -> None:
