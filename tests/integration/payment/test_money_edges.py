@@ -150,6 +150,7 @@ def test_cancel_cancels_the_card_agreement_at_ecpay_retrying_while_ecpay_is_down
     assert refused.status_code == 409  # ECPay charges no more
     sub = session.get_one(Subscription, world.subscription_id)
     assert sub.status == "active" and sub.cancel_at_period_end  # the paid period stays
+    books_clean_once_reviewed(session, _staff(session))
 
 
 def test_a_charge_after_cancel_is_acknowledged_parked_and_never_extends(
@@ -218,6 +219,7 @@ def test_a_declined_card_leaves_the_order_payable_and_a_retry_pays_it(
     settle(stack, session, 2)
     assert session.get_one(Order, world.order_id).status == "completed"
     assert session.get_one(Subscription, world.subscription_id).status == "active"
+    books_clean_once_reviewed(session, _staff(session))
 
 
 def test_paying_twice_through_two_attempts_keeps_both_payments_one_applied(
@@ -249,6 +251,7 @@ def test_simulate_paid_is_acknowledged_and_never_fulfilled(
     assert stored.verdict == "simulated"
     assert session.get_one(Order, world.order_id).status == "pending"
     assert session.scalars(select(Invoice)).all() == []
+    books_clean_once_reviewed(session, _staff(session))
 
 
 def test_a_periodic_amount_edited_at_ecpay_is_acknowledged_and_parked(
@@ -362,6 +365,7 @@ def test_paying_during_a_trial_keeps_it_and_the_agreement_pays_the_period_after(
     assert (renewal.status, renewal.period_start) == (
         "completed", add_cycles(trial_end, BillingCycle.MONTHLY, 1))
     assert session.get_one(Subscription, world.subscription_id).end_date == renewal.period_end
+    books_clean_once_reviewed(session, _staff(session))
 
 
 def test_six_declined_charges_end_the_agreement_and_renewals_fall_back_to_links(
@@ -378,6 +382,7 @@ def test_six_declined_charges_end_the_agreement_and_renewals_fall_back_to_links(
     told = session.scalars(select(EmailDelivery).where(
         EmailDelivery.template == "card_agreement_ended")).all()
     assert len(told) == 1
+    books_clean_once_reviewed(session, _staff(session))
 
 
 def test_a_reauthorised_charge_for_a_period_already_paid_by_link_is_parked(
