@@ -308,7 +308,10 @@ def test_a_plan_deleted_while_the_database_is_down_goes_once_its_row_is_archived
     )
     held = cluster.plan("pro-monthly")
     assert held is not None and held["metadata"].get("deletionTimestamp")
-    assert cluster.cronjob(CRONJOB) is not None or _row(session, "pro-monthly") is not None
+    # Nothing is half-done: the row cannot be archived, so the CronJob is not deleted either.
+    assert cluster.cronjob(CRONJOB) is not None
+    row = _row(session, "pro-monthly")
+    assert row is not None and row.is_active is True
 
     pg_proxy.start()
     eventually(lambda: cluster.plan("pro-monthly") is None, "the finalizer to let go", 60)
