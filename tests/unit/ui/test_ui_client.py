@@ -32,10 +32,17 @@ class FakeApi:
         if path == "/api/auth/refresh/":
             return self._refresh(json.loads(request.content))
         if path == "/api/auth/register/":
-            return httpx.Response(422, json={
-                "code": "validation_error", "status": 422, "message": "Invalid input.",
-                "errors": {"json": {"password": ["This password is too common."],
-                                    "username": ["Already taken."]}}})
+            # The API's real 422 bodies (tests/integration/api/test_api_auth.py registers the
+            # same input): fields flat under "errors", each a list of messages.
+            if "@" not in json.loads(request.content)["email"]:  # refused by the schema
+                return httpx.Response(422, json={
+                    "code": "validation_error", "status": 422,
+                    "message": "The input is not valid.",
+                    "errors": {"email": ["Not a valid email address."]}})
+            return httpx.Response(422, json={  # refused by the password rules
+                "code": "validation_error", "status": 422,
+                "message": "The password is not acceptable.",
+                "errors": {"password": ["This password is too common."]}})
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if token not in self.valid_access:
             return httpx.Response(401, json={"code": "token_expired", "status": 401,
@@ -108,13 +115,21 @@ async def test_refused_refresh_ends_the_session() -> None:
     assert client.credentials is None
 
 
-async def test_field_errors_come_back_per_field() -> None:
+@pytest.mark.parametrize(
+    ("email", "message", "errors"),
+    [("mei@example.tw", "The password is not acceptable.",
+      {"password": "This password is too common."}),
+     ("not-an-email", "The input is not valid.", {"email": "Not a valid email address."})],
+)
+async def test_field_errors_come_back_per_field(
+    email: str, message: str, errors: dict[str, str]
+) -> None:
     client = FakeApi().client()
     with pytest.raises(ApiError) as caught:
-        await client.register("mei", "mei@example.tw", "password")
-    assert caught.value.status == 422
-    assert caught.value.errors == {"password": "This password is too common.",
-                                   "username": "Already taken."}
+        await client.register("mei", email, "password123")
+    assert (caught.value.status, caught.value.code) == (422, "validation_error")
+    assert caught.value.message == message
+    assert caught.value.errors == errors
 
 
 async def test_api_that_cannot_be_reached_is_reported_as_unavailable() -> None:
