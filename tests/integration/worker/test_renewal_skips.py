@@ -16,6 +16,7 @@ from services.core import metrics
 from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import AuditLog, Subscription
+from services.core.ports import RecordingJobs
 from services.core.usecases import renewals
 from services.worker.cli import renew_plan
 from services.worker.jobs.renewals import renew_subscriptions
@@ -138,3 +139,46 @@ def test_a_job_counts_audits_and_measures_each_skip_and_audits_it_once(
 
 def test_every_skip_reason_is_a_bounded_metric_label() -> None:
     assert {reason.value for reason in renewals.SkipReason} == metrics.RENEWAL_SKIP_KINDS
+
+
+def test_subscriptions_that_will_not_renew_are_not_found_due_and_get_no_order(
+    session: Session, wsettings: Settings
+) -> None:
+    plan = make_plan(session)
+    renewing = active_sub(session, plan, taipei(2027, 1, 10))
+    switched_off = active_sub(session, plan, taipei(2027, 1, 10), auto_renew=False)
+    leaving = active_sub(session, plan, taipei(2027, 1, 10), cancel_at_period_end=True)
+    session.commit()
+    now = FixedClock(taipei(2027, 2, 8))
+
+    found = renew_plan(wsettings, now, plan.slug, batch_size=10, lead=timedelta(days=3))
+    run_burst(wsettings)
+
+    assert found == (1, 1)  # only the renewing one is handed out
+    assert [o.period_start for o in renewal_orders(session, renewing)] == [taipei(2027, 2, 10)]
+    assert renewal_orders(session, switched_off) == []
+    assert renewal_orders(session, leaving) == []
+
+
+def test_a_job_for_a_subscription_that_stopped_renewing_creates_no_order(
+    session: Session, wsettings: Settings
+) -> None:
+    # Found due, then the customer switched renewal off before the job ran.
+    plan = make_plan(session)
+    switched_off = active_sub(session, plan, taipei(2027, 1, 10), auto_renew=False)
+    leaving = active_sub(session, plan, taipei(2027, 1, 10), cancel_at_period_end=True)
+    session.commit()
+    dues = [renewals.DueRenewal(sub.id, due_from(sub)) for sub in (switched_off, leaving)]
+
+    counts = renewals.renew_due(
+        session,
+        FixedClock(taipei(2027, 2, 8)),
+        RecordingJobs(),
+        dues,
+        dashboard_url="https://app.example.tw",
+    )
+    session.commit()
+
+    assert (counts.created, counts.skipped, counts.reasons) == (0, 2, {"not_renewable": 2})
+    assert renewal_orders(session, switched_off) == []
+    assert renewal_orders(session, leaving) == []
