@@ -19,11 +19,13 @@ from services.core.db.models import (
     Invoice,
     Order,
     PaymentReview,
+    Plan,
     Subscription,
 )
 from services.core.db.session import session_factory
 from services.core.domain.periods import BillingCycle, add_cycles
 from services.core.ports import RecordingJobs
+from services.core.usecases import renewals
 from services.core.usecases.payment_notifications import Kind, receive_notification
 from services.core.usecases.payment_processing import Outcome, process_notification
 from tests.integration.payment.conftest import (
@@ -272,3 +274,33 @@ def test_a_declined_periodic_charge_puts_the_subscription_past_due(
     assert subscription(session, world).status == "past_due"
     assert count(session, Order, Order.is_renewal.is_(True)) == 0
     assert count(session, EmailDelivery, EmailDelivery.template == "payment_failed") == 1
+
+
+def test_a_periodic_charge_after_a_price_change_invoices_what_the_card_paid(
+    engine: Engine, session: Session
+) -> None:
+    world = seed(engine, periodic=PERIODIC)
+    first_paid = datetime(2027, 1, 31, 2, 0, tzinfo=UTC)
+    process(engine, accept(engine, return_fields(world, paid_at=first_paid)))
+    # The plan is repriced; the renewer makes the next period's order at the new price.
+    with session_factory(engine)() as db, db.begin():
+        db.get_one(Plan, world.plan_id).price = Decimal(1290)
+        sub = db.get_one(Subscription, world.subscription_id)
+        assert sub.end_date is not None
+        counts = renewals.renew_due(db, FixedClock(sub.end_date - timedelta(days=1)),
+                                    RecordingJobs(), [renewals.DueRenewal(sub.id, sub.end_date)],
+                                    dashboard_url="https://app.example.tw")
+    assert counts.created == 1
+    [renewal] = session.scalars(select(Order).where(Order.is_renewal.is_(True))).all()
+    assert (renewal.status, renewal.amount) == ("pending", Decimal(1290))
+
+    # ECPay charges the agreement's 990, not the new price.
+    assert process(engine, accept(engine, _period(world, 2), Kind.PERIOD))[0] is Outcome.COMPLETED
+
+    session.expire_all()
+    renewal = session.get_one(Order, renewal.id)
+    assert (renewal.status, renewal.amount) == ("completed", Decimal(990))
+    invoice = session.scalars(select(Invoice).where(Invoice.order_id == renewal.id)).one()
+    assert invoice.total_amount == Decimal(990)
+    assert count(session, PaymentReview) == 0
+    assert subscription(session, world).end_date == renewal.period_end
