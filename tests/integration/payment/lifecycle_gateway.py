@@ -1,0 +1,143 @@
+"""A pure-Python stand-in for ECPay's side of the money lifecycle, for the model-based test:
+it remembers every trade as ECPay would, signs the notifications ECPay would send, keeps
+each card agreement's own schedule, and counts every dollar it takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.core.domain.periods import BillingCycle, add_cycles
+from services.ecpay.checkmac import sign
+from services.ecpay.credentials import EcpayCredentials
+from services.ecpay.errors import EcpayUnavailable
+from services.ecpay.fields import format_trade_date
+from services.ecpay.query import PeriodInfo
+
+STAGE = EcpayCredentials.stage()
+CODE_DAYS = 3  # an ATM account's ExpireDate, as Fluxus asks for it
+
+
+@dataclass
+class Trade:
+    """One MerchantTradeNo as ECPay holds it."""
+
+    number: str
+    amount: int
+    method: str  # Credit | ATM
+    periodic: bool
+    status: str = "open"  # open | code | paid | failed
+    code_expires: datetime | None = None
+    paid_at: datetime | None = None
+    next_charge: int = 1  # the agreement's next scheduled charge (1 = a period later)
+    declines: int = 0
+    successes: int = 1
+    cancelled: bool = False
+
+    @property
+    def agreement_running(self) -> bool:
+        return self.periodic and self.status == "paid" and not self.cancelled \
+            and self.declines < 6
+
+    def scheduled(self, k: int) -> datetime:
+        assert self.paid_at is not None
+        return add_cycles(self.paid_at, BillingCycle.MONTHLY, k)
+
+
+@dataclass
+class Gateway:
+    """ECPay: trades, what it has posted, the money it took, and whether it answers."""
+
+    trades: dict[str, Trade] = field(default_factory=dict)
+    posted: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    money_in: int = 0
+    up: bool = True
+    _serial: int = 0
+
+    def checkout(self, fields: dict[str, str]) -> Trade:
+        number = fields["MerchantTradeNo"]
+        assert number not in self.trades, "Fluxus reused a MerchantTradeNo (ECPay refuses it)"
+        trade = Trade(number, int(fields["TotalAmount"]),
+                      "Credit" if fields["ChoosePayment"] == "Credit" else "ATM",
+                      bool(fields.get("PeriodType")))
+        self.trades[number] = trade
+        return trade
+
+    def _post(self, kind: str, fields: dict[str, Any]) -> dict[str, str]:
+        form = sign({k: str(v) for k, v in fields.items()}, STAGE.hash_key, STAGE.hash_iv)
+        self.posted.append((kind, form))
+        return form
+
+    def _trade_no(self) -> str:
+        self._serial += 1
+        return f"2612{self._serial:012d}"
+
+    def result(self, trade: Trade, now: datetime, *, paid: bool,
+               simulated: bool = False) -> dict[str, str]:
+        """ReturnURL: the customer paid (or the card was declined) at ECPay."""
+        if paid and not simulated:
+            trade.status, trade.paid_at = "paid", now.replace(microsecond=0)
+            self.money_in += trade.amount
+        elif not paid:
+            trade.status = "failed"
+        method = "Credit_CreditCard" if trade.method == "Credit" else "ATM_TAISHIN"
+        return self._post("return", {
+            "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "StoreID": "",
+            "RtnCode": "1" if paid else "10100058", "RtnMsg": "交易成功" if paid else "付款失敗",
+            "TradeNo": self._trade_no(), "TradeAmt": trade.amount,
+            "PaymentDate": format_trade_date(now) if paid else "", "PaymentType": method,
+            "PaymentTypeChargeFee": "0", "TradeDate": format_trade_date(now),
+            "SimulatePaid": "1" if simulated else "0",
+            **{f"CustomField{i}": "" for i in range(1, 5)},
+        })
+
+    def issue_code(self, trade: Trade, now: datetime) -> dict[str, str]:
+        """PaymentInfoURL: an ATM account, payable through its ExpireDate (Taipei)."""
+        trade.status = "code"
+        expires = now + timedelta(days=CODE_DAYS)
+        trade.code_expires = expires
+        return self._post("payment_info", {
+            "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "StoreID": "",
+            "RtnCode": "2", "RtnMsg": "Get VirtualAccount Succeeded",
+            "TradeNo": self._trade_no(), "TradeAmt": trade.amount, "PaymentType": "ATM_TAISHIN",
+            "TradeDate": format_trade_date(now), "BankCode": "812",
+            "vAccount": "9103522175887271", "ExpireDate": format_trade_date(expires)[:10],
+            **{f"CustomField{i}": "" for i in range(1, 5)},
+        })
+
+    def charge(self, trade: Trade, *, success: bool) -> dict[str, str]:
+        """PeriodReturnURL: the agreement's next charge, on its own scheduled date."""
+        k = trade.next_charge
+        trade.next_charge += 1
+        if success:
+            trade.successes += 1
+            self.money_in += trade.amount
+        else:
+            trade.declines += 1
+        return self._post("period", {
+            "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "StoreID": "",
+            "RtnCode": "1" if success else "10100058",
+            "RtnMsg": "交易成功" if success else "付款失敗", "PeriodType": "M", "Frequency": "1",
+            "ExecTimes": "99", "Amount": trade.amount, "Gwsr": f"{trade.number[-6:]}{k:04d}",
+            "ProcessDate": format_trade_date(trade.scheduled(k)), "AuthCode": "777777",
+            "FirstAuthAmount": trade.amount, "TotalSuccessTimes": trade.successes,
+            "SimulatePaid": "0", **{f"CustomField{i}": "" for i in range(1, 5)},
+        })
+
+    # -- what Fluxus' cancel job asks (services.core.usecases.payments.agreements) -----------
+    def period_action(self, merchant_trade_no: str, action: str) -> object:
+        if not self.up:
+            raise EcpayUnavailable("ECPay is down (stand-in)")
+        self.trades[merchant_trade_no].cancelled = True
+        return object()
+
+    def query_period(self, merchant_trade_no: str) -> PeriodInfo:
+        if not self.up:
+            raise EcpayUnavailable("ECPay is down (stand-in)")
+        trade = self.trades[merchant_trade_no]
+        return PeriodInfo.from_json({
+            "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "TradeNo": "1",
+            "RtnCode": 1, "PeriodType": "M", "Frequency": 1, "ExecTimes": 99,
+            "PeriodAmount": trade.amount, "ExecStatus": "0" if trade.cancelled else "1",
+        })
