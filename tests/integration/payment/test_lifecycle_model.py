@@ -354,6 +354,8 @@ class MoneyLifecycle(RuleBasedStateMachine):
                 Subscription.status.in_(("pending", "trial", "active", "past_due")))).first()
 
 
+# About a second an example here; the long profile gets the time it needs.
+@pytest.mark.timeout(max(300, EXAMPLES * 3))
 def test_money_is_never_lost_or_doubled_whatever_the_order_of_events(pg_template: str) -> None:
     MoneyLifecycle.template = pg_template
     run = MoneyLifecycle.TestCase
