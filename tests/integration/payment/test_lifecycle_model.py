@@ -388,3 +388,25 @@ def test_a_charge_after_auto_renew_was_turned_off_in_the_trial_is_parked(
             assert s.scalars(select(PaymentReview.reason)).all() == ["charge_after_cancel"]
     finally:
         machine.teardown()
+
+
+def test_a_card_checkout_paid_after_the_customer_cancelled_at_period_end_opens_no_live_agreement(
+    pg_template: str,
+) -> None:
+    """Found by the state machine: subscribe by card, check out, cancel at period end, and
+    only then ECPay reports the payment. The period is paid; the agreement must not charge."""
+    MoneyLifecycle.template = pg_template
+    machine = MoneyLifecycle()
+    try:
+        machine.subscribe(auto_renew=True, method="credit_card")
+        [order_id] = machine._open_orders()
+        machine._check_out(order_id)
+        machine.change_mind("at_period_end")
+        [trade] = machine.gateway.trades.values()
+        machine.deliver("return", machine.gateway.result(trade, machine.clock.now(), paid=True))
+        machine.check_all()
+        machine.worker_cancels_agreements_at_ecpay()
+        machine.check_all()
+        assert trade.cancelled  # cancelled at ECPay too
+    finally:
+        machine.teardown()

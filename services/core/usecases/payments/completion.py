@@ -192,6 +192,10 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
                               BillingCycle.parse(plan.billing_cycle), period.start)
         agreements.open_agreement(session, sub=sub, attempt=attempt, period_index=max(index, 0),
                                   charged_at=payment.paid_at)
+        if not sub.auto_renew or sub.cancel_at_period_end:
+            # The customer stopped renewal after this checkout was sent to ECPay: the payment
+            # stands, the agreement it set up must not charge again.
+            agreements.request_cancel(session, clock, jobs, sub, "renewal was turned off")
     _supersede_other_first_orders(session, order)
     invoice = issue_invoice(session, clock, order, user, plan, period)
     audit.record(
