@@ -26,6 +26,13 @@ STAGE_HASH_IV = "EkRm7iFT261dpevs"
 STAGE_GATEWAY_URL = "https://payment-stage.ecpay.com.tw"
 PRODUCTION_GATEWAY_URL = "https://payment.ecpay.com.tw"
 
+# ECPay's public stage e-invoice account (a separate merchant from the payment one; shared by
+# everyone, so never accepted in production).
+EINVOICE_STAGE_MERCHANT_ID = "2000132"
+EINVOICE_STAGE_HASH_KEY = "ejCk326UnaZWKisg"
+EINVOICE_STAGE_HASH_IV = "q9jcZX8Ib9LM8wYk"
+EINVOICE_STAGE_URL = "https://einvoice-stage.ecpay.com.tw"
+
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused in production
 DEV_DATA_KEY_SEED = "dev-only-insecure-data-key"
 
@@ -83,6 +90,26 @@ class Settings:
         "ECPay payment host (stage, production or the simulator)",
     )
     ecpay_timeout_seconds: float = _setting(10.0, "FLUXUS_ECPAY_TIMEOUT", "HTTP timeout to ECPay")
+    einvoice_enabled: bool = _setting(
+        True, "FLUXUS_EINVOICE_ENABLED",
+        "issue Taiwan e-invoices through ECPay (`false` when the merchant invoices elsewhere)",
+    )
+    einvoice_merchant_id: str = _setting(
+        EINVOICE_STAGE_MERCHANT_ID, "FLUXUS_EINVOICE_MERCHANT_ID", "ECPay e-invoice MerchantID",
+        production_required=True,
+    )
+    einvoice_hash_key: str = _setting(
+        EINVOICE_STAGE_HASH_KEY, "FLUXUS_EINVOICE_HASH_KEY", "ECPay e-invoice HashKey",
+        secret=True, production_required=True,
+    )
+    einvoice_hash_iv: str = _setting(
+        EINVOICE_STAGE_HASH_IV, "FLUXUS_EINVOICE_HASH_IV", "ECPay e-invoice HashIV",
+        secret=True, production_required=True,
+    )
+    einvoice_url: str = _setting(
+        EINVOICE_STAGE_URL, "FLUXUS_EINVOICE_URL",
+        "ECPay e-invoice host (stage, production or the simulator)",
+    )
     public_payment_url: str = _setting(
         "http://127.0.0.1:8001", "FLUXUS_PUBLIC_PAYMENT_URL",
         "how ECPay reaches the payment service (ReturnURL base)",
@@ -169,6 +196,14 @@ class Settings:
                 problems.append(f"{env} must be set")
             elif getattr(self, name) in (STAGE_HASH_KEY, STAGE_HASH_IV):
                 problems.append(f"{env} is ECPay's public stage value; set the production key")
+        if self.einvoice_enabled:
+            stage = (EINVOICE_STAGE_MERCHANT_ID, EINVOICE_STAGE_HASH_KEY, EINVOICE_STAGE_HASH_IV)
+            for name in ("einvoice_merchant_id", "einvoice_hash_key", "einvoice_hash_iv"):
+                if getattr(self, name) in stage:
+                    problems.append(
+                        f"{env_name(name)} is ECPay's public stage e-invoice value; set the"
+                        " production one (or FLUXUS_EINVOICE_ENABLED=false)"
+                    )
         return problems
 
     @classmethod
@@ -186,6 +221,8 @@ class Settings:
 def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     try:
+        if kind == "bool":
+            return _parse_bool(raw)
         if kind == "int":
             return int(raw)
         if kind == "float":
@@ -195,6 +232,15 @@ def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
     except ValueError as exc:
         raise ConfigurationError(f"{f.metadata['env']}={raw!r} is not a valid {kind}") from exc
     return raw.strip()
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{raw!r} is not a boolean")
 
 
 def env_name(field_name: str) -> str:

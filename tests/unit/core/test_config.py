@@ -15,6 +15,9 @@ PRODUCTION = {
     "FLUXUS_ECPAY_MERCHANT_ID": "2000132",
     "FLUXUS_ECPAY_HASH_KEY": "realkey123456789",
     "FLUXUS_ECPAY_HASH_IV": "realiv1234567890",
+    "FLUXUS_EINVOICE_MERCHANT_ID": "2000999",
+    "FLUXUS_EINVOICE_HASH_KEY": "invkey1234567890",
+    "FLUXUS_EINVOICE_HASH_IV": "inviv12345678901",
 }
 
 
@@ -70,3 +73,22 @@ def test_every_variable_is_prefixed_and_unique() -> None:
     names = env_var_names()
     assert all(name.startswith("FLUXUS_") for name in names)
     assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("name", [
+    "FLUXUS_EINVOICE_MERCHANT_ID", "FLUXUS_EINVOICE_HASH_KEY", "FLUXUS_EINVOICE_HASH_IV",
+])
+def test_production_refuses_the_public_stage_einvoice_account(name: str) -> None:
+    stage = {"FLUXUS_EINVOICE_MERCHANT_ID": "2000132",
+             "FLUXUS_EINVOICE_HASH_KEY": "ejCk326UnaZWKisg",
+             "FLUXUS_EINVOICE_HASH_IV": "q9jcZX8Ib9LM8wYk"}
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({**PRODUCTION, name: stage[name]})
+
+
+def test_a_merchant_invoicing_elsewhere_needs_no_einvoice_account() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if not k.startswith("FLUXUS_EINVOICE_")}
+    settings = Settings.from_env({**env, "FLUXUS_EINVOICE_ENABLED": "false"})
+    assert settings.einvoice_enabled is False
+    with pytest.raises(ConfigurationError, match="FLUXUS_EINVOICE_ENABLED"):
+        Settings.from_env({**env, "FLUXUS_EINVOICE_ENABLED": "perhaps"})
