@@ -11,10 +11,17 @@ from urllib.parse import unquote_plus
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from services.core.errors import ValidationError
 from services.ecpay.checkmac import php_urlencode
 
 _BLOCK_BITS = 128
+
+
+class DataDecryptError(ValueError):
+    """An e-invoice `Data` value that is not base64, not ours (wrong key/IV), or not JSON.
+
+    Defined here, not in services.core, so that the e-invoice protocol package depends on
+    nothing but the ecpay package.
+    """
 
 
 def _cipher(hash_key: str, hash_iv: str) -> Cipher[modes.CBC]:
@@ -39,7 +46,7 @@ def encrypt_text(plaintext: str, hash_key: str, hash_iv: str) -> str:
 
 
 def decrypt_text(data: str, hash_key: str, hash_iv: str) -> str:
-    """Reverse of encrypt_text; a corrupt or wrongly keyed payload raises ValidationError."""
+    """Reverse of encrypt_text; a corrupt or wrongly keyed payload raises DataDecryptError."""
     try:
         raw = base64.b64decode(data, validate=True)
         decryptor = _cipher(hash_key, hash_iv).decryptor()
@@ -47,9 +54,7 @@ def decrypt_text(data: str, hash_key: str, hash_iv: str) -> str:
         unpadder = padding.PKCS7(_BLOCK_BITS).unpadder()
         encoded = (unpadder.update(padded) + unpadder.finalize()).decode("ascii")
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            "e-invoice Data cannot be decrypted", errors={"Data": [str(exc)]}
-        ) from exc
+        raise DataDecryptError(f"e-invoice Data cannot be decrypted: {exc}") from exc
     return unquote_plus(encoded, encoding="utf-8", errors="strict")
 
 
@@ -64,4 +69,4 @@ def decrypt_data(data: str, hash_key: str, hash_iv: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError("e-invoice Data is not JSON", errors={"Data": [str(exc)]}) from exc
+        raise DataDecryptError(f"e-invoice Data is not JSON: {exc}") from exc

@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
-from services.core.errors import ValidationError
-from services.ecpay.aes import decrypt_data, decrypt_text, encrypt_data, encrypt_text, php_json
+from services.ecpay.aes import (
+    DataDecryptError,
+    decrypt_data,
+    decrypt_text,
+    encrypt_data,
+    encrypt_text,
+    php_json,
+)
 from services.ecpay.checkmac import php_urlencode
 
 pytestmark = pytest.mark.unit
@@ -48,14 +54,14 @@ def test_php_style_serializer_reproduces_the_sdk_ciphertext(
 
 
 @pytest.mark.parametrize("garbage", ["not base64!", "AAAA", "uvI4yrErM37XNQkXGAgRgA=="])
-def test_corrupt_data_raises_validation_error(garbage: str) -> None:
-    with pytest.raises(ValidationError):
+def test_corrupt_data_raises_a_decrypt_error(garbage: str) -> None:
+    with pytest.raises(DataDecryptError):
         decrypt_text(garbage, "ejCk326UnaZWKisg", "q9jcZX8Ib9LM8wYk")
 
 
 def test_wrong_key_does_not_yield_the_data(all_aes_vectors: list[dict[str, Any]]) -> None:
     vector = all_aes_vectors[0]
-    with pytest.raises(ValidationError):
+    with pytest.raises(DataDecryptError):
         decrypt_data(vector["ciphertext_b64"], "x" * 16, vector["hash_iv"])
 
 
