@@ -2,6 +2,7 @@
 
 from services.core.db.models.audit_log import AuditLog
 from services.core.db.models.card_agreement import CardAgreement
+from services.core.db.models.einvoice import EInvoice, EInvoiceAllowance
 from services.core.db.models.email_delivery import EmailDelivery
 from services.core.db.models.invoice import Invoice, InvoiceSequence
 from services.core.db.models.order import Order
@@ -17,6 +18,8 @@ from services.core.db.models.user import User
 __all__ = [
     "AuditLog",
     "CardAgreement",
+    "EInvoice",
+    "EInvoiceAllowance",
     "EmailDelivery",
     "Invoice",
     "InvoiceSequence",

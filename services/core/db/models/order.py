@@ -44,6 +44,8 @@ class Order(Base):
     expire_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    # The invoice preference chosen at checkout (None: the account's at payment time).
+    invoice_preference: Mapped[dict[str, Any] | None]
     client_ip: Mapped[str | None] = mapped_column(String(45))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at()

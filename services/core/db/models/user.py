@@ -23,6 +23,13 @@ class User(Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     company_name: Mapped[str] = mapped_column(String(200), default="")
     tax_id: Mapped[str] = mapped_column(String(8), default="")  # 統一編號 for B2B invoices
+    # How the customer takes their e-invoice (see services.core.domain.einvoice_buyer):
+    # cloud | mobile_barcode | certificate | donation | company
+    invoice_kind: Mapped[str] = mapped_column(String(16), default="cloud")
+    invoice_carrier_num: Mapped[str] = mapped_column(String(64), default="")
+    invoice_love_code: Mapped[str] = mapped_column(String(7), default="")
+    invoice_address: Mapped[str] = mapped_column(String(200), default="")
+    invoice_print: Mapped[bool] = mapped_column(default=False)  # company: paper, not carrier
     language: Mapped[str] = mapped_column(String(8), default="zh-TW")
     is_active: Mapped[bool] = mapped_column(default=True)
     is_staff: Mapped[bool] = mapped_column(default=False)
