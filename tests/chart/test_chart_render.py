@@ -220,6 +220,7 @@ def test_ingress_routes_api_webhooks_and_ui_but_never_metrics(render: RenderFn) 
     assert routes == {
         "/api": ("fx-fluxus-api", "http"),
         "/payment/ecpay": ("fx-fluxus-payment", "http"),
+        "/payment/invoice": ("fx-fluxus-payment", "http"),
         "/": ("fx-fluxus-ui", "http"),
     }
     config = r.one("ConfigMap", "fx-fluxus-config")["data"]
@@ -330,14 +331,18 @@ def test_operator_rbac_is_least_privilege(variant: str, kind: str, render: Rende
             assert "secrets" not in rule["resources"]
 
 
-def test_payment_webhook_is_reachable_from_the_ingress_controller_only(render: RenderFn) -> None:
+def test_payment_is_reachable_from_the_ingress_controller_and_ui_only(render: RenderFn) -> None:
     policy = render("default").one("NetworkPolicy", "fx-fluxus-payment")
     http_rules = [rule for rule in policy["spec"]["ingress"] if rule["ports"][0]["port"] == "http"]
-    assert len(http_rules) == 1
-    (peer,) = http_rules[0]["from"]
-    assert peer["namespaceSelector"] == {
+    peers = [peer for rule in http_rules for peer in rule["from"]]
+    assert len(peers) == 2
+    assert peers[0]["namespaceSelector"] == {
         "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
     }
+    assert peers[1] == {"podSelector": {"matchLabels": {
+        "app.kubernetes.io/name": "fluxus", "app.kubernetes.io/instance": "fx",
+        "app.kubernetes.io/component": "ui",
+    }}}
     egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
     assert {53, 5432, 6379, 587, 443} <= egress_ports
 

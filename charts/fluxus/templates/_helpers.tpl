@@ -129,11 +129,17 @@ fluxus.dev/queue-group: {{ . }}
 {{- end }}
 {{- end }}
 
+{{/* http://<component Service>.<namespace>.svc:<port>: in-cluster address of api or payment. Args: dict root, component. */}}
+{{- define "fluxus.internalUrl" -}}
+{{- $v := get .root.Values .component }}
+{{- printf "http://%s.%s.svc:%v" (include "fluxus.componentName" (dict "root" .root "component" .component)) .root.Release.Namespace $v.service.port }}
+{{- end }}
+
 {{/* The ConfigMap data: every non-secret FLUXUS_* variable. */}}
 {{- define "fluxus.configData" -}}
 {{- $base := include "fluxus.publicBaseUrl" . }}
 {{- $derived := dict
-      "FLUXUS_API_URL" (printf "http://%s.%s.svc:%v" (include "fluxus.componentName" (dict "root" . "component" "api")) .Release.Namespace .Values.api.service.port)
+      "FLUXUS_API_URL" (include "fluxus.internalUrl" (dict "root" . "component" "api"))
       "FLUXUS_PUBLIC_PAYMENT_URL" $base
       "FLUXUS_DASHBOARD_URL" $base }}
 {{- range $key, $value := .Values.config }}
@@ -285,6 +291,7 @@ A component Deployment. Args (dict):
   ports      container ports (list of {name, containerPort})
   group      (worker) queue-group name
   replicas   replica count, or nil to let an autoscaler own it
+  env        (optional) EnvVar list the chart sets for this component, before values' env
 */}}
 {{- define "fluxus.deployment" -}}
 {{- $root := .root }}
@@ -348,6 +355,9 @@ spec:
             {{- include "fluxus.envFrom" (dict "root" $root) | nindent 12 }}
           env:
             {{- include "fluxus.baseEnv" $root | nindent 12 }}
+            {{- with .env }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
             {{- with $v.env }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
