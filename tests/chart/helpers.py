@@ -20,6 +20,8 @@ KUBE_VERSION = "1.31.0"
 RELEASE = "fx"
 NAMESPACE = "billing"
 API_VERSIONS = ("keda.sh/v1alpha1", "monitoring.coreos.com/v1")
+# The keys a production install must bring (the chart generates none); first, so a variant wins.
+KEYS_VALUES = Path(__file__).with_name("keys-values.yaml")
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,11 @@ def helm_template(
     chart: Path = CHART,
     release: str = RELEASE,
     namespace: str = NAMESPACE,
+    keys: bool = True,
 ) -> subprocess.CompletedProcess[str]:
+    """`helm template` of the chart with `values` (after KEYS_VALUES unless keys=False)."""
+    if keys:
+        values = [KEYS_VALUES, *values]
     cmd = [str(tools.helm), "template", release, str(chart), "--namespace", namespace]
     cmd += ["--include-crds", "--kube-version", KUBE_VERSION]
     for api in API_VERSIONS:

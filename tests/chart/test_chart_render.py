@@ -15,6 +15,7 @@ from services.core.config import describe, env_var_names
 from services.worker.registry import ALL_QUEUES
 from tests.chart.helpers import (
     CHART,
+    KEYS_VALUES,
     NAMESPACE,
     VARIANTS,
     Render,
@@ -55,7 +56,9 @@ def deployments(r: Render, component: str) -> list[dict[str, Any]]:
 
 def test_helm_lint_strict_passes(tools: Tools) -> None:
     result = subprocess.run(
-        [str(tools.helm), "lint", "--strict", str(CHART)], capture_output=True, text=True
+        [str(tools.helm), "lint", "--strict", str(CHART), "--values", str(KEYS_VALUES)],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

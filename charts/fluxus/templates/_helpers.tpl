@@ -157,32 +157,32 @@ FLUXUS_OPERATOR_ENV_CONFIGMAP: {{ include "fluxus.configMapName" . | quote }}
 {{- end }}
 
 {{/*
-Secret values (not yet base64). Empty FLUXUS_JWT_SECRET / FLUXUS_DATA_ENCRYPTION_KEY are
-generated once: read back from the live Secret on upgrades (lookup), otherwise random. The
-result is cached in .Values so the release Secret and the migration hook's copy agree.
+Secret values (not yet base64). The chart never invents a production key: a GitOps tool
+(Argo CD, Flux) renders without `lookup`, so a generated key would change on every sync and
+make payment data at rest unreadable. With FLUXUS_ENV=production an empty FLUXUS_JWT_SECRET
+or FLUXUS_DATA_ENCRYPTION_KEY fails the render. In development they are derived from the
+release's namespace and name: stable across renders and upgrades, and worthless as secrets
+(production never accepts them, because production never reaches this branch).
 */}}
 {{- define "fluxus.secretValues" -}}
-{{- if not (hasKey .Values "__fluxusSecretValues") }}
-{{- $live := (lookup "v1" "Secret" .Release.Namespace (include "fluxus.secretName" .)) | default dict }}
-{{- $liveData := $live.data | default dict }}
 {{- $out := dict }}
+{{- $production := ne (toString .Values.config.FLUXUS_ENV) "development" }}
+{{- $seed := printf "%s/%s" .Release.Namespace .Release.Name }}
 {{- range $key, $value := .Values.secrets.values }}
 {{- $v := toString $value }}
 {{- if and (eq $v "") (has $key (list "FLUXUS_JWT_SECRET" "FLUXUS_DATA_ENCRYPTION_KEY")) }}
-{{- if hasKey $liveData $key }}
-{{- $v = get $liveData $key | b64dec }}
+{{- if $production }}
+{{- fail (printf "secrets.values.%s is empty and FLUXUS_ENV is production: the chart does not generate production keys (every render would differ, and GitOps tools cannot read them back). Keep the keys in a Secret you manage and name it in secrets.existingSecret, or set secrets.values.%s (`fluxus keygen` makes a data-encryption key)." $key $key) }}
 {{- else if eq $key "FLUXUS_JWT_SECRET" }}
-{{- $v = randAlphaNum 64 }}
+{{- $v = printf "fluxus-dev-jwt/%s" $seed | sha256sum }}
 {{- else }}
-{{- /* A Fernet key: URL-safe base64 of 32 random bytes. */}}
-{{- $v = randAlphaNum 32 | b64enc | replace "+" "-" | replace "/" "_" }}
+{{- /* A Fernet key: URL-safe base64 of 32 bytes. */}}
+{{- $v = printf "fluxus-dev-data-key/%s" $seed | sha256sum | trunc 32 | b64enc | replace "+" "-" | replace "/" "_" }}
 {{- end }}
 {{- end }}
 {{- $_ := set $out $key $v }}
 {{- end }}
-{{- $_ := set .Values "__fluxusSecretValues" $out }}
-{{- end }}
-{{- toYaml (get .Values "__fluxusSecretValues") }}
+{{- toYaml $out }}
 {{- end }}
 
 {{- define "fluxus.secretData" -}}
