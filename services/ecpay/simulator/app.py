@@ -6,7 +6,15 @@ import httpx
 from flask import Flask
 
 from services.core.clock import Clock
-from services.ecpay.simulator import console, control, gateway
+from services.ecpay.simulator import (
+    console,
+    control,
+    einvoice,
+    einvoice_console,
+    einvoice_control,
+    gateway,
+)
+from services.ecpay.simulator.einvoice_ops import EInvoiceSim
 from services.ecpay.simulator.engine import SimConfig, Simulator
 
 
@@ -22,9 +30,16 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     simulator = Simulator(config or SimConfig(), clock=clock, transport=transport)
     app.extensions["ecpay_simulator"] = simulator
+    # The e-invoice account shares the simulator's calendar (void cut-offs follow it).
+    app.extensions[einvoice.EXTENSION] = EInvoiceSim(
+        simulator.config.einvoice, simulator.clock, transport
+    )
     app.register_blueprint(gateway.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(einvoice.bp)
+    app.register_blueprint(einvoice_control.bp)
+    app.register_blueprint(einvoice_console.bp)
     if start_notifier:
         simulator.notifier.start()
     return app

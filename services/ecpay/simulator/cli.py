@@ -10,10 +10,33 @@ from types import FrameType
 import click
 from werkzeug.serving import make_server
 
-from services.core.config import STAGE_HASH_IV, STAGE_HASH_KEY, STAGE_MERCHANT_ID
+from services.core.config import (
+    EINVOICE_STAGE_HASH_IV,
+    EINVOICE_STAGE_HASH_KEY,
+    EINVOICE_STAGE_MERCHANT_ID,
+    STAGE_HASH_IV,
+    STAGE_HASH_KEY,
+    STAGE_MERCHANT_ID,
+)
 from services.ecpay.simulator.app import create_app, simulator_of
+from services.ecpay.simulator.einvoice_store import (
+    DEFAULT_BARCODES,
+    DEFAULT_LOVE_CODES,
+    DEFAULT_RANGE,
+    DEFAULT_TRACK,
+    EInvoiceSimConfig,
+)
 from services.ecpay.simulator.engine import DEFAULT_BARCODE_RESULT_DELAY, SimConfig
 from services.ecpay.simulator.notifier import DEFAULT_MAX_DELIVERIES, DEFAULT_RETRY_INTERVAL
+
+
+def _parse_range(text: str) -> tuple[int, int]:
+    first, sep, last = text.partition("-")
+    if not sep or not first.isdigit() or not last.isdigit() or len(first) != 8 or len(last) != 8:
+        raise click.BadParameter("use FIRST-LAST with 8 digits each, e.g. 10000000-10000099")
+    if int(first) > int(last):
+        raise click.BadParameter("the range's first number is above its last")
+    return int(first), int(last)
 
 
 def _parse_bind(bind: str) -> tuple[str, int]:
@@ -50,6 +73,37 @@ def _parse_bind(bind: str) -> tuple[str, int]:
     help="seconds of the simulator clock between a BARCODE payment and its ReturnURL post "
     "(ECPay: about two days)",
 )
+@click.option("--einvoice-merchant-id", default=EINVOICE_STAGE_MERCHANT_ID, show_default=True)
+@click.option("--einvoice-hash-key", default=EINVOICE_STAGE_HASH_KEY, show_default=True)
+@click.option("--einvoice-hash-iv", default=EINVOICE_STAGE_HASH_IV, show_default=True)
+@click.option(
+    "--einvoice-track",
+    default=DEFAULT_TRACK,
+    show_default=True,
+    help="the two capital letters (字軌) of the issued invoice numbers",
+)
+@click.option(
+    "--einvoice-range",
+    default=f"{DEFAULT_RANGE[0]}-{DEFAULT_RANGE[1]}",
+    show_default=True,
+    help="FIRST-LAST invoice numbers; when used up, Issue answers 1100040",
+)
+@click.option(
+    "--einvoice-barcode",
+    "barcodes",
+    multiple=True,
+    help="a mobile barcode CheckBarcode knows (repeatable; default: "
+    + ", ".join(sorted(DEFAULT_BARCODES))
+    + ")",
+)
+@click.option(
+    "--einvoice-love-code",
+    "love_codes",
+    multiple=True,
+    help="a love code CheckLoveCode knows (repeatable; default: "
+    + ", ".join(sorted(DEFAULT_LOVE_CODES))
+    + ")",
+)
 def ecpay_sim(
     bind: str,
     merchant_id: str,
@@ -58,10 +112,30 @@ def ecpay_sim(
     retry_interval: float,
     max_deliveries: int,
     barcode_result_delay: float,
+    einvoice_merchant_id: str,
+    einvoice_hash_key: str,
+    einvoice_hash_iv: str,
+    einvoice_track: str,
+    einvoice_range: str,
+    barcodes: tuple[str, ...],
+    love_codes: tuple[str, ...],
 ) -> None:
     """A local stand-in for ECPay's stage gateway (checkout, notifications, queries)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     host, port = _parse_bind(bind)
+    if len(einvoice_track) != 2 or not einvoice_track.isalpha() or not einvoice_track.isupper():
+        raise click.BadParameter("two capital letters", param_hint="--einvoice-track")
+    first, last = _parse_range(einvoice_range)
+    einvoice = EInvoiceSimConfig(
+        einvoice_merchant_id,
+        einvoice_hash_key,
+        einvoice_hash_iv,
+        einvoice_track,
+        first,
+        last,
+        frozenset(barcodes) or DEFAULT_BARCODES,
+        frozenset(love_codes) or DEFAULT_LOVE_CODES,
+    )
     config = SimConfig(
         merchant_id,
         hash_key,
@@ -69,6 +143,7 @@ def ecpay_sim(
         retry_interval,
         max_deliveries,
         barcode_result_delay=barcode_result_delay,
+        einvoice=einvoice,
     )
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, request
 
-from services.ecpay.simulator import pages
+from services.ecpay.simulator import einvoice_console, pages
 from services.ecpay.simulator.engine import OFFLINE, Simulator
 from services.ecpay.simulator.periodic import next_charge_date
 from services.ecpay.simulator.store import CODE_ISSUED, PAID, PENDING, SimError, SimOrder
@@ -169,5 +169,6 @@ def index() -> Response:
     body = (
         f"{note}<p>Simulator clock: {escape(f'{sim().clock.now():%Y/%m/%d %H:%M:%S %Z}')}</p>"
         f"{release}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        f"{einvoice_console.section()}"
     )
     return Response(pages.page("ECPay simulator — orders", body, wide=True), mimetype="text/html")

@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from services.ecpay.checkmac import sign
 from services.ecpay.simulator import payloads
 from services.ecpay.simulator.checks import check_checkout, check_query
 from services.ecpay.simulator.clock import SimClock
+from services.ecpay.simulator.einvoice_store import EInvoiceSimConfig
 from services.ecpay.simulator.notifier import (
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_RETRY_INTERVAL,
@@ -55,6 +56,8 @@ class SimConfig:
     max_deliveries: int = DEFAULT_MAX_DELIVERIES
     # Seconds of the simulator clock between a BARCODE payment and its ReturnURL post.
     barcode_result_delay: float = DEFAULT_BARCODE_RESULT_DELAY
+    # The B2C e-invoice account (its own MerchantID and keys, number range, MOF look-ups).
+    einvoice: EInvoiceSimConfig = field(default_factory=EInvoiceSimConfig)
 
 
 class Simulator:
