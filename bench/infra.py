@@ -202,6 +202,7 @@ def base_env(database_url: str, redis_url: str) -> dict[str, str]:
         "FLUXUS_LOG_LEVEL": "INFO",
         # The limiter still counts every request in Redis; the limit is just never reached.
         "FLUXUS_RATE_LIMITS": "100000000 per minute",
+        "FLUXUS_AUTH_THROTTLE": "false",
         "FLUXUS_DB_POOL_SIZE": "5",
         "FLUXUS_SMTP_PORT": str(free_port()),  # nobody listens: e-mail jobs are not drained
         "PYTHONUNBUFFERED": "1",

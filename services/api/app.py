@@ -15,6 +15,7 @@ from services.api.resources.payment_reviews.routes import blp as payment_reviews
 from services.api.resources.plans.routes import blp as plans
 from services.api.resources.subscriptions.routes import blp as subscriptions
 from services.api.resources.users.routes import blp as users
+from services.api.throttle import install_auth_throttle
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
 from services.core.logging import configure_logging
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         limiter.exempt(exempt)  # type: ignore[call-overload]
     app.extensions["fluxus_clock"] = clock or SystemClock()
     app.extensions["fluxus_limiter"] = limiter
+    install_auth_throttle(app.extensions, settings.redis_url, enabled=settings.auth_throttle)
     return app
 
 

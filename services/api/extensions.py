@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_smorest import Api
 
@@ -39,8 +39,17 @@ def openapi_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Account endpoints anyone may call: a bearer token sent there must not move the caller into
+# another bucket, or rotating tokens (even revoked ones) would buy fresh budgets.
+ANONYMOUS_BLUEPRINTS = frozenset({"auth"})
+AUTHENTICATED_ENDPOINTS = frozenset({"auth.Logout"})
+
+
 def rate_limit_key() -> str:
-    """Per user for a well-signed access token, else per client IP."""
+    """Per user for a well-signed access token on authenticated routes, else per client IP."""
+    if (request.blueprint in ANONYMOUS_BLUEPRINTS
+            and request.endpoint not in AUTHENTICATED_ENDPOINTS):
+        return f"ip:{client_ip()}"
     subject = token_subject()
     return f"user:{subject}" if subject else f"ip:{client_ip()}"
 

@@ -125,6 +125,11 @@ class Settings:
     rate_limits: str = _setting(
         "60 per minute;1000 per hour", "FLUXUS_RATE_LIMITS", "per user, or per IP when anonymous"
     )
+    auth_throttle: bool = _setting(
+        True, "FLUXUS_AUTH_THROTTLE",
+        "per-IP and per-account limits on log-in, refresh, registration and password reset"
+        " (off only for load and fuzz tests; production refuses `false`)",
+    )
     max_body_bytes: int = _setting(65536, "FLUXUS_MAX_BODY_BYTES", "largest request body")
     smtp_host: str = _setting("127.0.0.1", "FLUXUS_SMTP_HOST", "SMTP server")
     smtp_port: int = _setting(25, "FLUXUS_SMTP_PORT", "SMTP port")
@@ -188,6 +193,9 @@ class Settings:
             )
         if not self.data_encryption_key:
             problems.append("FLUXUS_DATA_ENCRYPTION_KEY must be set (run `fluxus keygen`)")
+        if not self.auth_throttle:
+            problems.append("FLUXUS_AUTH_THROTTLE=false is for tests; production keeps the"
+                            " brute-force limits on")
         if self.database_url.startswith("sqlite"):
             problems.append("FLUXUS_DATABASE_URL must point at PostgreSQL")
         for name in ("ecpay_merchant_id", "ecpay_hash_key", "ecpay_hash_iv"):

@@ -156,6 +156,20 @@ PLAN_READY = Gauge(
     multiprocess_mode="liveall",
 )
 
+# --- Account endpoints (brute-force limits) ------------------------------------------------
+AUTH_THROTTLED = Counter(
+    "fluxus_http_auth_throttled_total",
+    "Account requests (log-in, refresh, registration, password reset) refused by the"
+    " brute-force limits, by URL rule and kind (ip: one client address; account: one target"
+    " account).",
+    ["endpoint", "kind"],
+)
+LOGIN_FAILURES = Counter(
+    "fluxus_http_login_failures_total",
+    "Log-ins refused for a wrong username/e-mail or password, or an inactive account.",
+    ["service"],
+)
+
 # Gauges computed on scrape by the scheduler (see the module comment).
 SCRAPE_TIME_METRICS = frozenset(
     {
@@ -258,3 +272,12 @@ def forget_plan(plan: str) -> None:
         PLAN_READY.remove(plan)
     except KeyError:
         return
+
+
+def record_auth_throttled(endpoint: str, kind: str) -> None:
+    """One account request refused with 429 by the per-IP or per-account limits."""
+    AUTH_THROTTLED.labels(endpoint, _bounded(kind, frozenset({"ip", "account"}))).inc()
+
+
+def record_login_failure() -> None:
+    LOGIN_FAILURES.labels("api").inc()

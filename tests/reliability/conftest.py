@@ -70,6 +70,7 @@ def msettings(
         smtp_port=smtp[1],
         db_connect_timeout=2,
         rate_limits="100000 per minute;1000000 per hour",
+        auth_throttle=False,
         dashboard_url="https://app.example.tw",
     )
 

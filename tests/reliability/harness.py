@@ -49,6 +49,7 @@ def fluxus_env(settings: Settings, **extra: str) -> dict[str, str]:
         FLUXUS_ECPAY_GATEWAY_URL=settings.ecpay_gateway_url,
         FLUXUS_PUBLIC_PAYMENT_URL=settings.public_payment_url,
         FLUXUS_RATE_LIMITS=settings.rate_limits,
+        FLUXUS_AUTH_THROTTLE=str(settings.auth_throttle).lower(),
         FLUXUS_DB_CONNECT_TIMEOUT=str(settings.db_connect_timeout),
         FLUXUS_METRICS_PORT=str(free_port()),  # several processes must not share a port
     )

@@ -35,8 +35,8 @@ CUSTOMER_PAGES = ("dashboard", "plans", "orders", "invoices", "account")
 
 class DashboardApp:
     def __init__(self, api_url: str, payment_url: str, sid: str,
-                 vault: SessionVault = VAULT) -> None:
-        self.client = ApiClient(api_url, payment_url)
+                 vault: SessionVault = VAULT, *, client_ip: str | None = None) -> None:
+        self.client = ApiClient(api_url, payment_url, forwarded_for=client_ip)
         self.auth = AuthStore(self.client, vault, sid)
         self.billing = BillingStore(self.client)
         self.staff = StaffStore(self.client)
@@ -152,10 +152,31 @@ def _close_later(client: ApiClient) -> None:
 _CLOSING: set[asyncio.Task[None]] = set()
 
 
-def create_view(api_url: str, payment_url: str) -> pn.viewable.Viewable:
+def browser_ip(remote_ip: str | None, forwarded_for: str, trusted_proxies: int) -> str | None:
+    """The browser's address: X-Forwarded-For read only across the trusted proxy hops (as the
+    API's ProxyFix does), else the peer; anything further left is the client's to forge."""
+    hops = [part.strip() for part in forwarded_for.split(",") if part.strip()]
+    if trusted_proxies > 0 and len(hops) >= trusted_proxies:
+        return hops[-trusted_proxies]
+    return remote_ip
+
+
+def _session_ip(trusted_proxies: int) -> str | None:
+    context = pn.state.curdoc.session_context if pn.state.curdoc else None
+    request = getattr(context, "request", None)
+    if request is None:
+        return None
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return browser_ip(getattr(request, "remote_ip", None),
+                      forwarded if isinstance(forwarded, str) else ",".join(forwarded),
+                      trusted_proxies)
+
+
+def create_view(api_url: str, payment_url: str,
+                trusted_proxies: int = 0) -> pn.viewable.Viewable:
     """The Panel entry point: one DashboardApp per browser session."""
     sid = pn.state.cookies.get(COOKIE_NAME) or new_session_id()
-    app = DashboardApp(api_url, payment_url, sid)
+    app = DashboardApp(api_url, payment_url, sid, client_ip=_session_ip(trusted_proxies))
     location = pn.state.location
     path = location.pathname if location is not None else "/"
     pn.state.onload(lambda: app.spawn(app.start, path))

@@ -19,7 +19,8 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
     settings = get_settings()
     dashboard = urlsplit(settings.dashboard_url)
     def app() -> object:
-        return create_view(settings.api_url, settings.public_payment_url)
+        return create_view(settings.api_url, settings.public_payment_url,
+                           settings.trusted_proxies)
 
     # Panel is not WSGI: the process metrics only (the API counts the requests it serves).
     start_metrics_server(settings.metrics_port)

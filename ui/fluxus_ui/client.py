@@ -74,8 +74,12 @@ class ApiClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 15.0,
         on_expired: Callable[[], None] | None = None,
+        forwarded_for: str | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        # The customer's address, sent as one proxy hop: the API's per-IP limits and audit
+        # rows then see each customer rather than this dashboard process.
+        self.forwarded_for = forwarded_for
         self.payment_url = payment_url.rstrip("/")
         self.credentials = credentials
         self.on_expired = on_expired
@@ -89,6 +93,8 @@ class ApiClient:
         self, method: str, url: str, *, auth: bool, **kwargs: Any
     ) -> httpx.Response:
         headers = dict(kwargs.pop("headers", None) or {})
+        if self.forwarded_for:
+            headers["X-Forwarded-For"] = self.forwarded_for
         used_access = None
         if auth:
             if self.credentials is None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt
+from flask_jwt_extended import decode_token, get_jwt
+from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_smorest import Blueprint
+from jwt.exceptions import PyJWTError
 
 from services.api.resources.auth.schemas import (
     EmailSchema,
@@ -28,8 +30,12 @@ from services.api.resources.common import (
     signer,
 )
 from services.api.resources.users.schemas import UserSchema
+from services.api.throttle import auth_throttle
+from services.core.errors import AuthenticationError
+from services.core.metrics import record_login_failure
 from services.core.usecases import auth, auth_tokens
 from services.web.auth import current_user
+from services.web.requests import client_ip
 from services.web.uow import app_settings, commit_on_error, db_session, jobs
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
@@ -42,6 +48,7 @@ class Register(MethodView):
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a customer account; a verification link is mailed."""
+        auth_throttle().attempt("register", ip=client_ip(), account=data["email"])
         profile = {k: v for k, v in data.items()
                    if k not in ("username", "email", "password", "password_confirm")}
         return auth.register(
@@ -58,12 +65,22 @@ class Login(MethodView):
     @blp.response(200, LoginResponseSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Log in with a username or e-mail address and a password."""
+        login = data.get("username") or data["email"]
+        # One count per account whether it is named by username or e-mail address.
+        known = auth.find_user_by_login(db_session(), login)
+        account = str(known.id) if known is not None else login
+        throttle = auth_throttle()
+        throttle.attempt("login", ip=client_ip(), account=account)
         commit_on_error()  # a failed attempt is audited even though the answer is 401
-        result = auth.login(
-            db_session(), clock(), signer(), actor(),
-            login=data.get("username") or data["email"], password=data["password"],
-            refresh_days=app_settings().jwt_refresh_days,
-        )
+        try:
+            result = auth.login(
+                db_session(), clock(), signer(), actor(), login=login,
+                password=data["password"], refresh_days=app_settings().jwt_refresh_days,
+            )
+        except AuthenticationError:
+            record_login_failure()
+            raise
+        throttle.forget_account("login", account)
         return {"access": result.tokens.access, "refresh": result.tokens.refresh,
                 "user": result.user}
 
@@ -79,6 +96,8 @@ class Refresh(MethodView):
         Each refresh token works once; presenting a used one again revokes every token of
         that login.
         """
+        auth_throttle().attempt("refresh", ip=client_ip(),
+                                account=_refresh_subject(data["refresh"]))
         commit_on_error()  # reuse detection revokes the family while answering 401
         return auth_tokens.rotate_refresh_token(
             db_session(), clock(), signer(), actor(), data["refresh"],
@@ -129,6 +148,7 @@ class PasswordReset(MethodView):
     @blp.response(202, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Mail a password-reset link; the answer never tells whether the address exists."""
+        auth_throttle().attempt("password_reset", ip=client_ip(), account=data["email"])
         auth.request_password_reset(db_session(), clock(), jobs(), actor(),
                                     email=data["email"],
                                     dashboard_url=app_settings().dashboard_url)
@@ -142,6 +162,17 @@ class PasswordResetConfirm(MethodView):
     @blp.response(200, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Set a new password with the mailed single-use token; every login is revoked."""
-        auth.confirm_password_reset(db_session(), clock(), actor(), token=data["token"],
-                                    password=data["password"])
+        user = auth.confirm_password_reset(db_session(), clock(), actor(),
+                                           token=data["token"], password=data["password"])
+        # The owner proved control of the mailbox: a log-in delay others caused ends here.
+        auth_throttle().forget_account("login", str(user.id))
         return {"detail": "Your password is changed; log in with the new one."}
+
+
+def _refresh_subject(token: str) -> str | None:
+    """The account a well-signed refresh token names (None for garbage: per IP only)."""
+    try:
+        payload = decode_token(token, allow_expired=True)
+    except (PyJWTError, JWTExtendedException):
+        return None
+    return str(payload.get("sub")) if payload.get("sub") else None
