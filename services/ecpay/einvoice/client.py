@@ -49,8 +49,20 @@ class EInvoiceClient:
         self._base_url = base_url.rstrip("/")
         self._keys = Keys(merchant_id, hash_key, hash_iv)
         self._now = now
+        self._owns_http = http is None
         self._http = http or httpx.Client()
         self._timeout = timeout
+
+    def close(self) -> None:
+        """Close the HTTP client if this object made it (a passed-in one is the caller's)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> EInvoiceClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- the calls ------------------------------------------------------------------------
     def issue(self, request: IssueRequest) -> IssuedInvoice:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from services.ecpay.einvoice import (
     TAIPEI,
+    EInvoiceClient,
     EInvoiceDuplicate,
     EInvoiceNotFound,
     EInvoiceRefused,
@@ -103,6 +105,18 @@ def test_http_403_is_transient_with_a_thirty_minute_pause(sim: str) -> None:
     with pytest.raises(EInvoiceTransient) as caught:
         client(sim).issue(issue_request())
     assert (caught.value.code, caught.value.retry_after) == (403, 1800)
+
+
+def test_a_gateway_that_never_answers_is_a_transient_timeout() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        einvoice = EInvoiceClient(url, *STAGE, now=wall_clock(), timeout=0.3)
+        with einvoice, pytest.raises(EInvoiceTransient) as caught:
+            einvoice.issue(issue_request())
+    assert "Timeout" in caught.value.message
+    assert caught.value.code == 0
 
 
 def test_get_issue_of_an_unknown_relate_number_is_not_found(sim: str) -> None:
