@@ -119,6 +119,12 @@ RECONCILIATION_DRIFT = Counter(
     "Orders whose state at ECPay differed from ours (a lost callback, a silent failure).",
     ["outcome"],
 )
+EINVOICE_OUTCOMES = frozenset({"issued", "recovered", "retry", "refused", "range_exhausted"})
+EINVOICES = Counter(
+    "fluxus_einvoices_total",
+    "E-invoice issue attempts at ECPay, by outcome (recovered: issued before, answer lost).",
+    ["outcome"],
+)
 
 # --- Jobs (RQ) ------------------------------------------------------------------------------
 JOBS_STARTED = Counter("fluxus_jobs_started_total", "Job attempts started.", ["job_name", "queue"])
@@ -254,6 +260,10 @@ def record_reconciliation(outcome: str) -> None:
     RECONCILIATIONS.labels(outcome).inc()
     if outcome in DRIFT_OUTCOMES:
         RECONCILIATION_DRIFT.labels(outcome).inc()
+
+
+def record_einvoice(outcome: str) -> None:
+    EINVOICES.labels(_bounded(outcome, EINVOICE_OUTCOMES)).inc()
 
 
 def record_reconcile(outcome: str, seconds: float) -> None:

@@ -6,7 +6,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+import httpx
 from redis import Redis
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,7 @@ from services.core.config import Settings, get_settings
 from services.core.db.session import get_engine, session_scope
 from services.ecpay.client import EcpayClient
 from services.ecpay.credentials import credentials_from_settings
+from services.ecpay.einvoice import EInvoiceClient
 from services.worker.queues import RQJobs, redis_connection
 
 
@@ -70,3 +73,16 @@ def ecpay_gateway() -> EcpayClient:
         credentials_from_settings(current), timeout=current.ecpay_timeout_seconds,
         clock=SystemClock(),
     )
+
+
+@contextmanager
+def einvoice_gateway() -> Iterator[EInvoiceClient]:
+    """ECPay's B2C e-invoice API (or the simulator) for jobs; closed after the job."""
+    current = settings()
+    # Like ecpay_gateway: RqHeader.Timestamp must be within 10 minutes of ECPay's clock.
+    with httpx.Client(timeout=current.ecpay_timeout_seconds) as http:
+        yield EInvoiceClient(
+            current.einvoice_url, current.einvoice_merchant_id, current.einvoice_hash_key,
+            current.einvoice_hash_iv, now=lambda: datetime.now(UTC), http=http,
+            timeout=current.ecpay_timeout_seconds,
+        )

@@ -42,6 +42,11 @@ JOBS: dict[str, JobSpec] = {
         "services.worker.jobs.agreements.cancel_card_agreement", MAINTENANCE,
         (30, 120, 600, 1800, 3600, 3600, 7200, 7200, 14400, 28800), 120,
     ),
+    # Transient ECPay failures are kept on the row (next_attempt_at) and swept, not raised;
+    # RQ's retries cover a crash of the job itself.
+    "issue_einvoice": JobSpec(
+        "services.worker.jobs.einvoices.issue_einvoice", INVOICES, (30, 120, 600), 120
+    ),
     # Periodic sweeps (scheduled by `fluxus scheduler`): the next tick is their retry.
     "expire_subscriptions": JobSpec(
         "services.worker.jobs.periodic.expire_subscriptions", MAINTENANCE, (), 300
@@ -59,6 +64,9 @@ JOBS: dict[str, JobSpec] = {
     ),
     "sweep_agreement_cancellations": JobSpec(
         "services.worker.jobs.agreements.sweep_agreement_cancellations", MAINTENANCE, (), 120
+    ),
+    "sweep_einvoices": JobSpec(
+        "services.worker.jobs.einvoices.sweep_einvoices", MAINTENANCE, (), 120
     ),
     "prune_expired_tokens": JobSpec(
         "services.worker.jobs.periodic.prune_expired_tokens", MAINTENANCE, (), 300
@@ -85,6 +93,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("run_dunning", 300),
     PeriodicJob("reconcile_orders", 600),
     PeriodicJob("sweep_agreement_cancellations", 900),
+    PeriodicJob("sweep_einvoices", 60),
     PeriodicJob("prune_expired_tokens", 3600),
 )
 

@@ -17,6 +17,7 @@ from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import (
     CardAgreement,
+    EInvoice,
     Invoice,
     Order,
     PaymentAttempt,
@@ -122,6 +123,14 @@ def _park(session: Session, reason: ReviewReason, **fields: Any) -> Any:
     )
 
 
+def _worker_issued_einvoice(session: Session, order: Order) -> None:
+    """What the worker does after the payment: the e-invoice gets its number."""
+    einvoice = session.scalars(select(EInvoice).where(EInvoice.order_id == order.id)).one()
+    einvoice.status, einvoice.invoice_no = "issued", f"AB{next(_numbers):08d}"
+    einvoice.invoice_date = einvoice.issued_at = NOW - timedelta(days=3)
+    session.flush()
+
+
 def _paid(session: Session, plan: Plan, *, price: int = 990) -> tuple[Subscription, Order]:
     """A subscription paid through the real use case: completed order, invoice, active."""
     sub = make_subscription(session, make_user(session), plan)
@@ -138,14 +147,22 @@ def _paid(session: Session, plan: Plan, *, price: int = 990) -> tuple[Subscripti
         raw={},
         source="callback",
     )
+    _worker_issued_einvoice(session, order)
     _attempt(session, order)
     session.flush()
     return sub, order
 
 
 def _invoice(
-    session: Session, order: Order, total: int, *, tax: int | None = None, net: int | None = None
+    session: Session,
+    order: Order,
+    total: int,
+    *,
+    tax: int | None = None,
+    net: int | None = None,
+    einvoice: bool = True,
 ) -> Invoice:
+    """A receipt for `order` and (unless `einvoice=False`) its issued uniform invoice."""
     split = split_tax_included(total)
     invoice = Invoice(
         invoice_number=f"2027-9{next(_numbers):07d}",
@@ -159,6 +176,25 @@ def _invoice(
     )
     session.add(invoice)
     session.flush()
+    if einvoice:
+        session.add(
+            EInvoice(
+                order_id=order.id,
+                invoice_id=invoice.id,
+                user_id=order.user_id,
+                relate_number=order.order_number,
+                status="issued",
+                buyer={},
+                items={"lines": []},
+                sales_amount=total,
+                tax_amount=int(split.tax),
+                invoice_no=f"AB{next(_numbers):08d}",
+                invoice_date=NOW,
+                issued_at=NOW,
+                created_at=NOW,
+            )
+        )
+        session.flush()
     return invoice
 
 
@@ -588,3 +624,47 @@ def test_a_paid_attempt_of_an_order_that_is_not_paid_is_reported(session: Sessio
     assert _checks(report) == {Check.PAID_ATTEMPT_FOR_UNPAID_ORDER}
     [detail] = [f.detail for f in report.findings if f.ids["order"] == str(cancelled.id)]
     assert detail == "the attempt is paid but its order is cancelled"
+
+
+def test_every_paid_order_needs_its_einvoice_on_time_and_for_its_total(session: Session) -> None:
+    plan = make_plan(session)
+    missing = _completed(session, plan)
+    _invoice(session, missing, 990, einvoice=False)
+    _, overdue_order = _paid(session, plan)
+    overdue = session.scalars(select(EInvoice).where(EInvoice.order_id == overdue_order.id)).one()
+    overdue.status, overdue.invoice_no, overdue.created_at = (
+        "pending",
+        None,
+        NOW - timedelta(days=2, minutes=1),
+    )
+    refused_order = _completed(session, plan)
+    _invoice(session, refused_order, 990)
+    refused = session.scalars(select(EInvoice).where(EInvoice.order_id == refused_order.id)).one()
+    refused.status, refused.last_error = "failed", "10000002 CustomerEmail is required"
+    wrong_total = _completed(session, plan)
+    _invoice(session, wrong_total, 990)
+    session.scalars(
+        select(EInvoice).where(EInvoice.order_id == wrong_total.id)
+    ).one().sales_amount = 900
+    unpaid = _completed(session, plan)
+    _invoice(session, unpaid, 990)
+    unpaid.status = "cancelled"
+    # A pending one within the legal two days, and one that needed none, are fine.
+    _, young_order = _paid(session, plan)
+    young = session.scalars(select(EInvoice).where(EInvoice.order_id == young_order.id)).one()
+    young.status, young.created_at = "pending", NOW - timedelta(days=1)
+    free = _completed(session, plan)
+    _invoice(session, free, 990)
+    session.scalars(
+        select(EInvoice).where(EInvoice.order_id == free.id)
+    ).one().status = "not_issued"
+    session.commit()
+
+    report = audit_books(session, FixedClock(NOW))
+    assert parse_ids(report, Check.PAID_ORDER_WITHOUT_EINVOICE, "order") == {missing.id}
+    assert parse_ids(report, Check.EINVOICE_OVERDUE, "order") == {overdue_order.id}
+    assert parse_ids(report, Check.EINVOICE_REFUSED, "order") == {refused_order.id}
+    assert parse_ids(report, Check.EINVOICE_TOTAL_MISMATCH, "order") == {wrong_total.id}
+    assert parse_ids(report, Check.EINVOICE_FOR_UNPAID_ORDER, "order") == {unpaid.id}
+    refusal = next(f for f in report.findings if f.check == Check.EINVOICE_REFUSED)
+    assert "CustomerEmail is required" in refusal.detail

@@ -14,6 +14,7 @@ from services.core.clock import Clock
 from services.core.db.models import Invoice, Order, PaymentNotification, Subscription
 from services.core.domain.money import TAX_RATE_PERCENT
 from services.core.domain.states import OrderStatus, SubscriptionStatus
+from services.core.usecases.books_einvoices import einvoice_checks
 from services.core.usecases.books_findings import Check, Finding, Query, money
 from services.core.usecases.books_payments import payment_checks
 from services.core.usecases.payment_notifications import Verdict
@@ -268,6 +269,7 @@ def audit_books(
         _active_unpaid(since),
         _unprocessed(report.as_of, stale_after),
         *payment_checks(since),
+        *einvoice_checks(since, report.as_of),
     ]
     for query, finding in checks:
         rows = session.execute(query.limit(limit + 1)).all()

@@ -26,6 +26,11 @@ class Check(StrEnum):
     PAID_ATTEMPT_FOR_UNPAID_ORDER = "paid_attempt_for_unpaid_order"
     PERIOD_CHARGE_UNACCOUNTED = "period_charge_unaccounted"
     PAYMENT_REVIEW_OPEN = "payment_review_open"
+    PAID_ORDER_WITHOUT_EINVOICE = "paid_order_without_einvoice"
+    EINVOICE_TOTAL_MISMATCH = "einvoice_total_mismatch"
+    EINVOICE_FOR_UNPAID_ORDER = "einvoice_for_unpaid_order"
+    EINVOICE_REFUSED = "einvoice_refused"
+    EINVOICE_OVERDUE = "einvoice_overdue"
 
 
 @dataclass(frozen=True)

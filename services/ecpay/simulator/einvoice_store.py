@@ -121,6 +121,8 @@ class SimInvoice:
             "void_reason": self.void_reason,
             "remaining_allowance": self.remaining,
             "carrier_type": self.data.get("CarrierType", ""),
+            "carrier_num": self.data.get("CarrierNum", ""),
+            "customer_identifier": self.data.get("CustomerIdentifier", ""),
             "print": self.data.get("Print", ""),
             "donation": self.data.get("Donation", ""),
             "allowances": [a.to_json() for a in self.allowances],

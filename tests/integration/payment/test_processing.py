@@ -15,6 +15,7 @@ from services.core.clock import FixedClock
 from services.core.crypto import decrypt_json
 from services.core.db.models import (
     AuditLog,
+    EInvoice,
     EmailDelivery,
     Invoice,
     Order,
@@ -68,7 +69,8 @@ def subscription(session: Session, world: World) -> Subscription:
 def test_a_first_payment_completes_the_order_invoices_and_starts_the_period(
     engine: Engine, session: Session
 ) -> None:
-    world = seed(engine, user_fields={"company_name": "Acme 股份有限公司", "tax_id": "12345675"})
+    world = seed(engine, user_fields={"company_name": "Acme 股份有限公司", "tax_id": "12345675",
+                                      "invoice_kind": "company"})
     paid_at = datetime(2027, 1, 31, 2, 30, tzinfo=UTC)  # 10:30 on Jan 31 in Taipei
     outcome, jobs = process(engine, accept(engine, return_fields(world, paid_at=paid_at)))
 
@@ -88,7 +90,14 @@ def test_a_first_payment_completes_the_order_invoices_and_starts_the_period(
     assert sub.end_date == datetime(2027, 2, 28, 2, 30, tzinfo=UTC)
     assert sub.payment_method == "credit_card"
     assert [name for name, _, _ in jobs.flushed] == []  # the edge flushes; nothing sent yet
-    assert sorted(name for name, _, _ in jobs.pending) == ["render_invoice_pdf", "send_email"]
+    assert sorted(name for name, _, _ in jobs.pending) == [
+        "issue_einvoice", "render_invoice_pdf", "send_email"]
+    # The uniform invoice is owed from the payment's own transaction, to the company buyer.
+    einvoice = session.scalars(select(EInvoice).where(EInvoice.order_id == order.id)).one()
+    assert (einvoice.status, einvoice.sales_amount, einvoice.tax_amount) == ("pending", 990, 47)
+    assert einvoice.relate_number == order.order_number
+    assert (einvoice.buyer["customer_identifier"], einvoice.buyer["customer_name"]) == (
+        "12345675", "Acme 股份有限公司")
     delivery = session.scalars(select(EmailDelivery)).one()
     assert (delivery.template, delivery.event_key) == (
         "payment_confirmation", f"payment_confirmation:{order.id}")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.core.db.base import Base, created_at, uuid_pk
+
+if TYPE_CHECKING:
+    from services.core.db.models.einvoice import EInvoice
 
 
 class Invoice(Base):
@@ -32,6 +36,8 @@ class Invoice(Base):
     paid_at: Mapped[datetime | None]
     pdf_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = created_at()
+    # The government uniform invoice for the same sale (none for sales before e-invoicing).
+    einvoice: Mapped[EInvoice | None] = relationship(viewonly=True, lazy="selectin")
 
 
 class InvoiceSequence(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.config import Settings
+from services.core.config import Settings, get_settings
 from services.core.crypto import encrypt_json
 from services.core.db.models import Invoice, Order, PaymentAttempt, Plan, Subscription, User
 from services.core.domain.money import to_twd
@@ -23,6 +23,7 @@ from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import NotFound
 from services.core.ports import Jobs
 from services.core.usecases import audit
+from services.core.usecases.einvoices import outbox
 from services.core.usecases.emails import queue_email
 from services.core.usecases.payments import agreements, attempts
 from services.core.usecases.payments.activation import activate, issue_invoice, reactivatable
@@ -198,6 +199,9 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
             agreements.request_cancel(session, clock, jobs, sub, "renewal was turned off")
     _supersede_other_first_orders(session, order)
     invoice = issue_invoice(session, clock, order, user, plan, period)
+    # The e-invoice is owed from this very transaction: the worker issues it after commit.
+    outbox.record_for_payment(session, clock, jobs, settings or get_settings(), order=order,
+                              invoice=invoice, user=user, plan=plan, period=period)
     audit.record(
         session, audit.SYSTEM, "payment.completed", resource_type="order", resource_id=order.id,
         user_id=order.user_id, description=f"{order.order_number} paid by {payment.payment_type}",

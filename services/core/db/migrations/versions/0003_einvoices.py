@@ -148,6 +148,11 @@ def upgrade() -> None:
             sa.Column("invoice_print", sa.Boolean(), nullable=False, server_default=sa.false())
         )
 
+    # Customers who gave a 統編 and company name were buying as a company: keep that.
+    op.execute(
+        "UPDATE users SET invoice_kind = 'company' WHERE tax_id <> '' AND company_name <> ''"
+    )
+
     # Sales invoiced before e-invoicing existed keep their own receipt only: each gets a row
     # that says why it has no uniform invoice, so the books can demand one for every later sale.
     op.execute(
