@@ -9,6 +9,7 @@ from services.api.docs import docs_blueprint
 from services.api.extensions import FluxusApi, make_limiter, openapi_config
 from services.api.resources.audit_logs.routes import blp as audit_logs
 from services.api.resources.auth.routes import blp as auth
+from services.api.resources.einvoices.routes import blp as einvoices
 from services.api.resources.invoices.routes import blp as invoices
 from services.api.resources.orders.routes import blp as orders
 from services.api.resources.payment_reviews.routes import blp as payment_reviews
@@ -24,7 +25,9 @@ from services.web.auth import init_jwt
 from services.web.health import health_blueprint
 from services.web.setup import install_web
 
-BLUEPRINTS = (auth, users, plans, subscriptions, orders, invoices, audit_logs, payment_reviews)
+BLUEPRINTS = (
+    auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
+)
 HEALTH_PATHS = {
     "/api/health/live": "The process answers.",
     "/api/health/ready": "PostgreSQL and Redis answer (503 in the error envelope if not).",

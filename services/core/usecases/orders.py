@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from services.core.errors import Conflict, NotFound
 from services.core.usecases import audit
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
+from services.core.usecases.einvoices import preferences
 from services.core.usecases.subscriptions import get_subscription
 
 PAYMENT_METHODS = ("credit_card", "atm", "cvs", "barcode")
@@ -104,6 +106,7 @@ def _check_orderable(session: Session, subscription: Subscription) -> _Period:
 def place_order(
     session: Session, clock: Clock, actor: Actor, user: User, *, subscription_id: uuid.UUID,
     payment_method: str, client_ip: str | None, idempotency_key: str | None = None,
+    invoice_preference: dict[str, Any] | None = None,
 ) -> PlacedOrder:
     """Create a pending order priced from the subscription's plan (never from the client).
 
@@ -111,6 +114,10 @@ def place_order(
     settles concurrent retries. A past-due subscription's order pays the overdue period, and
     the unique (subscription, period) index keeps it to one order per period.
     """
+    invoice = (None if invoice_preference is None
+               else preferences.to_mapping(preferences.checked(
+                   preferences.from_mapping(invoice_preference),
+                   field_names={f: f"invoice.{f}" for f in preferences.USER_COLUMNS})))
     if idempotency_key:
         first = _replay(session, user, idempotency_key, subscription_id, payment_method)
         if first is not None:
@@ -131,7 +138,7 @@ def place_order(
             currency=plan.currency, status=OrderStatus.PENDING.value,
             payment_method=payment_method, is_renewal=period_start is not None,
             period_start=period_start, period_end=period_end, client_ip=client_ip,
-            idempotency_key=idempotency_key or None,
+            idempotency_key=idempotency_key or None, invoice_preference=invoice,
         ).on_conflict_do_nothing().returning(Order.id)
     ).scalar_one_or_none()
     if inserted is None:

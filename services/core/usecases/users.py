@@ -22,6 +22,7 @@ from services.core.usecases.auth_tokens import (
     issue_tokens,
     revoke_user_tokens,
 )
+from services.core.usecases.einvoices import preferences
 
 # Flags only staff may set, and never on their own account.
 PRIVILEGED_FIELDS = ("is_staff", "is_superuser", "is_verified", "is_active")
@@ -87,6 +88,7 @@ def update_user(session: Session, actor: Actor, caller: User, user_id: uuid.UUID
     """PUT/PATCH: the caller (self or staff) changes profile fields; staff change flags."""
     user = get_user(session, caller, user_id)
     _check_privileged(caller, user, fields)
+    preferences.apply_to_user(user, fields)  # the e-invoice details, checked as one
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
     ensure_unique(session, username=fields.get("username"), email=fields.get("email"),

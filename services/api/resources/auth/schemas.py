@@ -16,6 +16,11 @@ TOKEN_MAX = 4096
 
 
 class RegisterSchema(ProfileSchema):
+    class Meta:
+        # Invoice details are set on the account (or at checkout) once the customer has one.
+        exclude = ("invoice_kind", "invoice_carrier_num", "invoice_love_code",
+                   "invoice_address", "invoice_print")
+
     username = username_field(required=True)
     email = email_field(required=True)
     password = Text(128, min_length=1, required=True, load_only=True)

@@ -7,6 +7,31 @@ from marshmallow import Schema, fields
 from services.api.resources.common import Money, PageArgsSchema
 
 
+class EInvoiceSchema(Schema):
+    """The uniform invoice (統一發票) issued through ECPay for the sale."""
+
+    id = fields.UUID(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "pending, issued, failed, voided or not_issued"})
+    reason = fields.String(required=True, metadata={
+        "description": "why not issued or why it failed"})
+    invoice_no = fields.String(allow_none=True, required=True)
+    number = fields.String(attribute="display_number", required=True,
+                           metadata={"description": "as printed, e.g. AB-12345678"})
+    invoice_date = fields.AwareDateTime(allow_none=True, required=True)
+    random_number = fields.String(required=True)
+    kind = fields.Function(lambda e: e.buyer.get("kind", ""), required=True)
+    carrier_type = fields.Function(lambda e: e.buyer.get("carrier_type", ""), required=True)
+    carrier_num = fields.Function(lambda e: e.buyer.get("carrier_num", ""), required=True)
+    love_code = fields.Function(lambda e: e.buyer.get("love_code", ""), required=True)
+    buyer_tax_id = fields.Function(lambda e: e.buyer.get("customer_identifier", ""),
+                                   required=True)
+    sales_amount = fields.Integer(required=True)
+    tax_amount = fields.Integer(required=True)
+    remaining_allowance = fields.Integer(required=True)
+    issued_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
 class InvoiceSchema(Schema):
     id = fields.UUID(required=True)
     invoice_number = fields.String(required=True)
@@ -24,6 +49,7 @@ class InvoiceSchema(Schema):
     paid_at = fields.AwareDateTime(allow_none=True, required=True)
     pdf_url = fields.String(allow_none=True, required=True)
     created_at = fields.AwareDateTime(required=True)
+    einvoice = fields.Nested(EInvoiceSchema, allow_none=True, required=True)
 
 
 class InvoiceListArgsSchema(PageArgsSchema):

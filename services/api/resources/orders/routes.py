@@ -60,6 +60,7 @@ class Orders(MethodView):
             db_session(), clock(), actor(user), user, subscription_id=data["subscription_id"],
             payment_method=data["payment_method"], client_ip=client_ip(),
             idempotency_key=headers.get("idempotency_key"),
+            invoice_preference=data.get("invoice"),
         )
         return placed.order, 201, {"Idempotent-Replayed": str(not placed.created).lower()}
 

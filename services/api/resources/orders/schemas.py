@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.api.resources.common import Money, PageArgsSchema, Text
+from services.core.domain.einvoice_buyer import InvoiceKind
 from services.core.domain.states import OrderStatus
 from services.core.usecases.orders import PAYMENT_METHODS
 
@@ -26,13 +27,33 @@ class OrderSchema(Schema):
     expire_at = fields.AwareDateTime(allow_none=True, required=True)
     paid_at = fields.AwareDateTime(allow_none=True, required=True)
     failure_reason = fields.String(allow_none=True, required=True)
+    invoice_preference = fields.Dict(allow_none=True, required=True, metadata={
+        "description": "e-invoice details chosen at checkout (null: the account's)"})
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
+
+
+INVOICE_KIND_VALUES = [kind.value for kind in InvoiceKind]
+
+
+class InvoicePreferenceSchema(Schema):
+    """This order's e-invoice (電子發票) details; omitted: the account's."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(INVOICE_KIND_VALUES),
+                         metadata={"description": "cloud, mobile_barcode, certificate,"
+                                                  " donation or company"})
+    carrier_num = Text(64, metadata={"description": "mobile barcode (/ + 7) or certificate"})
+    love_code = Text(7, metadata={"description": "捐贈碼, 3–7 digits"})
+    tax_id = Text(8, metadata={"description": "統一編號 (company)"})
+    company_name = Text(200)
+    address = Text(200, metadata={"description": "for a printed company invoice"})
+    company_print = fields.Boolean(metadata={"description": "company: print on paper"})
 
 
 class OrderCreateSchema(Schema):
     subscription_id = fields.UUID(required=True)
     payment_method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
+    invoice = fields.Nested(InvoicePreferenceSchema)
 
 
 class IdempotencyHeaderSchema(Schema):

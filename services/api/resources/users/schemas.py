@@ -7,10 +7,18 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from services.api.resources.common import Text
+from services.core.domain.einvoice_buyer import InvoiceKind
 
 USERNAME = validate.Regexp(r"^[\w.@+-]+$", error="Letters, digits and @/./+/-/_ only.")
 TAX_ID = validate.Regexp(r"^(\d{8})?$", error="Eight digits (統一編號) or empty.")
 LANGUAGES = validate.OneOf(["zh-TW", "en"])
+INVOICE_KINDS = validate.OneOf([kind.value for kind in InvoiceKind])
+INVOICE_KIND_DOC = (
+    "How the e-invoice (電子發票) is delivered: `cloud` (ECPay member carrier, to the e-mail),"
+    " `mobile_barcode` (手機條碼 in invoice_carrier_num), `certificate` (自然人憑證),"
+    " `donation` (捐贈碼 in invoice_love_code) or `company` (tax_id + company_name; printed"
+    " with invoice_address when invoice_print)."
+)
 
 
 class UserSchema(Schema):
@@ -22,6 +30,11 @@ class UserSchema(Schema):
     phone = fields.String(required=True)
     company_name = fields.String(required=True)
     tax_id = fields.String(required=True)
+    invoice_kind = fields.String(required=True, metadata={"description": INVOICE_KIND_DOC})
+    invoice_carrier_num = fields.String(required=True)
+    invoice_love_code = fields.String(required=True)
+    invoice_address = fields.String(required=True)
+    invoice_print = fields.Boolean(required=True)
     language = fields.String(required=True)
     is_active = fields.Boolean(required=True)
     is_staff = fields.Boolean(required=True)
@@ -46,6 +59,11 @@ class ProfileSchema(Schema):
     phone = Text(20, validate=validate.Regexp(r"^[0-9+() -]*$", error="Digits, +, (, ), -."))
     company_name = Text(200)
     tax_id = Text(8, validate=TAX_ID)
+    invoice_kind = Text(16, validate=INVOICE_KINDS, metadata={"description": INVOICE_KIND_DOC})
+    invoice_carrier_num = Text(64)
+    invoice_love_code = Text(7)
+    invoice_address = Text(200)
+    invoice_print = fields.Boolean()
     language = Text(8, validate=LANGUAGES)
 
 
