@@ -52,14 +52,31 @@ def _configure_operator_logging(level: str) -> None:
     show_default=True,
     help="How often each Plan is re-checked for drift (CronJob or plan row changed by hand).",
 )
-def operator(standalone: bool, liveness_endpoint: str, resync_seconds: float) -> None:
+@click.option(
+    "--renewal-pod-template",
+    "pod_template_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML PodTemplateSpec of the renewal CronJobs' pod (the chart renders it).",
+)
+def operator(
+    standalone: bool, liveness_endpoint: str, resync_seconds: float, pod_template_path: Path | None
+) -> None:
     """Run the Kopf operator: Plan resources → plans table and renewal CronJobs."""
     # Kopf and the kubernetes client are imported here: `fluxus plans` must not need them.
     import kopf
+    import yaml
 
     from fluxus_operator import handlers, kube
+    from fluxus_operator.cronjob import validate_pod_template
     from fluxus_operator.reconcile import Runtime
 
+    pod_template = None
+    if pod_template_path is not None:
+        try:
+            pod_template = validate_pod_template(yaml.safe_load(pod_template_path.read_text()))
+        except (ValueError, yaml.YAMLError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--renewal-pod-template") from exc
     settings = get_settings()
     _configure_operator_logging(settings.log_level)
     kube.load_config()
@@ -68,6 +85,7 @@ def operator(standalone: bool, liveness_endpoint: str, resync_seconds: float) ->
         engine=get_engine(settings),
         clock=SystemClock(),
         batch=kube.batch_api(),
+        pod_template=pod_template,
     )
     namespace = settings.operator_namespace
     start_metrics_server(settings.metrics_port)  # one process: no multiprocess mode

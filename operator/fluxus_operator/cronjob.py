@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,7 @@ def _container(spec: PlanSpec, settings: Settings) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": "renew",
         "image": settings.operator_image,
-        "command": ["fluxus", "renew", "--plan", spec.slug],
+        "command": renew_command(spec.slug),
         "securityContext": {
             "runAsNonRoot": True,
             "allowPrivilegeEscalation": False,
@@ -66,18 +67,32 @@ def _container(spec: PlanSpec, settings: Settings) -> dict[str, Any]:
     return container
 
 
-def build_cronjob(
-    spec: PlanSpec, settings: Settings, owner: Mapping[str, Any], namespace: str
+def renew_command(slug: str) -> list[str]:
+    return ["fluxus", "renew", "--plan", slug]
+
+
+def _pod_from_template(
+    spec: PlanSpec, template: Mapping[str, Any], labels: dict[str, str]
 ) -> dict[str, Any]:
-    """The batch/v1 CronJob that runs `fluxus renew --plan <slug>` on the plan's schedule."""
-    labels = {
-        "app.kubernetes.io/name": "fluxus",
-        "app.kubernetes.io/component": "renewal",
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        "billing.fluxus.dev/plan": spec.slug,
-    }
+    """The chart's pod template with this plan's command; everything else stays the chart's
+    (image, pull secrets, service account, credentials, scheduling, /tmp)."""
+    pod_spec = copy.deepcopy(dict(template["spec"]))
+    pod_spec["restartPolicy"] = "Never"
+    pod_spec["containers"][0]["command"] = renew_command(spec.slug)
+    pod_spec["containers"][0].pop("args", None)
+    meta = template.get("metadata") or {}
+    pod_meta: dict[str, Any] = {"labels": {**labels, **(meta.get("labels") or {})}}
+    if meta.get("annotations"):
+        pod_meta["annotations"] = dict(meta["annotations"])
+    return {"metadata": pod_meta, "spec": pod_spec}
+
+
+def _builtin_pod(spec: PlanSpec, settings: Settings, labels: dict[str, str]) -> dict[str, Any]:
+    """Without a template (outside the chart): a locked-down pod with the env sources named
+    by FLUXUS_OPERATOR_ENV_*."""
     pod_spec = {
         "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS,
@@ -86,6 +101,38 @@ def build_cronjob(
         },
         "containers": [_container(spec, settings)],
     }
+    return {"metadata": {"labels": labels}, "spec": pod_spec}
+
+
+def validate_pod_template(template: Any) -> Mapping[str, Any]:
+    """A PodTemplateSpec with at least one container, or ValueError saying what is wrong."""
+    if not isinstance(template, Mapping) or not isinstance(template.get("spec"), Mapping):
+        raise ValueError("the renewal pod template must be a PodTemplateSpec with a `spec`")
+    containers = template["spec"].get("containers")
+    if not isinstance(containers, list) or not containers:
+        raise ValueError("the renewal pod template needs spec.containers (the renew container)")
+    return template
+
+
+def build_cronjob(
+    spec: PlanSpec,
+    settings: Settings,
+    owner: Mapping[str, Any],
+    namespace: str,
+    pod_template: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The batch/v1 CronJob that runs `fluxus renew --plan <slug>` on the plan's schedule,
+    its pod from ``pod_template`` (the chart's) when given."""
+    labels = {
+        "app.kubernetes.io/name": "fluxus",
+        "app.kubernetes.io/component": "renewal",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "billing.fluxus.dev/plan": spec.slug,
+    }
+    if pod_template is not None:
+        pod = _pod_from_template(spec, pod_template, labels)
+    else:
+        pod = _builtin_pod(spec, settings, labels)
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -109,7 +156,7 @@ def build_cronjob(
                     "backoffLimit": 2,
                     "activeDeadlineSeconds": 1800,
                     "ttlSecondsAfterFinished": 86400,
-                    "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+                    "template": pod,
                 },
             },
         },

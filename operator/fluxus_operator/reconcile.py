@@ -39,6 +39,8 @@ class Runtime:
     engine: Engine
     clock: Clock
     batch: BatchV1Api = field(repr=False)
+    # The chart's renewal pod (a PodTemplateSpec); None builds the operator's own.
+    pod_template: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 class ReconcileFailed(Exception):
@@ -104,7 +106,7 @@ def reconcile(runtime: Runtime, body: Mapping[str, Any], notify: Notify) -> dict
     if synced.changed:
         notify("Normal", "PlanSynced", f"Plan row {slug} {synced.outcome} (id {synced.plan_id})")
 
-    desired = build_cronjob(synced.spec, runtime.settings, body, namespace)
+    desired = build_cronjob(synced.spec, runtime.settings, body, namespace, runtime.pod_template)
     try:
         done = kube.ensure_cronjob(runtime.batch, desired)
     except ApiException as exc:

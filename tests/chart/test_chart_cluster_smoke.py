@@ -15,6 +15,10 @@ pytestmark = pytest.mark.integration
 
 # The chart's ScaledObjects need KEDA's CRDs; register stand-ins (the emulator checks no schema).
 KEDA_KINDS = {"scaledobjects": "ScaledObject", "triggerauthentications": "TriggerAuthentication"}
+ADMISSION_KINDS = {
+    "validatingadmissionpolicies": "ValidatingAdmissionPolicy",
+    "validatingadmissionpolicybindings": "ValidatingAdmissionPolicyBinding",
+}
 
 
 def kubectl(tools: Tools, kube: KubeAPI, *args: str) -> subprocess.CompletedProcess[str]:
@@ -42,6 +46,20 @@ def test_default_render_and_sample_plans_apply_cleanly(
                         "scope": "Namespaced",
                         "names": {"kind": kind, "plural": plural},
                         "versions": [{"name": "v1alpha1", "served": True, "storage": True}],
+                    },
+                }
+            )
+        # The emulator serves no admission policies: registered here like the KEDA kinds.
+        for plural, kind in ADMISSION_KINDS.items():
+            kube.register_crd(
+                {
+                    "kind": "CustomResourceDefinition",
+                    "metadata": {"name": f"{plural}.admissionregistration.k8s.io"},
+                    "spec": {
+                        "group": "admissionregistration.k8s.io",
+                        "scope": "Cluster",
+                        "names": {"kind": kind, "plural": plural},
+                        "versions": [{"name": "v1", "served": True, "storage": True}],
                     },
                 }
             )

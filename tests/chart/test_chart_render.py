@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.core.config import describe, env_var_names
+from services.core.config import COMPONENT_CREDENTIALS, describe, env_var_names
 from services.worker.registry import ALL_QUEUES
 from tests.chart.helpers import (
     CHART,
@@ -36,6 +36,7 @@ CHART_SET_VARS = {
     "FLUXUS_OPERATOR_IMAGE",
     "FLUXUS_OPERATOR_ENV_SECRET",
     "FLUXUS_OPERATOR_ENV_CONFIGMAP",
+    "FLUXUS_COMPONENT",
 }
 HTTP_COMPONENTS = {"api": "/api/health", "payment": "/payment/health", "ui": "/liveness"}
 
@@ -79,27 +80,30 @@ def test_every_variant_renders_objects_kubernetes_accepts(
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_every_fluxus_container_gets_every_setting(variant: str, render: RenderFn) -> None:
+def test_every_fluxus_container_gets_every_setting_and_only_its_credentials(
+    variant: str, render: RenderFn
+) -> None:
     r = render(variant)
     configmaps = {d["metadata"]["name"]: set(d.get("data", {})) for d in r.kind("ConfigMap")}
-    secrets = {
-        d["metadata"]["name"]: set(d.get("data") or {}) | set(d.get("stringData") or {})
-        for d in r.kind("Secret")
-    }
+    secrets = {d["metadata"]["name"]: set(d.get("data") or {}) for d in r.kind("Secret")}
     existing = _existing_secret(variant)
     checked = 0
     for where, pod in pod_specs(r.docs):
         for container in fluxus_containers(pod):
-            provided = {e["name"] for e in container.get("env", [])}
+            env = {e["name"]: e for e in container.get("env", [])}
+            component = env["FLUXUS_COMPONENT"]["value"]
+            provided = set(env)
             for source in container.get("envFrom", []):
-                if "configMapRef" in source:
-                    provided |= configmaps[source["configMapRef"]["name"]]
-                else:
-                    name = source["secretRef"]["name"]
-                    # An existing Secret must hold the secret variables (documented contract).
-                    provided |= SECRET_VARS if name == existing else secrets[name]
-            missing = set(env_var_names()) - provided
+                assert "secretRef" not in source, f"{where}: a whole Secret in envFrom"
+                provided |= configmaps[source["configMapRef"]["name"]]
+            missing = CONFIG_VARS - provided
             assert not missing, f"{where} container {container['name']} lacks {sorted(missing)}"
+            wanted = COMPONENT_CREDENTIALS[component] & SECRET_VARS
+            assert provided & SECRET_VARS == wanted, (where, container["name"])
+            for name in wanted:
+                ref = env[name]["valueFrom"]["secretKeyRef"]
+                # An existing Secret must hold the secret variables (documented contract).
+                assert ref["name"] == existing or ref["key"] in secrets[ref["name"]], (where, ref)
             checked += 1
     assert checked >= 3
 
@@ -115,14 +119,21 @@ def _existing_secret(variant: str) -> str | None:
     return None
 
 
-def test_configmap_and_secret_hold_exactly_the_fluxus_variables(render: RenderFn) -> None:
+def test_configmap_holds_the_settings_and_each_secret_only_its_components_credentials(
+    render: RenderFn,
+) -> None:
     r = render("default")
     config = r.one("ConfigMap", "fx-fluxus-config")["data"]
-    secret = r.one("Secret", "fx-fluxus-secrets")["data"]
-    assert set(config) == CONFIG_VARS
-    assert set(secret) == SECRET_VARS
+    assert set(config) == CONFIG_VARS - {"FLUXUS_COMPONENT"}
+    assert not set(config) & SECRET_VARS
+    for component in ("api", "payment", "worker", "scheduler", "operator", "renewal"):
+        secret = r.one("Secret", f"fx-fluxus-{component}-secrets")["data"]
+        assert set(secret) == COMPONENT_CREDENTIALS[component] & SECRET_VARS, component
+    assert set(r.one("Secret", "fx-fluxus-migrations-secrets")["data"]) == {"FLUXUS_DATABASE_URL"}
+    # The dashboard is internet-facing and uses no credential: it gets no Secret at all.
+    assert not [d for d in r.kind("Secret") if "-ui" in d["metadata"]["name"]]
     assert config["FLUXUS_OPERATOR_NAMESPACE"] == NAMESPACE
-    assert config["FLUXUS_OPERATOR_ENV_SECRET"] == "fx-fluxus-secrets"
+    assert config["FLUXUS_OPERATOR_ENV_SECRET"] == "fx-fluxus-renewal-secrets"
     assert config["FLUXUS_OPERATOR_ENV_CONFIGMAP"] == "fx-fluxus-config"
     assert config["FLUXUS_METRICS_PORT"] == "9100"
 

@@ -105,8 +105,75 @@ fluxus.dev/queue-group: {{ . }}
 {{- printf "%s-config" (include "fluxus.fullname" .) }}
 {{- end }}
 
-{{- define "fluxus.secretName" -}}
-{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "fluxus.fullname" .)) }}
+{{/*
+The secret variables each component uses (issue #19: secrets only where needed). Mirrors
+services.core.config.COMPONENT_CREDENTIALS (tests/chart checks they agree). `db` is the
+migration Job and every db-wait init container; `renewal` the operator's renewal CronJobs;
+`backup` the pg_dump CronJob (not a Fluxus process).
+Arg: the component name. Output: a JSON list.
+*/}}
+{{- define "fluxus.credentials" -}}
+{{- $db := "FLUXUS_DATABASE_URL" }}
+{{- $redis := "FLUXUS_REDIS_URL" }}
+{{- $jwt := "FLUXUS_JWT_SECRET" }}
+{{- $key := "FLUXUS_DATA_ENCRYPTION_KEY" }}
+{{- $ecpay := list "FLUXUS_ECPAY_HASH_KEY" "FLUXUS_ECPAY_HASH_IV" }}
+{{- $einvoice := list "FLUXUS_EINVOICE_HASH_KEY" "FLUXUS_EINVOICE_HASH_IV" }}
+{{- $smtp := list "FLUXUS_SMTP_USERNAME" "FLUXUS_SMTP_PASSWORD" }}
+{{- $all := dict
+      "api" (concat (list $db $redis $jwt $key) $einvoice)
+      "payment" (concat (list $db $redis $jwt $key) $ecpay)
+      "worker" (concat (list $db $redis $key) $ecpay $einvoice $smtp)
+      "scheduler" (list $db $redis)
+      "operator" (list $db)
+      "renewal" (list $db $redis)
+      "db" (list $db)
+      "backup" (list $db)
+      "ui" list }}
+{{- toJson (get $all .) }}
+{{- end }}
+
+{{/*
+The Secret a component's credentials come from: secrets.existingSecret (referenced key by key,
+so a pod still sees only its own), or the chart's <fullname>-<component>-secrets holding only
+them. Args: dict root, component.
+*/}}
+{{- define "fluxus.componentSecretName" -}}
+{{- if .root.Values.secrets.existingSecret }}
+{{- .root.Values.secrets.existingSecret }}
+{{- else if eq .component "db" }}
+{{- include "fluxus.hookSecretName" .root }}
+{{- else }}
+{{- printf "%s-%s-secrets" (include "fluxus.fullname" .root) .component }}
+{{- end }}
+{{- end }}
+
+{{/*
+EnvVars for a component: which process it is (production checks only its credentials) and
+its credentials, each from its Secret. Args: dict root, component, [secretOf] (component whose
+Secret holds them; db-wait reads its pod's Secret).
+*/}}
+{{- define "fluxus.componentEnv" -}}
+- name: FLUXUS_COMPONENT
+  value: {{ .component }}
+{{- $secret := include "fluxus.componentSecretName" (dict "root" .root "component" (.secretOf | default .component)) }}
+{{- range $key := include "fluxus.credentials" .component | fromJsonArray }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+      {{- /* A key missing from an existingSecret leaves the default, which production refuses. */}}
+      optional: true
+{{- end }}
+{{- end }}
+
+{{/* The chart-made Secret data of one component. Args: dict root, component. */}}
+{{- define "fluxus.componentSecretData" -}}
+{{- $values := include "fluxus.secretValues" .root | fromYaml }}
+{{- range $key := include "fluxus.credentials" .component | fromJsonArray }}
+{{ $key }}: {{ get $values $key | toString | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Copies for the pre-install migration hook, which runs before the release's own objects exist. */}}
@@ -115,11 +182,7 @@ fluxus.dev/queue-group: {{ . }}
 {{- end }}
 
 {{- define "fluxus.hookSecretName" -}}
-{{- if .Values.secrets.existingSecret }}
-{{- .Values.secrets.existingSecret }}
-{{- else }}
 {{- printf "%s-migrations-secrets" (include "fluxus.fullname" .) }}
-{{- end }}
 {{- end }}
 
 {{/* https://<ingress.host> (http:// without TLS), or "" without a host. */}}
@@ -152,7 +215,8 @@ FLUXUS_METRICS_PORT: {{ .Values.metrics.port | quote }}
 FLUXUS_OPERATOR_NAMESPACE: {{ ternary "" .Release.Namespace .Values.operator.clusterWide | quote }}
 {{- /* Renewal CronJobs run worker code (`fluxus renew`): the worker image. */}}
 FLUXUS_OPERATOR_IMAGE: {{ include "fluxus.image" (dict "root" . "values" .Values.worker) | quote }}
-FLUXUS_OPERATOR_ENV_SECRET: {{ include "fluxus.secretName" . | quote }}
+{{- /* Used only without the chart's renewal pod template (the template carries its own env). */}}
+FLUXUS_OPERATOR_ENV_SECRET: {{ include "fluxus.componentSecretName" (dict "root" . "component" "renewal") | quote }}
 FLUXUS_OPERATOR_ENV_CONFIGMAP: {{ include "fluxus.configMapName" . | quote }}
 {{- end }}
 
@@ -185,11 +249,6 @@ release's namespace and name: stable across renders and upgrades, and worthless 
 {{- toYaml $out }}
 {{- end }}
 
-{{- define "fluxus.secretData" -}}
-{{- range $key, $value := (include "fluxus.secretValues" . | fromYaml) }}
-{{ $key }}: {{ toString $value | b64enc | quote }}
-{{- end }}
-{{- end }}
 
 {{/* Pod annotations that roll the pods when configuration changes. */}}
 {{- define "fluxus.checksumAnnotations" -}}
@@ -199,12 +258,10 @@ checksum/secret: {{ include "fluxus.secretValues" . | sha256sum }}
 {{- end }}
 {{- end }}
 
-{{/* envFrom for every container. Args: dict root, hook (bool: use the hook copies). */}}
+{{/* envFrom for every container: the non-secret settings. Args: dict root, hook (bool: use the hook copy). */}}
 {{- define "fluxus.envFrom" -}}
 - configMapRef:
     name: {{ ternary (include "fluxus.hookConfigMapName" .root) (include "fluxus.configMapName" .root) (.hook | default false) }}
-- secretRef:
-    name: {{ ternary (include "fluxus.hookSecretName" .root) (include "fluxus.secretName" .root) (.hook | default false) }}
 {{- end }}
 
 {{/* ===================================================================================
@@ -273,6 +330,7 @@ startupProbe:
     {{- include "fluxus.envFrom" (dict "root" .root) | nindent 4 }}
   env:
     {{- include "fluxus.baseEnv" . | nindent 4 }}
+    {{- include "fluxus.componentEnv" (dict "root" .root "component" "db" "secretOf" .component) | nindent 4 }}
   securityContext:
     {{- toYaml .root.Values.securityContext | nindent 4 }}
   resources:
@@ -292,6 +350,7 @@ A component Deployment. Args (dict):
   group      (worker) queue-group name
   replicas   replica count, or nil to let an autoscaler own it
   env        (optional) EnvVar list the chart sets for this component, before values' env
+  volumes, volumeMounts  (optional) chart-set volumes of the pod and its main container
 */}}
 {{- define "fluxus.deployment" -}}
 {{- $root := .root }}
@@ -340,7 +399,7 @@ spec:
       {{- end }}
       {{- if $v.waitForSchema }}
       initContainers:
-        {{- include "fluxus.dbWaitInitContainer" (dict "root" $root "values" $v) | nindent 8 }}
+        {{- include "fluxus.dbWaitInitContainer" (dict "root" $root "values" $v "component" .component) | nindent 8 }}
       {{- end }}
       containers:
         - name: {{ .component }}
@@ -355,6 +414,7 @@ spec:
             {{- include "fluxus.envFrom" (dict "root" $root) | nindent 12 }}
           env:
             {{- include "fluxus.baseEnv" $root | nindent 12 }}
+            {{- include "fluxus.componentEnv" (dict "root" $root "component" .component) | nindent 12 }}
             {{- with .env }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -368,8 +428,20 @@ spec:
             {{- toYaml ($v.resources | default dict) | nindent 12 }}
           volumeMounts:
             {{- include "fluxus.volumeMounts" $root | nindent 12 }}
+            {{- with .volumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+            {{- with $v.extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
       volumes:
         {{- include "fluxus.volumes" $root | nindent 8 }}
+        {{- with .volumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- with $v.extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       {{- with $v.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
@@ -444,4 +516,76 @@ spec:
 name: metrics
 containerPort: {{ .Values.metrics.port }}
 protocol: TCP
+{{- end }}
+
+{{/*
+The renewal CronJob pod (a PodTemplateSpec) the operator copies into every CronJob it makes:
+only the container's command (`fluxus renew --plan <slug>`) and the plan label are the
+operator's. The app ServiceAccount without a token, the database and Redis credentials only,
+the worker image, pull secrets, a writable /tmp under the read-only root.
+*/}}
+{{- define "fluxus.renewalPodTemplate" -}}
+{{- $r := .Values.renewal }}
+metadata:
+  labels:
+    {{- include "fluxus.componentSelectorLabels" (dict "root" . "component" "renewal") | nindent 4 }}
+    app.kubernetes.io/part-of: fluxus
+    {{- with $r.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $r.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  restartPolicy: Never
+  serviceAccountName: {{ include "fluxus.serviceAccountName" . }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  securityContext:
+    {{- toYaml .Values.podSecurityContext | nindent 4 }}
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $r.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- with $r.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $r.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $r.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: renew
+      {{- /* Renewal runs worker code: the worker image. */}}
+      image: {{ include "fluxus.image" (dict "root" . "values" .Values.worker) | quote }}
+      imagePullPolicy: {{ include "fluxus.imagePullPolicy" (dict "root" . "values" .Values.worker) }}
+      command: ["fluxus", "renew"]
+      envFrom:
+        {{- include "fluxus.envFrom" (dict "root" .) | nindent 8 }}
+      env:
+        {{- include "fluxus.baseEnv" . | nindent 8 }}
+        {{- include "fluxus.componentEnv" (dict "root" . "component" "renewal") | nindent 8 }}
+        {{- with $r.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      securityContext:
+        {{- toYaml .Values.securityContext | nindent 8 }}
+      resources:
+        {{- toYaml ($r.resources | default dict) | nindent 8 }}
+      volumeMounts:
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    - name: tmp
+      emptyDir:
+        sizeLimit: 256Mi
 {{- end }}

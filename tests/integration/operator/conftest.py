@@ -151,7 +151,11 @@ def operator_process(
 
 @contextmanager
 def running_operator(
-    kube: KubeAPI, database_url: str, pg_proxy: TcpProxy, log_path: Path
+    kube: KubeAPI,
+    database_url: str,
+    pg_proxy: TcpProxy,
+    log_path: Path,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """One `fluxus operator` process, stopped (SIGTERM) at the end; its log is printed."""
     proxied = make_url(database_url).set(host="127.0.0.1", port=pg_proxy.port)
@@ -176,6 +180,7 @@ def running_operator(
                 "--standalone",
                 f"--liveness={liveness}",
                 f"--resync-seconds={RESYNC_SECONDS}",
+                *extra_args,
             ],
             env=env,
             stdout=log,
