@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from services.core.config import Settings
 from services.core.db.session import make_engine, session_factory
 from tests.support import databases
 from tests.support.redis_server import RedisServer
+
+# An unset FLUXUS_ENV means production. The suite is development, said explicitly here so
+# that in-process settings and every process a test starts with this environment inherit it;
+# tests of production set FLUXUS_ENV=production (or remove it) themselves.
+os.environ.setdefault("FLUXUS_ENV", "development")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -63,6 +69,7 @@ def redis_url(private_redis: str) -> Iterator[str]:
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return Settings(
+        env="development",
         database_url=database_url,
         redis_url=redis_url,
         invoice_dir=str(tmp_path / "invoices"),

@@ -16,6 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from services.core.errors import ConfigurationError
 
@@ -57,6 +58,8 @@ COMPONENT_CREDENTIALS: dict[str, frozenset[str]] = {
 }
 CREDENTIALS = frozenset().union(*COMPONENT_CREDENTIALS.values())
 
+# The password of the chart's sample database URL (values.yaml); production refuses it.
+SAMPLE_DATABASE_PASSWORD = "fluxus"  # noqa: S105 - a known sample, refused in production
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused in production
 DEV_DATA_KEY_SEED = "dev-only-insecure-data-key"
 
@@ -75,7 +78,12 @@ def _setting(default: Any, name: str, doc: str, **flags: bool) -> Any:
 class Settings:
     """Everything a Fluxus process can be configured with."""
 
-    env: str = _setting("development", "FLUXUS_ENV", "`development` or `production`")
+    # Unset means production: a forgotten variable must fail closed (refuse the development
+    # secrets and stage keys), never run a real deployment with them.
+    env: str = _setting(
+        "production", "FLUXUS_ENV",
+        "`production` (the default) or `development` (set explicitly by `fluxus dev` and tests)",
+    )
     log_level: str = _setting("INFO", "FLUXUS_LOG_LEVEL", "Python log level")
     database_url: str = _setting(
         "sqlite:///var/fluxus-dev.db", "FLUXUS_DATABASE_URL",
@@ -86,6 +94,11 @@ class Settings:
     redis_url: str = _setting(
         "redis://127.0.0.1:6379/0", "FLUXUS_REDIS_URL", "Redis for queues and rate limits",
         secret=True, production_required=True,
+    )
+    redis_private_network: bool = _setting(
+        False, "FLUXUS_REDIS_PRIVATE_NETWORK",
+        "`true` allows a Redis URL without a password in production (only where the network"
+        " already keeps everyone else out of Redis)",
     )
     jwt_secret: str = _setting(
         DEV_JWT_SECRET, "FLUXUS_JWT_SECRET", "HMAC key for JWTs (≥ 32 characters in production)",
@@ -230,12 +243,17 @@ class Settings:
                             " brute-force limits on")
         if self.database_url.startswith("sqlite"):
             problems.append("FLUXUS_DATABASE_URL must point at PostgreSQL")
+        elif _url_password(self.database_url) == SAMPLE_DATABASE_PASSWORD:
+            problems.append("FLUXUS_DATABASE_URL uses the chart's sample password; set a real one")
+        if not _url_password(self.redis_url) and not self.redis_private_network:
+            problems.append("FLUXUS_REDIS_URL has no password (set one, or"
+                            " FLUXUS_REDIS_PRIVATE_NETWORK=true if only Fluxus can reach Redis)")
         for name in ("ecpay_merchant_id", "ecpay_hash_key", "ecpay_hash_iv"):
             env = env_name(name)
             if not getattr(self, name):
                 problems.append(f"{env} must be set")
-            elif getattr(self, name) in (STAGE_HASH_KEY, STAGE_HASH_IV):
-                problems.append(f"{env} is ECPay's public stage value; set the production key")
+            elif getattr(self, name) in (STAGE_MERCHANT_ID, STAGE_HASH_KEY, STAGE_HASH_IV):
+                problems.append(f"{env} is ECPay's public stage value; set the production one")
         if self.einvoice_enabled:
             stage = (EINVOICE_STAGE_MERCHANT_ID, EINVOICE_STAGE_HASH_KEY, EINVOICE_STAGE_HASH_IV)
             for name in ("einvoice_merchant_id", "einvoice_hash_key", "einvoice_hash_iv"):
@@ -256,6 +274,14 @@ class Settings:
             if raw is not None:
                 values[f.name] = _parse(f, raw)
         return cls(**values).validate()
+
+
+def _url_password(url: str) -> str:
+    """The password in a database or Redis URL ('' if none or unparseable)."""
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
 
 
 def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
@@ -313,8 +339,9 @@ def get_settings() -> Settings:
 
 
 def configured_env() -> str:
-    """FLUXUS_ENV as set, before any validation (launchers refuse production early)."""
-    return os.environ.get("FLUXUS_ENV", "development")
+    """FLUXUS_ENV as set, before any validation (launchers refuse production early); unset
+    means production, as in Settings."""
+    return os.environ.get("FLUXUS_ENV", "production")
 
 
 def is_set(name: str) -> bool:

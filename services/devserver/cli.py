@@ -39,7 +39,9 @@ def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
 @click.option("--no-ui", is_flag=True, help="do not start the dashboard")
 def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
     """Run the whole platform on this machine (development only)."""
-    if configured_env() != "development":
+    # Unset FLUXUS_ENV is production elsewhere; `fluxus dev` sets development for the
+    # processes it starts, and refuses only an explicit other environment.
+    if is_set("FLUXUS_ENV") and configured_env() != "development":
         click.echo(f"refusing to run `fluxus dev` with FLUXUS_ENV={configured_env()}: "
                    "it is for development only", err=True)
         sys.exit(2)

@@ -63,6 +63,7 @@ def msettings(
 ) -> Settings:
     """The module's database, private Redis and SMTP inbox; limits high enough for load."""
     return Settings(
+        env="development",
         database_url=module_database,
         redis_url=private_redis.url,
         invoice_dir=str(workdir / "invoices"),

@@ -231,6 +231,7 @@ def test_simulate_paid_in_production_is_acknowledged_recorded_and_never_fulfille
         FLUXUS_ECPAY_MERCHANT_ID=keys.merchant_id,
         FLUXUS_ECPAY_HASH_KEY=keys.hash_key,
         FLUXUS_ECPAY_HASH_IV=keys.hash_iv,
+        FLUXUS_REDIS_PRIVATE_NETWORK="true",  # the test's own Redis on loopback
     )
     stack.ensure_workers(1)
     customer = stack.customer()

@@ -9,7 +9,8 @@ pytestmark = pytest.mark.unit
 
 PRODUCTION = {
     "FLUXUS_ENV": "production",
-    "FLUXUS_DATABASE_URL": "postgresql+psycopg2://fluxus@db/fluxus",
+    "FLUXUS_DATABASE_URL": "postgresql+psycopg2://fluxus:s3cret@db/fluxus",
+    "FLUXUS_REDIS_URL": "redis://:s3cret@redis:6379/0",
     "FLUXUS_JWT_SECRET": "x" * 48,
     "FLUXUS_DATA_ENCRYPTION_KEY": "k" * 44,
     "FLUXUS_ECPAY_MERCHANT_ID": "2000132",
@@ -21,8 +22,8 @@ PRODUCTION = {
 }
 
 
-def test_development_defaults_work_without_any_variable() -> None:
-    settings = Settings.from_env({})
+def test_development_defaults_work_with_only_the_environment_set() -> None:
+    settings = Settings.from_env({"FLUXUS_ENV": "development"})
     assert settings.env == "development"
     assert settings.jwt_access_minutes == 15
     assert settings.ecpay_merchant_id == "3002607"
@@ -30,7 +31,8 @@ def test_development_defaults_work_without_any_variable() -> None:
 
 def test_values_are_typed() -> None:
     settings = Settings.from_env(
-        {"FLUXUS_JWT_ACCESS_MINUTES": "5", "FLUXUS_CORS_ORIGINS": "https://a.tw, https://b.tw"}
+        {"FLUXUS_ENV": "development", "FLUXUS_JWT_ACCESS_MINUTES": "5",
+         "FLUXUS_CORS_ORIGINS": "https://a.tw, https://b.tw"}
     )
     assert settings.jwt_access_minutes == 5
     assert settings.cors_origins == ("https://a.tw", "https://b.tw")
