@@ -197,6 +197,11 @@ class Settings:
         "the process (api, payment, worker, ...): production checks only the credentials it uses",
     )
 
+    def __post_init__(self) -> None:
+        # Managed databases and operators hand out plain postgresql:// or postgres:// URLs;
+        # SQLAlchemy maps those to psycopg 3, which is not installed.
+        object.__setattr__(self, "database_url", normalize_database_url(self.database_url))
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -274,6 +279,14 @@ class Settings:
             if raw is not None:
                 values[f.name] = _parse(f, raw)
         return cls(**values).validate()
+
+
+def normalize_database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` as the installed driver's URL (psycopg2)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url.removeprefix(scheme)
+    return url
 
 
 def _url_password(url: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.config import Settings, get_settings
+from services.core.config import Settings, get_settings, normalize_database_url
 from services.core.errors import ServiceUnavailable
 
 _engines: dict[tuple[int, str], Engine] = {}
@@ -19,7 +19,11 @@ _engines: dict[tuple[int, str], Engine] = {}
 
 def make_engine(url: str, settings: Settings | None = None) -> Engine:
     settings = settings or get_settings()
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True}
+    url = normalize_database_url(url)
+    # Bound parameters carry e-mail addresses, token hashes and payment fields: keep them out
+    # of exception messages (and so out of logs) everywhere but development.
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True,
+                              "hide_parameters": settings.env != "development"}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
