@@ -9,6 +9,9 @@ from services.core.config import get_settings
 from services.core.logging import configure_logging
 from services.web.serve import serve
 
+# Shorter than the chart's terminationGracePeriodSeconds (45 s) minus its preStop pause (10 s).
+GRACEFUL_TIMEOUT_SECONDS = 20
+
 
 def _make_app() -> Flask:
     from services.api.app import create_app
@@ -28,5 +31,5 @@ def api(bind: str, workers: int, threads: int, timeout: int) -> None:
     configure_logging(settings.log_level)
     serve(_make_app, settings, name="api", options={
         "bind": bind, "workers": workers, "threads": threads, "timeout": timeout,
-        "graceful_timeout": 20,
+        "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
     })

@@ -9,6 +9,8 @@ from services.core.config import get_settings
 from services.core.logging import configure_logging
 from services.web.serve import serve
 
+GRACEFUL_TIMEOUT_SECONDS = 20
+
 
 def _make_app() -> Flask:
     from services.payment.app import create_app
@@ -30,5 +32,7 @@ def payment(bind: str, workers: int, threads: int, timeout: int) -> None:
     configure_logging(settings.log_level)
     serve(_make_app, settings, name="payment", options={
         "bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
-        "timeout": timeout, "graceful_timeout": timeout,
+        # Shorter than the chart's terminationGracePeriodSeconds (45 s) minus its preStop
+        # pause (10 s), so requests in flight finish before the kubelet's SIGKILL.
+        "timeout": timeout, "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
     })

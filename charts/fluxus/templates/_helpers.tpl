@@ -268,11 +268,16 @@ checksum/secret: {{ include "fluxus.secretValues" . | sha256sum }}
      Pod building blocks
      =================================================================================== */}}
 
-{{/* One probe. Args: the probe values (enabled, path, port, timings). */}}
+{{/* One probe. Args: the probe values (enabled, path, port, timings); no path: a TCP check. */}}
 {{- define "fluxus.probe" -}}
+{{- if .path }}
 httpGet:
   path: {{ .path }}
   port: {{ .port }}
+{{- else }}
+tcpSocket:
+  port: {{ .port }}
+{{- end }}
 {{- range $k := list "initialDelaySeconds" "periodSeconds" "timeoutSeconds" "failureThreshold" "successThreshold" }}
 {{- if hasKey $ $k }}
 {{ $k }}: {{ get $ $k }}
@@ -380,6 +385,9 @@ spec:
       labels:
         {{- include "fluxus.componentSelectorLabels" $sel | nindent 8 }}
         app.kubernetes.io/part-of: fluxus
+        {{- with $v.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       annotations:
         {{- include "fluxus.checksumAnnotations" $root | nindent 8 }}
         {{- with $v.podAnnotations }}
@@ -391,6 +399,9 @@ spec:
       automountServiceAccountToken: {{ eq .component "operator" }}
       enableServiceLinks: false
       terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+      {{- with $v.priorityClassName }}
+      priorityClassName: {{ . }}
+      {{- end }}
       securityContext:
         {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
       {{- with $root.Values.imagePullSecrets }}
@@ -421,7 +432,19 @@ spec:
             {{- with $v.env }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
+            {{- with $v.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
           {{- include "fluxus.probes" $v.probes | trim | nindent 10 }}
+          {{- $lifecycle := $v.lifecycle }}
+          {{- if and (not $lifecycle) (has .component (list "api" "payment" "ui")) (gt (int $root.Values.shutdown.preStopSeconds) 0) }}
+          {{- /* Stay up while the endpoint leaves every Service and ingress: no 502s on rollouts. */}}
+          {{- $lifecycle = dict "preStop" (dict "exec" (dict "command" (list "sleep" (toString $root.Values.shutdown.preStopSeconds)))) }}
+          {{- end }}
+          {{- with $lifecycle }}
+          lifecycle:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
           securityContext:
             {{- toYaml $root.Values.securityContext | nindent 12 }}
           resources:
@@ -454,6 +477,33 @@ spec:
       affinity:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+      {{- with include "fluxus.topologySpread" (dict "root" $root "component" .component "group" .group "values" $v) | trim }}
+      topologySpreadConstraints:
+        {{- . | nindent 8 }}
+      {{- end }}
+{{- end }}
+
+{{/*
+Topology spread of a component's pods: its own constraints (a missing labelSelector becomes
+its pods' selector), else the chart's default for the components topologySpread lists —
+zones, then nodes, ScheduleAnyway so a small cluster still schedules everything.
+Args: dict root, component, [group], values.
+*/}}
+{{- define "fluxus.topologySpread" -}}
+{{- $sel := dict "matchLabels" (include "fluxus.componentSelectorLabels" (dict "root" .root "component" .component "group" .group) | fromYaml) }}
+{{- $ts := .root.Values.topologySpread }}
+{{- $constraints := list }}
+{{- range $c := .values.topologySpreadConstraints }}
+{{- $constraints = append $constraints (merge (dict) $c (dict "labelSelector" $sel)) }}
+{{- end }}
+{{- if and (not $constraints) $ts.enabled (has .component $ts.components) }}
+{{- range $key := list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
+{{- $constraints = append $constraints (dict "maxSkew" (int $ts.maxSkew) "topologyKey" $key "whenUnsatisfiable" "ScheduleAnyway" "labelSelector" $sel) }}
+{{- end }}
+{{- end }}
+{{- with $constraints }}
+{{- toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*

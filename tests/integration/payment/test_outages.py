@@ -85,6 +85,10 @@ def test_readiness_reports_the_missing_service(
 
     no_redis = serve(replace(settings, redis_url=f"redis://127.0.0.1:{closed_port()}/0"))
     assert httpx.get(no_redis.url + "/payment/health/live").status_code == 200
+    # Still ready without Redis (callbacks are stored and swept later; every pod shares that
+    # Redis, so failing readiness would drop them all), but it says what is missing.
     response = httpx.get(no_redis.url + "/payment/health/ready")
-    assert response.status_code == 503
-    assert response.json()["errors"] == {"redis": ["unavailable"]}
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded", "checks": {"database": "ok", "redis": "unavailable"},
+    }
