@@ -73,6 +73,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         invoice_dir=str(tmp_path / "invoices"),
+        # Nothing listens on port 9 here: a test that issues e-invoices starts the simulator.
+        einvoice_url="http://127.0.0.1:9",
     )
 
 

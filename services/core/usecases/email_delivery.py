@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.config import Settings
-from services.core.db.models import EmailDelivery, Invoice, Order, Plan, Subscription, User
+from services.core.db.models import (
+    EInvoice,
+    EmailDelivery,
+    Invoice,
+    Order,
+    Plan,
+    Subscription,
+    User,
+)
 from services.core.domain.periods import TAIPEI
 from services.core.ports import Jobs
 from services.core.usecases import email_templates
@@ -90,7 +98,43 @@ def _order_values(session: Session, order: Order, settings: Settings) -> dict[st
             "invoice_tax": _money(invoice.tax_amount),
             "invoice_total": _money(invoice.total_amount),
         }
+        if invoice.einvoice is not None:
+            values |= einvoice_values(invoice.einvoice)
     return values
+
+
+def einvoice_values(einvoice: EInvoice) -> dict[str, Any]:
+    """The uniform invoice as the e-mails print it (number, date, random number, carrier)."""
+    if einvoice.status == "pending":
+        return {"einvoice_pending": True}
+    if einvoice.status != "issued":
+        return {}
+    buyer = einvoice.buyer
+    zh, en = "", ""
+    if buyer.get("donation"):
+        zh, en = (
+            f"，已捐贈（愛心碼 {buyer.get('love_code')}）",
+            f", donated (code {buyer.get('love_code')})",
+        )
+    elif buyer.get("carrier_type") == "3":
+        zh, en = (
+            f"，存入手機條碼 {buyer.get('carrier_num')}",
+            f", in mobile barcode {buyer.get('carrier_num')}",
+        )
+    elif buyer.get("carrier_type") == "2":
+        zh, en = "，存入自然人憑證載具", ", in your citizen certificate carrier"
+    elif buyer.get("carrier_type") == "1":
+        zh, en = "，存入綠界會員載具", ", in your ECPay member carrier"
+    if buyer.get("customer_identifier"):
+        zh += f"，買方統編 {buyer['customer_identifier']}"
+        en += f", buyer tax ID {buyer['customer_identifier']}"
+    return {
+        "einvoice_number": einvoice.display_number,
+        "einvoice_date": _day(einvoice.invoice_date),
+        "einvoice_random": einvoice.random_number,
+        "einvoice_delivery_zh": zh,
+        "einvoice_delivery_en": en,
+    }
 
 
 def _subscription_values(session: Session, sub: Subscription, settings: Settings) -> dict:

@@ -57,6 +57,22 @@ _PAYMENT_CODES = {
     ),
 }
 
+
+# The uniform invoice (統一發票) line: its number once ECPay issued it, else that it follows.
+_EINVOICE = {
+    "zh-TW": (
+        "{% if einvoice_number %}統一發票 {{ einvoice_number }}（{{ einvoice_date }}，"
+        "隨機碼 {{ einvoice_random }}）{{ einvoice_delivery_zh }}"
+        "{% elif einvoice_pending %}統一發票開立中，開立後會再以電子郵件通知您。{% endif %}"
+    ),
+    "en": (
+        "{% if einvoice_number %}Uniform invoice {{ einvoice_number }} ({{ einvoice_date }}, "
+        "random number {{ einvoice_random }}){{ einvoice_delivery_en }}"
+        "{% elif einvoice_pending %}Your uniform invoice is being issued; we will e-mail you "
+        "its number.{% endif %}"
+    ),
+}
+
 TEMPLATES: dict[str, dict[str, Words]] = {
     "welcome": {
         "zh-TW": Words("歡迎加入 {{ seller_name }}", ("感謝您註冊，帳號 {{ email }} 已建立。",)),
@@ -99,6 +115,7 @@ TEMPLATES: dict[str, dict[str, Words]] = {
                 "{% if period_end %}服務期間：{{ period_start }} 至 {{ period_end }}{% endif %}",
                 "{% if invoice_number %}發票號碼 {{ invoice_number }}：銷售額 {{ invoice_net }}，"
                 "營業稅 {{ invoice_tax }}，總計 {{ invoice_total }}{% endif %}",
+                _EINVOICE["zh-TW"],
                 "{% if attached %}發票 PDF 已附於本信。{% endif %}",
             ),
         ),
@@ -110,6 +127,7 @@ TEMPLATES: dict[str, dict[str, Words]] = {
                 "{{ period_end }}{% endif %}",
                 "{% if invoice_number %}Invoice {{ invoice_number }}: net {{ invoice_net }}, "
                 "tax {{ invoice_tax }}, total {{ invoice_total }}{% endif %}",
+                _EINVOICE["en"],
                 "{% if attached %}The invoice is attached as a PDF.{% endif %}",
             ),
         ),
@@ -184,6 +202,23 @@ TEMPLATES: dict[str, dict[str, Words]] = {
             ),
         ),
     },
+    "einvoice_issued": {
+        "zh-TW": Words(
+            "統一發票 {{ einvoice_number }} 已開立：訂單 {{ order_number }}",
+            (
+                "您訂單 {{ order_number }}（{{ plan_name }}，{{ amount }}）的統一發票已開立。",
+                _EINVOICE["zh-TW"],
+            ),
+        ),
+        "en": Words(
+            "Uniform invoice {{ einvoice_number }} issued: order {{ order_number }}",
+            (
+                "The uniform invoice for order {{ order_number }} ({{ plan_name }}, "
+                "{{ amount }}) has been issued.",
+                _EINVOICE["en"],
+            ),
+        ),
+    },
     "card_agreement_ended": {
         "zh-TW": Words(
             "{{ plan_name }} 方案的信用卡定期扣款已停止",
@@ -216,11 +251,61 @@ TEMPLATES: dict[str, dict[str, Words]] = {
             ),
         ),
     },
+    # Account notices: registration answers the same whether or not an account exists, so
+    # these say what happened to whoever reads the mailbox.
+    "email_changed": {
+        "zh-TW": Words(
+            "您的帳號電子郵件已變更",
+            (
+                "您帳號的電子郵件已由 {{ old_email }} 變更為 {{ new_email }}。",
+                "若非您本人操作，請立即聯絡我們，並使用「忘記密碼」重設密碼。",
+            ),
+        ),
+        "en": Words(
+            "The e-mail address of your account was changed",
+            (
+                "The e-mail address of your account was changed from {{ old_email }} to "
+                "{{ new_email }}.",
+                "If you did not do this, contact us at once and reset your password.",
+            ),
+        ),
+    },
+    "registration_existing": {
+        "zh-TW": Words(
+            "有人以您的電子郵件註冊",
+            (
+                "有人嘗試以此電子郵件註冊新帳號，但此信箱已有帳號（使用者名稱 {{ username }}）。",
+                "若是您本人，請直接登入；忘記密碼時可使用「忘記密碼」。若非您本人，請忽略此信。",
+            ),
+        ),
+        "en": Words(
+            "Someone tried to sign up with your e-mail address",
+            (
+                "Someone tried to create an account with this address, which already has one "
+                "(username {{ username }}).",
+                "If it was you, just log in, or reset your password if you forgot it. "
+                "If it was not you, ignore this message.",
+            ),
+        ),
+    },
+    "registration_refused": {
+        "zh-TW": Words(
+            "註冊未完成：使用者名稱已被使用",
+            ("使用者名稱 {{ username }} 已有人使用，請以其他名稱重新註冊。",),
+        ),
+        "en": Words(
+            "Sign-up not completed: the username is taken",
+            ("The username {{ username }} is taken; please sign up with another one.",),
+        ),
+    },
 }
 
 # Keys each template needs beyond the common ones (name, email, seller_name, dashboard_url).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "welcome": (),
+    "email_changed": ("old_email", "new_email"),
+    "registration_existing": ("username",),
+    "registration_refused": ("username",),
     "verify_email": ("link",),
     "password_reset": ("link",),
     "payment_confirmation": ("order_number", "plan_name", "amount"),
@@ -230,6 +315,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "payment_failed": ("amount", "pay_url"),
     "subscription_expired": ("plan_name", "end_date"),
     "card_agreement_ended": ("plan_name",),
+    "einvoice_issued": ("order_number", "einvoice_number"),
 }
 
 # Text parts are never HTML; the HTML part escapes every value. Optional values render empty

@@ -19,6 +19,9 @@ TEMPLATES = frozenset(
         "welcome",
         "verify_email",
         "password_reset",
+        "email_changed",
+        "registration_existing",
+        "registration_refused",
         "payment_confirmation",
         "payment_instructions",
         "renewal_reminder",
@@ -26,6 +29,7 @@ TEMPLATES = frozenset(
         "payment_failed",
         "subscription_expired",
         "card_agreement_ended",
+        "einvoice_issued",
     }
 )
 
@@ -35,7 +39,7 @@ class EmailRequest:
     """One e-mail to record for one event (`event_key` is unique across all e-mails)."""
 
     template: str
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None  # None: an address with no account (a refused registration)
     recipient: str
     event_key: str
     context: dict[str, Any] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from pathlib import Path
 from fpdf import FPDF
 from sqlalchemy.orm import Session
 
-from services.core.db.models import Invoice, Order, Plan
+from services.core.db.models import EInvoice, Invoice, Order, Plan
 from services.core.domain.periods import TAIPEI
 from services.core.errors import NotFound
 
@@ -76,6 +76,35 @@ def _date(moment: datetime | None) -> str:
     return moment.astimezone(TAIPEI).strftime("%Y-%m-%d") if moment else "-"
 
 
+def _uniform_invoice(w: _Writer, einvoice: EInvoice | None) -> None:
+    """The government uniform invoice (統一發票) this receipt stands beside."""
+    if einvoice is None or einvoice.status == "not_issued":
+        return
+    w.line("")
+    if einvoice.status == "pending":
+        w.line("統一發票開立中 Uniform invoice: being issued")
+        return
+    if einvoice.status != "issued" and einvoice.status != "voided":
+        return
+    w.line(f"統一發票號碼 Uniform invoice: {einvoice.display_number}", size=12)
+    w.line(f"發票日期 Invoice date: {_date(einvoice.invoice_date)}")
+    w.line(f"隨機碼 Random number: {einvoice.random_number}")
+    buyer = einvoice.buyer
+    if buyer.get("donation"):
+        w.line(f"捐贈 Donated, love code 愛心碼: {buyer.get('love_code')}")
+    elif buyer.get("carrier_type") == "3":
+        w.line(f"載具 Carrier: 手機條碼 mobile barcode {buyer.get('carrier_num')}")
+    elif buyer.get("carrier_type") == "2":
+        w.line(f"載具 Carrier: 自然人憑證 citizen certificate {buyer.get('carrier_num')}")
+    elif buyer.get("carrier_type") == "1":
+        w.line("載具 Carrier: 綠界會員載具 ECPay member carrier")
+    if buyer.get("customer_identifier"):
+        w.line(f"買方統一編號 Buyer tax ID: {buyer['customer_identifier']}")
+        w.line(f"公司名稱 Company: {buyer.get('customer_name', '')}")
+    if einvoice.status == "voided":
+        w.line("已作廢 Voided")
+
+
 def build_pdf(
     invoice: Invoice, *, seller_name: str, seller_tax_id: str, item: str, font: Path | None
 ) -> bytes:
@@ -94,6 +123,7 @@ def build_pdf(
     if invoice.buyer_tax_id:
         w.line(f"買方統一編號 Buyer tax ID: {invoice.buyer_tax_id}")
     w.line(f"電子郵件 E-mail: {invoice.buyer_email}")
+    _uniform_invoice(w, invoice.einvoice)
     w.line("")
     w.row("品項 Item", "金額 Amount", size=12)
     w.row(f"{item} × 1", _money(invoice.amount, invoice.currency))

@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 def issue_einvoice(einvoice_id: str) -> str:
     """Transient failures are not raised: the row keeps its next attempt and the sweep below
     sends it again, so the back-off survives RQ's own retries running out."""
-    with context.einvoice_gateway() as gateway, context.unit_of_work() as (session, _jobs):
-        outcome = issuing.issue(session, context.clock(), gateway, uuid.UUID(einvoice_id))
+    with context.einvoice_gateway() as gateway, context.unit_of_work() as (session, jobs):
+        outcome = issuing.issue(session, context.clock(), gateway, uuid.UUID(einvoice_id), jobs)
     log.info("e-invoice %s: %s", einvoice_id, outcome)
     return outcome.value
 

@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from services.core import metrics
 from services.core.clock import Clock
-from services.core.db.models import EInvoice
+from services.core.db.models import EInvoice, EmailDelivery, User
+from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.einvoices.states import EInvoiceStatus, FailureReason
+from services.core.usecases.emails import queue_email
 from services.ecpay.einvoice import (
     EInvoiceClient,
     EInvoiceDuplicate,
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 # Seconds before the n-th retry after a transient failure; the last one repeats. The legal
 # limit is two days, the alert fires at 24 h, so retries stay frequent.
 BACKOFF = (60, 300, 900, 1800, 3600)
+INVOICE_PDF_JOB = "render_invoice_pdf"
 
 
 class IssueOutcome(StrEnum):
@@ -110,9 +113,29 @@ def _recover(gateway: EInvoiceClient, row: EInvoice) -> InvoiceRecord:
     return record
 
 
-def issue(session: Session, clock: Clock, gateway: EInvoiceClient,
-          einvoice_id: uuid.UUID) -> IssueOutcome:
-    """Issue one pending e-invoice; the caller's transaction keeps what happened."""
+def _tell_the_customer(session: Session, jobs: Jobs, row: EInvoice) -> None:
+    """The receipt PDF is drawn again with the number; the number goes out by e-mail in the
+    payment confirmation if that is not sent yet, else in an e-mail of its own."""
+    jobs.enqueue(INVOICE_PDF_JOB, str(row.invoice_id), True,
+                 job_id=f"invoice-pdf-{row.invoice_id}-einvoice")
+    # Locked: a confirmation being sent right now finishes first (and went without the
+    # number), or waits for this commit (and renders with it).
+    confirmation = session.scalars(
+        select(EmailDelivery.status)
+        .where(EmailDelivery.event_key == f"payment_confirmation:{row.order_id}")
+        .with_for_update()
+    ).one_or_none()
+    if confirmation == "pending":
+        return
+    user = session.get_one(User, row.user_id)
+    queue_email(session, jobs, template="einvoice_issued", user=user,
+                event_key=f"einvoice_issued:{row.id}", context={"order_id": str(row.order_id)})
+
+
+def issue(session: Session, clock: Clock, gateway: EInvoiceClient, einvoice_id: uuid.UUID,
+          jobs: Jobs | None = None) -> IssueOutcome:
+    """Issue one pending e-invoice; the caller's transaction keeps what happened (and sends
+    what `jobs` was asked for after it commits)."""
     row = _lock(session, einvoice_id)
     if row is None:
         return IssueOutcome.BUSY if session.get(EInvoice, einvoice_id) else IssueOutcome.NOT_PENDING
@@ -151,6 +174,8 @@ def issue(session: Session, clock: Clock, gateway: EInvoiceClient,
         metrics.record_einvoice("retry")
         return IssueOutcome.RETRY
     _store(row, issued, now)
+    if jobs is not None:
+        _tell_the_customer(session, jobs, row)
     metrics.record_einvoice(outcome.value)
     audit.record(session, audit.SYSTEM, "einvoice.issued", resource_type="order",
                  resource_id=row.order_id, user_id=row.user_id,
