@@ -144,8 +144,10 @@ def build_cronjob(
         },
         "spec": {
             "schedule": spec.schedule,
-            "timeZone": "Etc/UTC",
-            "suspend": False,
+            "timeZone": spec.renewal_time_zone,
+            # From the Plan: the drift check keeps a paused plan paused, and resumes it only
+            # when the Plan says so.
+            "suspend": spec.renewal_suspended,
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
             "successfulJobsHistoryLimit": HISTORY_LIMIT,

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.core.domain.money import CURRENCY
 from services.core.domain.periods import BillingCycle
@@ -16,6 +17,7 @@ SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 _CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 DEFAULT_SCHEDULE = "0 * * * *"
+DEFAULT_TIME_ZONE = "Etc/UTC"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class PlanSpec:
     trial_days: int = 0
     schedule: str = DEFAULT_SCHEDULE
     grace_days: int = 7
+    # The renewal CronJob's own switches: paused (an SRE in an incident) and the zone its
+    # schedule is read in. Neither changes the plans row.
+    renewal_suspended: bool = False
+    renewal_time_zone: str = DEFAULT_TIME_ZONE
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -79,6 +85,12 @@ def parse_plan_spec(slug: str, spec: dict[str, Any]) -> PlanSpec:
     except ValueError as exc:
         bad("renewal.schedule", str(exc))
     grace = renewal.get("graceDays", 7)
+    suspend = renewal.get("suspend", False)
+    if not isinstance(suspend, bool):
+        bad("renewal.suspend", "must be true or false")
+    time_zone = renewal.get("timeZone", DEFAULT_TIME_ZONE)
+    if not _known_time_zone(time_zone):
+        bad("renewal.timeZone", "must be an IANA time zone such as Asia/Taipei")
     trial = spec.get("trialDays", 0)
     for name, value, high in (("renewal.graceDays", grace, 90), ("trialDays", trial, 365)):
         if not isinstance(value, int) or not 0 <= value <= high:
@@ -102,4 +114,17 @@ def parse_plan_spec(slug: str, spec: dict[str, Any]) -> PlanSpec:
         trial_days=trial,
         schedule=schedule,
         grace_days=grace,
+        renewal_suspended=suspend,
+        renewal_time_zone=time_zone,
     )
+
+
+def _known_time_zone(name: Any) -> bool:
+    """An IANA zone name the tz database knows (what CronJob.spec.timeZone accepts)."""
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
