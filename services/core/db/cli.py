@@ -27,6 +27,13 @@ def db() -> None:
 def upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (head by default)."""
     url = get_settings().database_url
+    if revision == "head":
+        state = migrate.schema_state(url)
+        if state.newer_but_compatible:
+            # An older chart re-applied (a GitOps revert): its hook must not fail on
+            # revisions it has never seen, and must not downgrade either.
+            click.echo(state.describe() + "; nothing to do")
+            return
     click.echo(f"upgrading {_redacted(url)} to {revision}")
     migrate.upgrade(url, revision)
     click.echo(migrate.schema_state(url).describe())
@@ -60,7 +67,8 @@ def check() -> None:
 @db.command()
 @click.option("--timeout", default=300.0, show_default=True, help="seconds to wait")
 def wait(timeout: float) -> None:
-    """Block until the database is reachable and at head (init containers use this)."""
+    """Block until the database is reachable and at head, or newer and recorded as compatible
+    with this code (init containers use this; see services/core/db/migrate.py)."""
     try:
         state = migrate.wait_for_schema(get_settings().database_url, timeout)
     except TimeoutError as exc:
