@@ -39,7 +39,7 @@ class Customer:
 
     def register_and_log_in(self) -> Customer:
         body = {"username": self.username, "email": self.email, "password": PASSWORD}
-        self._ok(self.http.post(f"{self.api}/api/auth/register/", json=body), 201)
+        self._ok(self.http.post(f"{self.api}/api/auth/register/", json=body), 202)
         login = {"username": self.username, "password": PASSWORD}
         self.access = self._ok(self.http.post(f"{self.api}/api/auth/login/", json=login))["access"]
         return self

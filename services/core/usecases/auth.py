@@ -26,7 +26,7 @@ from services.core.usecases.auth_tokens import (
     issue_tokens,
     revoke_user_tokens,
 )
-from services.core.usecases.emails import queue_email
+from services.core.usecases.emails import EmailRequest, queue_email, queue_emails
 
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a token purpose, not a secret
@@ -85,12 +85,20 @@ def flush_unique(session: Session) -> None:
 def register(
     session: Session, clock: Clock, jobs: Jobs, actor: Actor, *, username: str, email: str,
     password: str, dashboard_url: str, profile: dict[str, Any] | None = None,
-) -> User:
-    """Create a customer account and mail a welcome and an address-verification link."""
+) -> User | None:
+    """Create a customer account and mail a welcome and an address-verification link.
+
+    A taken address or username creates nothing and mails what happened instead (None is
+    returned); the caller answers the same either way, so registration never tells anyone
+    but the mailbox's reader whether an account exists.
+    """
     email = email.strip().lower()
     validate_password(password, username=username, email=email)
-    ensure_unique(session, username=username, email=email)
-    user = User(username=username, email=email, password_hash=hash_password(password),
+    # Hashed in every case: the answer's timing must not tell either.
+    password_hash = hash_password(password)
+    if _registration_refused(session, jobs, actor, username=username, email=email):
+        return None
+    user = User(username=username, email=email, password_hash=password_hash,
                 **{k: v for k, v in (profile or {}).items() if k in PROFILE_FIELDS})
     session.add(user)
     flush_unique(session)
@@ -100,6 +108,29 @@ def register(
                 context={"username": user.username, "dashboard_url": dashboard_url})
     send_token_mail(session, clock, jobs, user, VERIFY_EMAIL, dashboard_url)
     return user
+
+
+def _registration_refused(session: Session, jobs: Jobs, actor: Actor, *, username: str,
+                          email: str) -> bool:
+    """Mail the address why nothing was created, if the address or username is taken."""
+    owner = session.scalars(select(User).where(func.lower(User.email) == email)).first()
+    taken = owner is None and session.scalars(
+        select(User.id).where(func.lower(User.username) == username.lower())).first()
+    if owner is None and taken is None:
+        return False
+    attempt = uuid.uuid4()
+    if owner is not None:
+        request = EmailRequest("registration_existing", owner.id, owner.email,
+                               f"registration_existing:{attempt}", {"username": owner.username})
+    else:
+        request = EmailRequest("registration_refused", None, email,
+                               f"registration_refused:{attempt}", {"username": username})
+    queue_emails(session, jobs, [request])
+    audit.record(session, actor, "register_refused", user_id=owner.id if owner else None,
+                 resource_type="user", resource_id=owner.id if owner else "",
+                 description="Registration refused: "
+                             + ("e-mail address taken." if owner else "username taken."))
+    return True
 
 
 def login(

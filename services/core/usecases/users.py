@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -11,10 +12,17 @@ from sqlalchemy.orm import Session
 from services.core.clock import Clock
 from services.core.db.models import User
 from services.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
-from services.core.usecases.auth import PROFILE_FIELDS, ensure_unique, flush_unique
+from services.core.usecases.auth import (
+    PROFILE_FIELDS,
+    VERIFY_EMAIL,
+    ensure_unique,
+    flush_unique,
+    send_token_mail,
+)
 from services.core.usecases.auth_passwords import check_password, hash_password, validate_password
 from services.core.usecases.auth_tokens import (
     TokenPair,
@@ -23,6 +31,7 @@ from services.core.usecases.auth_tokens import (
     revoke_user_tokens,
 )
 from services.core.usecases.einvoices import preferences
+from services.core.usecases.emails import EmailRequest, queue_emails
 
 # Flags only staff may set, and never on their own account.
 PRIVILEGED_FIELDS = ("is_staff", "is_superuser", "is_verified", "is_active")
@@ -83,22 +92,59 @@ def _check_privileged(caller: User, target: User | None, fields: dict[str, Any])
                                errors={"is_superuser": ["Superusers only."]})
 
 
+@dataclass(frozen=True)
+class EmailChangeMail:
+    """What an e-mail change needs to mail the old and the new address."""
+
+    clock: Clock
+    jobs: Jobs
+    dashboard_url: str
+
+
+def _check_email_change(caller: User, password: str | None,
+                        mail: EmailChangeMail | None) -> None:
+    # A stolen access token alone must not move the account to another mailbox (and from
+    # there through a password reset to the thief for good): the caller's password is needed.
+    if mail is None:
+        raise ValueError("an e-mail change needs EmailChangeMail to notify both addresses")
+    if not password or not check_password(password, caller.password_hash):
+        raise ValidationError(
+            "Changing the e-mail address needs your current password.",
+            errors={"current_password": ["Wrong or missing password."]})
+
+
+def _mail_email_change(session: Session, mail: EmailChangeMail, user: User,
+                       old_email: str) -> None:
+    """A notice to the old address (so the owner learns of a change they did not make) and a
+    verification link to the new one."""
+    queue_emails(session, mail.jobs, [EmailRequest(
+        "email_changed", user.id, old_email, f"email_changed:{user.id}:{uuid.uuid4()}",
+        {"new_email": user.email, "old_email": old_email})])
+    send_token_mail(session, mail.clock, mail.jobs, user, VERIFY_EMAIL, mail.dashboard_url)
+
+
 def update_user(session: Session, actor: Actor, caller: User, user_id: uuid.UUID,
-                fields: dict[str, Any]) -> User:
+                fields: dict[str, Any], *, email_change: EmailChangeMail | None = None) -> User:
     """PUT/PATCH: the caller (self or staff) changes profile fields; staff change flags."""
     user = get_user(session, caller, user_id)
     _check_privileged(caller, user, fields)
+    password = fields.pop("current_password", None)
     preferences.apply_to_user(user, fields)  # the e-invoice details, checked as one
     if "email" in fields:
         fields["email"] = fields["email"].strip().lower()
+        if fields["email"] != user.email:
+            _check_email_change(caller, password, email_change)
     ensure_unique(session, username=fields.get("username"), email=fields.get("email"),
                   exclude=user.id)
     changed = {name: value for name, value in fields.items() if getattr(user, name) != value}
     if "email" in changed and "is_verified" not in fields:
         changed["is_verified"] = False  # a new address must be verified again
+    old_email = user.email
     for name, value in changed.items():
         setattr(user, name, value)
     flush_unique(session)
+    if "email" in changed and email_change is not None:
+        _mail_email_change(session, email_change, user, old_email)
     audit.record(session, actor, "user_update", resource_type="user", resource_id=user.id,
                  description=f"Updated user {user.username}.",
                  meta={"fields": sorted(changed)})

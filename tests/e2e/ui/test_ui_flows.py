@@ -41,7 +41,7 @@ def new_name(prefix: str) -> str:
 def register_by_api(stack: Stack, username: str) -> None:
     response = httpx.post(f"{stack.api_url}/api/auth/register/", json={
         "username": username, "email": f"{username}@example.tw", "password": PASSWORD})
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
 
 
 def log_in(page: Any, stack: Stack, username: str) -> None:

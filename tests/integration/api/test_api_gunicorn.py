@@ -65,7 +65,7 @@ def test_gunicorn_serves_the_api_and_workers_share_the_limits(
     with httpx.Client(base_url=base, timeout=10) as http:
         registered = http.post("/api/auth/register/", json={
             "username": "gunicorn-user", "email": "g@example.tw", "password": "blue-Kettle-42"})
-        assert registered.status_code == 201
+        assert registered.status_code == 202
         tokens = http.post("/api/auth/login/", json={"username": "g@example.tw",
                                                      "password": "blue-Kettle-42"}).json()
         me = http.get("/api/users/me/", headers={"Authorization": f"Bearer {tokens['access']}",

@@ -70,7 +70,7 @@ def test_put_and_patch_change_the_profile_and_audit_it(
     assert patched.get_json()["company_name"] == "Fluxus 有限公司"
     put = client.put(f"/api/users/{customer.id}/", headers=customer.headers, json={
         "username": customer.user.username, "email": "new-address@example.tw",
-        "language": "en"})
+        "language": "en", "current_password": customer.password})
     assert put.status_code == 200
     body = put.get_json()
     assert body["email"] == "new-address@example.tw" and body["language"] == "en"
@@ -107,7 +107,8 @@ def test_staff_set_flags_on_others(client: FlaskClient, customer: Account,
 def test_a_taken_email_is_a_conflict(client: FlaskClient, customer: Account,
                                      other_customer: Account) -> None:
     response = client.patch(f"/api/users/{customer.id}/", headers=customer.headers,
-                            json={"email": other_customer.user.email.upper()})
+                            json={"email": other_customer.user.email.upper(),
+                                  "current_password": customer.password})
     assert_envelope(response, 409)
 
 

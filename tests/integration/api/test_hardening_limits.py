@@ -129,7 +129,7 @@ def test_registration_and_password_reset_are_limited_per_address(client: FlaskCl
     registrations = [client.post("/api/auth/register/", json={
         "username": f"newbie{n}", "email": f"newbie{n}@example.tw",
         "password": "blue-Kettle-42"}).status_code for n in range(6)]
-    assert registrations == [201] * 5 + [429]
+    assert registrations == [202] * 5 + [429]
 
     resets = [client.post("/api/auth/password-reset/",
                           json={"email": f"someone{n}@example.tw"}).status_code

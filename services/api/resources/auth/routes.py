@@ -29,7 +29,6 @@ from services.api.resources.common import (
     document_errors,
     signer,
 )
-from services.api.resources.users.schemas import UserSchema
 from services.api.throttle import auth_throttle
 from services.core.errors import AuthenticationError
 from services.core.metrics import record_login_failure
@@ -45,17 +44,23 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts 
 class Register(MethodView):
     @document_errors(blp, 400, 409, 413, 422)
     @blp.arguments(RegisterSchema)
-    @blp.response(201, UserSchema)
+    @blp.response(202, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Create a customer account; a verification link is mailed."""
+        """Sign up; the e-mail sent to the address says what happened.
+
+        The answer is the same whether or not the address or username already has an
+        account: a new account gets a welcome and a verification link; a taken address is
+        told it already has an account; a taken username is told to choose another.
+        """
         auth_throttle().attempt("register", ip=client_ip(), account=data["email"])
         profile = {k: v for k, v in data.items()
                    if k not in ("username", "email", "password", "password_confirm")}
-        return auth.register(
+        auth.register(
             db_session(), clock(), jobs(), actor(), username=data["username"],
             email=data["email"], password=data["password"],
             dashboard_url=app_settings().dashboard_url, profile=profile,
         )
+        return {"detail": "Check your e-mail: we sent the next step to the address you gave."}
 
 
 @blp.route("/login/")

@@ -29,7 +29,7 @@ from services.api.resources.users.schemas import (
 )
 from services.core.usecases import users
 from services.web.auth import current_user
-from services.web.uow import app_settings, db_session
+from services.web.uow import app_settings, db_session, jobs
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 UserPageSchema = page_schema(UserSchema, "UserPage")
@@ -108,7 +108,8 @@ class UserDetail(MethodView):
         and never on themselves.
         """
         caller = current_user()
-        return users.update_user(db_session(), actor(caller), caller, user_id, data)
+        return users.update_user(db_session(), actor(caller), caller, user_id, data,
+                                 email_change=_email_change())
 
     @authenticated(blp)
     @document_errors(blp, 400, 403, 404, 409, 413, 422)
@@ -117,7 +118,8 @@ class UserDetail(MethodView):
     def patch(self, data: dict[str, Any], user_id: uuid.UUID) -> Any:
         """Change some of a user's fields (same rules as PUT)."""
         caller = current_user()
-        return users.update_user(db_session(), actor(caller), caller, user_id, data)
+        return users.update_user(db_session(), actor(caller), caller, user_id, data,
+                                 email_change=_email_change())
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409)
@@ -126,3 +128,7 @@ class UserDetail(MethodView):
         """Deactivate a user (staff only); the account and its history stay."""
         caller = current_user()
         users.deactivate_user(db_session(), clock(), actor(caller), caller, user_id)
+
+
+def _email_change() -> users.EmailChangeMail:
+    return users.EmailChangeMail(clock(), jobs(), app_settings().dashboard_url)

@@ -85,6 +85,8 @@ class UserUpdateSchema(ProfileSchema, FlagsSchema):
 
     username = username_field(required=True)
     email = email_field(required=True)
+    current_password = Text(128, load_only=True, metadata={
+        "description": "Your password; required when the e-mail address changes."})
 
 
 class UserListArgsSchema(Schema):
