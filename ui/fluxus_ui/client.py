@@ -254,10 +254,15 @@ class ApiClient:
         return Order.from_json(body)
 
     async def create_order(
-        self, subscription_id: str, payment_method: str, idempotency_key: str | None = None
+        self, subscription_id: str, payment_method: str, idempotency_key: str | None = None,
+        invoice: dict[str, Any] | None = None,
     ) -> Order:
+        """`invoice`: this order's e-invoice details; None keeps the account's."""
         key = idempotency_key or uuid.uuid4().hex
-        payload = {"subscription_id": subscription_id, "payment_method": payment_method}
+        payload: dict[str, Any] = {"subscription_id": subscription_id,
+                                   "payment_method": payment_method}
+        if invoice is not None:
+            payload["invoice"] = invoice
         _, body = await self._call(
             "POST", "/api/orders/", json=payload, headers={"Idempotency-Key": key}
         )

@@ -136,6 +136,121 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                         "The invoice PDF cannot be downloaded right now. Please try later."),
     "inv.none": ("尚無發票。", "No invoices yet."),
     "inv.detail": ("發票 {number}", "Invoice {number}"),
+    "einv.section": ("發票設定", "Invoice details"),
+    "einv.intro": (
+        "每筆付款都會開立電子發票，請選擇收取方式。",
+        "Every payment gets a Taiwan e-invoice (電子發票). Choose how to receive it.",
+    ),
+    "einv.kind": ("發票類型", "Invoice type"),
+    "einv.kind.cloud": (
+        "綠界會員載具（寄到電子郵件）", "ECPay member carrier (sent to your e-mail)"
+    ),
+    "einv.kind.mobile_barcode": ("手機條碼", "Mobile barcode (手機條碼)"),
+    "einv.kind.certificate": ("自然人憑證", "Citizen digital certificate (自然人憑證)"),
+    "einv.kind.donation": ("捐贈發票", "Donate the invoice (捐贈)"),
+    "einv.kind.company": ("公司（統一編號）", "Company (tax ID 統一編號)"),
+    "einv.field.carrier_num": ("載具號碼", "Carrier number"),
+    "einv.field.barcode": ("手機條碼", "Mobile barcode"),
+    "einv.field.certificate": ("自然人憑證號碼", "Certificate number"),
+    "einv.field.love_code": ("捐贈碼（愛心碼）", "Donation code (愛心碼)"),
+    "einv.field.tax_id": ("統一編號", "Tax ID (統一編號)"),
+    "einv.field.company_name": ("公司名稱（發票抬頭）", "Company name (on the invoice)"),
+    "einv.field.company_print": ("列印紙本發票並寄送", "Print a paper invoice and post it"),
+    "einv.field.address": ("寄送地址", "Postal address"),
+    "einv.hint.cloud": (
+        "發票存入綠界會員載具，開立通知寄到 {email}；中獎會通知您。",
+        "The invoice is kept in your ECPay member carrier; the notice goes to {email} and "
+        "you are told if it wins the lottery.",
+    ),
+    "einv.hint.barcode": (
+        "「/」加 7 碼英數字或 . + -，例如 /ABC+123", "“/” then 7 of A–Z, 0–9, . + -, e.g. /ABC+123"
+    ),
+    "einv.hint.certificate": (
+        "2 個大寫英文字母加 14 位數字，例如 AB12345678901234",
+        "2 capital letters and 14 digits, e.g. AB12345678901234",
+    ),
+    "einv.hint.love_code": (
+        "3 至 7 位數字，例如 919（創世基金會）",
+        "3 to 7 digits, e.g. 919 (Genesis Social Welfare Foundation)",
+    ),
+    "einv.hint.tax_id": ("8 位數字", "8 digits"),
+    "einv.hint.company": (
+        "不列印時，發票存入綠界會員載具並寄送通知到您的電子郵件。",
+        "Unless printed, the invoice is kept in the ECPay member carrier and the notice is "
+        "e-mailed to you.",
+    ),
+    "einv.save": ("儲存發票設定", "Save invoice details"),
+    "einv.saved": ("發票設定已儲存。", "Invoice details saved."),
+    "einv.invalid": ("請修正標示的發票欄位。", "Please correct the invoice fields marked."),
+    "einv.problem.required": ("此欄位為必填", "This field is required"),
+    "einv.problem.barcode_format": (
+        "手機條碼格式不正確：「/」加 7 碼英數字或 . + -",
+        "Not a mobile barcode: “/” then 7 of A–Z, 0–9, . + -",
+    ),
+    "einv.problem.certificate_format": (
+        "自然人憑證號碼為 2 個英文字母加 14 位數字",
+        "A certificate number is 2 letters and 14 digits",
+    ),
+    "einv.problem.love_code_format": ("捐贈碼為 3 至 7 位數字", "A donation code is 3 to 7 digits"),
+    "einv.problem.tax_id_format": ("統一編號為 8 位數字", "A tax ID (統一編號) is 8 digits"),
+    "einv.problem.tax_id_checksum": (
+        "此統一編號不存在，請檢查是否輸入錯誤", "This tax ID does not exist; check for a typo"
+    ),
+    "einv.summary": ("電子發票：{what}", "E-invoice: {what}"),
+    "einv.summary.cloud": ("存入綠界會員載具（{email}）", "ECPay member carrier ({email})"),
+    "einv.summary.mobile_barcode": ("手機條碼 {number}", "Mobile barcode {number}"),
+    "einv.summary.certificate": ("自然人憑證 {number}", "Citizen certificate {number}"),
+    "einv.summary.donation": ("捐贈 {code}", "Donated (code {code})"),
+    "einv.summary.company": (
+        "公司 統編 {tax_id}（{name}）", "Company, tax ID {tax_id} ({name})"
+    ),
+    "einv.summary.company_print": (
+        "公司 統編 {tax_id}（{name}），紙本寄至 {address}",
+        "Company, tax ID {tax_id} ({name}), paper copy posted to {address}",
+    ),
+    "einv.this_order": ("本訂單的發票", "This order's invoice"),
+    "einv.change": ("變更此訂單的發票", "Change for this order"),
+    "einv.use_account": ("使用帳戶的發票設定", "Use my account's invoice details"),
+    "einv.order_only": (
+        "只套用於這筆訂單；帳戶的發票設定不變。",
+        "Applies to this order only; your account's invoice details stay as they are.",
+    ),
+    "einv.title": ("電子發票", "E-invoice"),
+    "einv.number": ("統一發票號碼", "Uniform invoice number"),
+    "einv.date": ("發票日期", "Invoice date"),
+    "einv.random": ("隨機碼", "Random number"),
+    "einv.carrier": ("載具", "Carrier"),
+    "einv.carrier.member": ("綠界會員載具", "ECPay member carrier"),
+    "einv.carrier.barcode": ("手機條碼 {number}", "Mobile barcode {number}"),
+    "einv.carrier.certificate": ("自然人憑證 {number}", "Citizen certificate {number}"),
+    "einv.donated": ("捐贈", "Donated"),
+    "einv.donated_to": ("捐贈碼 {code}", "Donation code {code}"),
+    "einv.buyer_tax_id": ("買方統編", "Buyer's tax ID"),
+    "einv.status.issued": ("已開立", "Issued"),
+    "einv.status.voided": ("已作廢", "Voided"),
+    "einv.note.pending": (
+        "電子發票開立中，完成後會在這裡顯示發票號碼。",
+        "The e-invoice is being issued; its number appears here once it is done.",
+    ),
+    "einv.note.failed": (
+        "電子發票開立時發生問題，已通知客服人員處理，完成後會顯示在這裡。",
+        "Issuing the e-invoice ran into a problem. Our staff have been told and will fix it; "
+        "it appears here once issued.",
+    ),
+    "einv.note.disabled": (
+        "此筆交易的統一發票由商家另行開立。",
+        "The merchant issues the uniform invoice for this sale separately.",
+    ),
+    "einv.note.zero_total": (
+        "金額為 0 元，不開立發票。", "Nothing was charged, so no invoice is issued."
+    ),
+    "einv.note.predates": (
+        "此筆交易早於電子發票上線，未開立電子發票。",
+        "This sale predates e-invoicing; no e-invoice was issued for it.",
+    ),
+    "einv.note.not_issued": ("此筆交易未開立電子發票。", "No e-invoice was issued for this sale."),
+    "einv.note.voided": ("此電子發票已作廢。", "This e-invoice has been voided."),
+    "einv.pending_short": ("開立中", "Being issued"),
     "acct.title": ("帳戶", "Account"),
     "acct.profile": ("個人資料", "Profile"),
     "acct.first_name": ("名字", "First name"),

@@ -30,6 +30,66 @@ def _str(data: dict[str, Any], key: str, default: str = "") -> str:
     return default if value is None else str(value)
 
 
+INVOICE_KINDS = ("cloud", "mobile_barcode", "certificate", "donation", "company")
+# The account keeps the preference in these columns; an order's `invoice` uses the keys.
+USER_INVOICE_COLUMNS = {
+    "kind": "invoice_kind", "carrier_num": "invoice_carrier_num",
+    "love_code": "invoice_love_code", "tax_id": "tax_id", "company_name": "company_name",
+    "address": "invoice_address", "company_print": "invoice_print",
+}
+
+
+@dataclass(frozen=True)
+class InvoicePreference:
+    """How a customer's e-invoice (電子發票) is delivered: carrier, donation or 統一編號."""
+
+    kind: str = "cloud"
+    carrier_num: str = ""
+    love_code: str = ""
+    tax_id: str = ""
+    company_name: str = ""
+    address: str = ""
+    company_print: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InvoicePreference:
+        """An order's `invoice_preference` (the order-time keys)."""
+        kind = _str(data, "kind", "cloud")
+        return cls(
+            kind=kind if kind in INVOICE_KINDS else "cloud",
+            carrier_num=_str(data, "carrier_num"), love_code=_str(data, "love_code"),
+            tax_id=_str(data, "tax_id"), company_name=_str(data, "company_name"),
+            address=_str(data, "address"), company_print=bool(data.get("company_print")),
+        )
+
+    @classmethod
+    def from_user_json(cls, data: dict[str, Any]) -> InvoicePreference:
+        return cls.from_json({key: data.get(column)
+                              for key, column in USER_INVOICE_COLUMNS.items()})
+
+    def to_order_json(self) -> dict[str, Any]:
+        """The `invoice` of an order POST: only what this kind uses."""
+        body: dict[str, Any] = {"kind": self.kind}
+        for key in INVOICE_FIELDS[self.kind]:
+            body[key] = getattr(self, key)
+        return body
+
+    def to_user_changes(self) -> dict[str, Any]:
+        """A PATCH of the account; 統編 and company name stay on the profile for other kinds."""
+        return {USER_INVOICE_COLUMNS[key]: value
+                for key, value in self.to_order_json().items()}
+
+
+# The fields each kind needs, in the order the form shows them.
+INVOICE_FIELDS: dict[str, tuple[str, ...]] = {
+    "cloud": (),
+    "mobile_barcode": ("carrier_num",),
+    "certificate": ("carrier_num",),
+    "donation": ("love_code",),
+    "company": ("tax_id", "company_name", "company_print", "address"),
+}
+
+
 @dataclass(frozen=True)
 class User:
     id: str
@@ -45,6 +105,7 @@ class User:
     is_verified: bool = False
     is_active: bool = True
     created_at: datetime | None = None
+    invoice: InvoicePreference = field(default_factory=InvoicePreference)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> User:
@@ -56,6 +117,7 @@ class User:
             is_staff=bool(data.get("is_staff")), is_verified=bool(data.get("is_verified")),
             is_active=bool(data.get("is_active", True)),
             created_at=parse_time(data.get("created_at")),
+            invoice=InvoicePreference.from_user_json(data),
         )
 
 
@@ -140,10 +202,13 @@ class Order:
     paid_at: datetime | None = None
     failure_reason: str = ""
     created_at: datetime | None = None
+    # The e-invoice details chosen at checkout for this order; None: the account's.
+    invoice_preference: InvoicePreference | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Order:
         info = data.get("payment_info")
+        chosen = data.get("invoice_preference")
         return cls(
             id=_str(data, "id"), order_number=_str(data, "order_number"),
             status=_str(data, "status"), amount=parse_money(data.get("amount")),
@@ -155,6 +220,8 @@ class Order:
             expire_at=parse_time(data.get("expire_at")), paid_at=parse_time(data.get("paid_at")),
             failure_reason=_str(data, "failure_reason"),
             created_at=parse_time(data.get("created_at")),
+            invoice_preference=(InvoicePreference.from_json(chosen)
+                                if isinstance(chosen, dict) else None),
         )
 
     @property
@@ -182,9 +249,11 @@ class Invoice:
     paid_at: datetime | None = None
     pdf_url: str = ""
     user_id: str = ""
+    einvoice: EInvoice | None = None  # None for sales before e-invoicing
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Invoice:
+        einvoice = data.get("einvoice")
         return cls(
             id=_str(data, "id"), invoice_number=_str(data, "invoice_number"),
             order_id=_str(data, "order_id"), amount=parse_money(data.get("amount")),
@@ -195,6 +264,37 @@ class Invoice:
             description=_str(data, "description"), issued_at=parse_time(data.get("issued_at")),
             paid_at=parse_time(data.get("paid_at")), pdf_url=_str(data, "pdf_url"),
             user_id=_str(data, "user_id"),
+            einvoice=EInvoice.from_json(einvoice) if isinstance(einvoice, dict) else None,
+        )
+
+
+@dataclass(frozen=True)
+class EInvoice:
+    """The uniform invoice (統一發票) issued through ECPay for a sale."""
+
+    status: str
+    reason: str = ""
+    number: str = ""  # as printed: AB-12345678
+    invoice_date: datetime | None = None
+    random_number: str = ""
+    kind: str = ""
+    carrier_type: str = ""
+    carrier_num: str = ""
+    love_code: str = ""
+    buyer_tax_id: str = ""
+    sales_amount: int = 0
+    tax_amount: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EInvoice:
+        return cls(
+            status=_str(data, "status"), reason=_str(data, "reason"),
+            number=_str(data, "number"), invoice_date=parse_time(data.get("invoice_date")),
+            random_number=_str(data, "random_number"), kind=_str(data, "kind"),
+            carrier_type=_str(data, "carrier_type"), carrier_num=_str(data, "carrier_num"),
+            love_code=_str(data, "love_code"), buyer_tax_id=_str(data, "buyer_tax_id"),
+            sales_amount=int(data.get("sales_amount") or 0),
+            tax_amount=int(data.get("tax_amount") or 0),
         )
 
 

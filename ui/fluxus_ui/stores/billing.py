@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,7 +10,15 @@ from decimal import Decimal
 import param
 
 from fluxus_ui.client import ApiClient
-from fluxus_ui.models import CheckoutForm, Invoice, Order, Plan, Subscription
+from fluxus_ui.models import (
+    CheckoutForm,
+    Invoice,
+    InvoicePreference,
+    Order,
+    Plan,
+    Subscription,
+    User,
+)
 from fluxus_ui.stores import insights
 
 # A subscription in these states still takes its first (or overdue) payment.
@@ -26,7 +35,7 @@ class BillingStore(param.Parameterized):
         super().__init__()
         self.client = client
         # One key per checkout attempt, so a double click never makes two orders.
-        self._checkout_keys: dict[tuple[str, str], str] = {}
+        self._checkout_keys: dict[tuple[str, str, str], str] = {}
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -62,14 +71,28 @@ class BillingStore(param.Parameterized):
     def paid_this_year(self) -> Decimal:
         return insights.paid_this_year(self.orders, self.now())
 
-    async def checkout(self, plan: Plan, payment_method: str) -> tuple[Order, CheckoutForm]:
-        """Subscribe (or reuse the pending subscription), order, and get the gateway form."""
+    async def account(self) -> User:
+        """The account as it is now (its invoice details may have changed since login)."""
+        return await self.client.me()
+
+    async def checkout(
+        self, plan: Plan, payment_method: str, invoice: InvoicePreference | None = None
+    ) -> tuple[Order, CheckoutForm]:
+        """Subscribe (or reuse the pending subscription), order, and get the gateway form.
+
+        `invoice` is this order's e-invoice choice; None leaves the account's.
+        """
         subs = (await self.client.subscriptions(page_size=100)).items
         sub = next((s for s in subs if s.plan_id == plan.id and s.status in ORDERABLE), None)
         if sub is None:
             sub = await self.client.create_subscription(plan.id, auto_renew=True)
-        key = self._checkout_keys.setdefault((sub.id, payment_method), uuid.uuid4().hex)
-        order = await self.client.create_order(sub.id, payment_method, idempotency_key=key)
+        body = invoice.to_order_json() if invoice is not None else None
+        # Another invoice choice is another request: the API would replay the first order,
+        # with the first choice, under the same key.
+        choice = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        key = self._checkout_keys.setdefault((sub.id, payment_method, choice), uuid.uuid4().hex)
+        order = await self.client.create_order(sub.id, payment_method, idempotency_key=key,
+                                               invoice=body)
         form = await self.client.checkout_form(order.id)
         return order, form
 
