@@ -1,4 +1,5 @@
-"""Account: profile, password, and the subscription's cancel and auto-renew controls."""
+"""Account: profile, invoice details, password, and the subscription's cancel and auto-renew
+controls."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Any
 
 import panel as pn
 
+from fluxus_ui.errors import ApiError
 from fluxus_ui.i18n import date
-from fluxus_ui.models import Subscription
+from fluxus_ui.models import Subscription, User
 from fluxus_ui.pages import View
 from fluxus_ui.pages.auth import FieldForm
-from fluxus_ui.template import badge, button, definition_list, heading, html_pane
+from fluxus_ui.pages.invoice_form import InvoiceForm
+from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
 
 PROFILE_FIELDS = (("first_name", "acct.first_name"), ("last_name", "acct.last_name"),
                   ("phone", "acct.phone"), ("company_name", "acct.company"),
@@ -44,10 +47,36 @@ class AccountView(View):
         return pn.Column(
             heading(self.t("acct.profile")), info, *profile.layout(),
             button(self.t("acct.save"), save, "primary", name="profile-save"),
-            self._password(), self._subscription(),
+            self._invoice(user, profile), self._password(), self._subscription(),
             sizing_mode="stretch_width", styles={"max-width": "640px"},
             css_classes=["fx-page-account"],
         )
+
+    def _invoice(self, user: User, profile: FieldForm) -> pn.Column:
+        form = InvoiceForm(self.t, user.invoice, user.email, prefix="fx-inv")
+
+        async def save(_event: Any) -> None:
+            form.clear()
+            saved = await self.app.guarded(
+                lambda: self.app.client.update_user(user.id,
+                                                    **form.preference().to_user_changes()),
+                on_error=lambda exc: form.show_errors(exc.errors, self._invalid(exc)),
+            )
+            if saved is not None:
+                # The API keeps 統編 and company name on the profile too: show what it kept.
+                profile.fields["tax_id"].value = saved.tax_id
+                profile.fields["company_name"].value = saved.company_name
+                self.app.shell.flash(self.t("einv.saved"), "success")
+
+        return pn.Column(
+            heading(self.t("einv.section")),
+            html_pane(f"<p class='muted'>{esc(self.t('einv.intro'))}</p>"), form.layout(),
+            button(self.t("einv.save"), save, "primary", name="invoice-save"),
+            sizing_mode="stretch_width", css_classes=["fx-invoice-settings"],
+        )
+
+    def _invalid(self, exc: ApiError) -> str:
+        return self.t("einv.invalid") if exc.errors else exc.message
 
     def _password(self) -> pn.Column:
         form = FieldForm({
