@@ -10,6 +10,7 @@ from fluxus_ui.i18n import date, datetime_text, money
 from fluxus_ui.models import Order
 from fluxus_ui.pages import View
 from fluxus_ui.pages.gateway import GatewayRedirect
+from fluxus_ui.stores.einvoices import summary
 from fluxus_ui.stores.insights import payment_instructions
 from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
 
@@ -58,6 +59,10 @@ class OrdersView(View):
             (self.t("orders.amount"), money(order.amount, order.currency)),
             (self.t("orders.method"), self.method(order.payment_method)),
         ]
+        if order.invoice_preference is not None:  # chosen at checkout for this order
+            email = self.app.auth.user.email if self.app.auth.user else ""
+            rows.append((self.t("einv.title"),
+                         summary(order.invoice_preference, email, self.t)))
         status = (f"<p>{esc(self.t('orders.status'))}: "
                   f"<span class='fx-order-status'>{badge(order.status, self.status(order.status))}"
                   "</span></p>")

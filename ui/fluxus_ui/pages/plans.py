@@ -1,4 +1,4 @@
-"""Plan cards, a payment method, and check-out through the gateway."""
+"""Plan cards, a payment method, the order's e-invoice, and check-out through the gateway."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fluxus_ui.i18n import money
 from fluxus_ui.models import Plan
 from fluxus_ui.pages import View
 from fluxus_ui.pages.gateway import GatewayRedirect
+from fluxus_ui.pages.order_invoice import OrderInvoice
 from fluxus_ui.template import button, esc, heading, html_pane
 
 METHODS = ("credit_card", "atm", "cvs", "barcode")
@@ -57,6 +58,13 @@ class PlansView(View):
             self.app.after_login = ("plans", {})
             self.app.navigate("login")
             return
+        self.app.spawn(self._open_checkout, plan)
+
+    async def _open_checkout(self, plan: Plan) -> None:
+        account = await self.app.guarded(self.app.billing.account)
+        if account is None:
+            return
+        invoice = OrderInvoice(self.t, account)
         method = pn.widgets.RadioButtonGroup(
             name=self.t("plans.method"), options={self.method(m): m for m in METHODS},
             value="credit_card", css_classes=["fx-method"], button_type="light",
@@ -65,12 +73,15 @@ class PlansView(View):
             self.t("plans.checkout"), lambda _e: self.app.spawn(self._checkout, plan, method, go),
             "success", name="checkout",
         )
+        self.invoice = invoice
         self.checkout_area.objects = [
             heading(f"{plan.name} — {money(plan.price, plan.currency)}"),
-            html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, go,
+            html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, invoice.layout(), go,
         ]
 
     def _refused(self, exc: ApiError) -> None:
+        if self.invoice.takes(exc):
+            return
         if exc.code == "already_subscribed":
             self.app.shell.flash(self.t("plans.already"), "warning")
         else:
@@ -81,7 +92,8 @@ class PlansView(View):
         self.checkout_area.loading = True
         try:
             result = await self.app.guarded(
-                lambda: self.app.billing.checkout(plan, method.value), on_error=self._refused
+                lambda: self.app.billing.checkout(plan, method.value, self.invoice.choice()),
+                on_error=self._refused,
             )
         finally:
             self.checkout_area.loading = False
