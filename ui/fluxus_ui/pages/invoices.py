@@ -1,4 +1,4 @@
-"""Invoices: the list, one invoice's tax breakdown, and its PDF."""
+"""Invoices: the list, one invoice's tax breakdown and e-invoice (統一發票), and its PDF."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import panel as pn
 
 from fluxus_ui.errors import ApiError
 from fluxus_ui.i18n import date, money
-from fluxus_ui.models import Invoice
+from fluxus_ui.models import EInvoice, Invoice
 from fluxus_ui.pages import View
-from fluxus_ui.template import button, definition_list, esc, heading, html_pane
+from fluxus_ui.stores import einvoices
+from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ class InvoicesView(View):
             parts.append(html_pane(f"<p class='muted'>{esc(self.t('inv.none'))}</p>"))
         for invoice in invoices:
             text = (f"<b>{esc(invoice.invoice_number)}</b> · {esc(date(invoice.issued_at))} · "
-                    f"{esc(money(invoice.total_amount, invoice.currency))}")
+                    f"{esc(money(invoice.total_amount, invoice.currency))}"
+                    f"{self._uniform(invoice.einvoice)}")
             view = button(self.t("orders.view"),
                           lambda _e, i=invoice.id: self.app.navigate("invoices", invoice_id=i),
                           "light", name=f"invoice-{invoice.invoice_number}")
@@ -54,10 +56,36 @@ class InvoicesView(View):
             html_pane(f'<div class="card">{definition_list(rows)}</div>',
                       css_classes=["fx-invoice-card"]),
         ]
+        if invoice.einvoice is not None:
+            parts.append(self._einvoice(invoice.einvoice))
         download = await self._download(invoice)
         if download is not None:
             parts.append(download)
         return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-invoice"])
+
+    def _uniform(self, einvoice: EInvoice | None) -> str:
+        """The list's hint of the uniform invoice: its number, or that it is on its way."""
+        if einvoice is None:
+            return ""
+        if einvoice.number:
+            return f" · {esc(self.t('einv.title'))} {esc(einvoice.number)}"
+        if einvoice.status in ("pending", "failed"):
+            return f" {badge('pending', self.t('einv.pending_short'))}"
+        return ""
+
+    def _einvoice(self, einvoice: EInvoice) -> pn.pane.HTML:
+        body = f"<h3 style='margin:0 0 8px'>{esc(self.t('einv.title'))}"
+        if einvoice.status in ("issued", "voided"):
+            state = "completed" if einvoice.status == "issued" else "failed"
+            body += f" {badge(state, self.t(f'einv.status.{einvoice.status}'))}"
+        body += "</h3>"
+        rows = einvoices.details(einvoice, self.t)
+        if rows:
+            body += definition_list(rows)
+        key = einvoices.note(einvoice)
+        if key:
+            body += f"<p class='muted fx-einvoice-note'>{esc(self.t(key))}</p>"
+        return html_pane(f'<div class="card">{body}</div>', css_classes=["fx-einvoice"])
 
     async def _download(self, invoice: Invoice) -> Any:
         def unavailable(exc: ApiError) -> None:
