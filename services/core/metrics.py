@@ -121,7 +121,7 @@ RECONCILIATION_DRIFT = Counter(
 )
 EINVOICE_OUTCOMES = frozenset({"issued", "recovered", "retry", "refused", "range_exhausted"})
 EINVOICES = Counter(
-    "fluxus_einvoices_total",
+    "fluxus_billing_einvoices_total",
     "E-invoice issue attempts at ECPay, by outcome (recovered: issued before, answer lost).",
     ["outcome"],
 )
@@ -179,6 +179,8 @@ LOGIN_FAILURES = Counter(
 # Gauges computed on scrape by the scheduler (see the module comment).
 SCRAPE_TIME_METRICS = frozenset(
     {
+        "fluxus_billing_einvoices",
+        "fluxus_billing_einvoices_oldest_pending_age_seconds",
         "fluxus_billing_mrr_twd",
         "fluxus_billing_subscriptions",
         "fluxus_billing_subscriptions_churned_30d",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from services.core.clock import Clock
 from services.core.db.models import (
     CardAgreement,
+    EInvoice,
     Invoice,
     Order,
     PaymentNotification,
@@ -42,6 +43,8 @@ RENEWABLE = (S.ACTIVE.value, S.PAST_DUE.value)
 ENDED = (S.EXPIRED.value, S.CANCELLED.value)
 CHURN_WINDOW = timedelta(days=30)
 # Days since the period ended, for past_due subscriptions (the dunning ladder).
+# E-invoice states worth watching (issued and voided ones only grow; counted by the counter).
+EINVOICE_WATCHED = ("pending", "failed", "not_issued")
 DUNNING_STAGES = ((0, 1, "d0_1"), (1, 3, "d1_3"), (3, 7, "d3_7"), (7, None, "d7_plus"))
 
 
@@ -62,6 +65,8 @@ class BusinessSnapshot:
     reviews_oldest_open_seconds: float = 0.0
     agreements_cancelling: int = 0
     agreements_cancelling_oldest_seconds: float = 0.0
+    einvoices: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason)
+    einvoices_oldest_pending_seconds: float = 0.0
 
 
 def _renewal_backlog(session: Session, clock: Clock, snap: BusinessSnapshot) -> None:
@@ -151,6 +156,21 @@ def _reviews_and_agreements(session: Session, clock: Clock, snap: BusinessSnapsh
         snap.agreements_cancelling_oldest_seconds = max(0.0, (now - first).total_seconds())
 
 
+def _einvoices(session: Session, clock: Clock, snap: BusinessSnapshot) -> None:
+    """E-invoices by state and reason, and how long the oldest unissued sale has waited (the
+    law allows two days)."""
+    rows = session.execute(
+        select(EInvoice.status, EInvoice.reason, func.count())
+        .where(EInvoice.status.in_(EINVOICE_WATCHED)).group_by(EInvoice.status, EInvoice.reason)
+    ).all()
+    snap.einvoices = {(status, reason or ""): count for status, reason, count in rows}
+    oldest = session.scalar(
+        select(func.min(EInvoice.created_at)).where(EInvoice.status == "pending"))
+    if oldest is not None:
+        snap.einvoices_oldest_pending_seconds = max(
+            0.0, (clock.now() - oldest).total_seconds())
+
+
 def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     snap = BusinessSnapshot()
     plans = session.execute(
@@ -188,6 +208,7 @@ def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     snap.invoices = {"paid": paid, "unpaid": total - paid}
     _payments(session, clock, snap)
     _reviews_and_agreements(session, clock, snap)
+    _einvoices(session, clock, snap)
     return snap
 
 
@@ -274,6 +295,27 @@ def snapshot_metrics(snap: BusinessSnapshot) -> list[Metric]:
             [((), snap.unprocessed_oldest_seconds)],
         ),
         *_review_metrics(snap),
+        *_einvoice_metrics(snap),
+    ]
+
+
+def _einvoice_metrics(snap: BusinessSnapshot) -> list[Metric]:
+    # pending and failed always listed, so a cleared backlog reads 0 rather than vanishing.
+    counts = {("pending", ""): 0, ("failed", "refused"): 0, ("failed", "range_exhausted"): 0}
+    counts |= snap.einvoices
+    return [
+        _gauge(
+            "fluxus_billing_einvoices",
+            "E-invoices not (yet) issued, by state (pending, failed, not_issued) and reason.",
+            ["state", "reason"],
+            ((key, count) for key, count in sorted(counts.items())),
+        ),
+        _gauge(
+            "fluxus_billing_einvoices_oldest_pending_age_seconds",
+            "How long the oldest sale still waiting for its e-invoice has waited (law: 2 days).",
+            [],
+            [((), snap.einvoices_oldest_pending_seconds)],
+        ),
     ]
 
 

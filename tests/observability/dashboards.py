@@ -400,6 +400,20 @@ def billing() -> dict[str, Any]:
             ),
             panel("Orders by status", ("sum by (status) (fluxus_billing_orders)", "{{status}}")),
             panel("Invoices", ("sum by (state) (fluxus_billing_invoices)", "{{state}}")),
+            panel(
+                "E-invoices (統一發票) not issued",
+                ("sum by (state, reason) (fluxus_billing_einvoices)", "{{state}} {{reason}}"),
+                ("sum by (outcome) (increase(fluxus_billing_einvoices_total[1h]))",
+                 "issue attempts: {{outcome}} /h"),
+                description="Pending: waiting for ECPay (the law allows two days). Failed: "
+                "refused, a person must fix and retry (GET /api/einvoices/?status=failed).",
+            ),
+            panel(
+                "Oldest sale waiting for its e-invoice",
+                ("fluxus_billing_einvoices_oldest_pending_age_seconds", "oldest pending"),
+                unit="s",
+                description="FluxusEInvoicePending fires above one day.",
+            ),
         ],
         [],
     )
