@@ -139,3 +139,43 @@ def apply(path: Path) -> None:
         sys.exit(2)
     for line in lines:
         click.echo(line)
+
+
+@plans.command("uninstall")
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Namespace whose Plans go (repeatable); none: every namespace.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the operator before dropping its finalizer.",
+)
+def uninstall(namespaces: tuple[str, ...], timeout: float) -> None:
+    """Delete every Plan before the operator is removed (the chart's pre-delete hook).
+
+    The running operator archives each plan row and deletes its renewal CronJob; Plans it
+    has not finished by the timeout lose the finalizer, so `helm uninstall` never leaves them
+    (or the namespace) Terminating.
+    """
+    from kubernetes import client
+
+    from fluxus_operator import kube
+    from fluxus_operator.uninstall import release_plans
+
+    kube.load_config()
+    outcome = release_plans(
+        client.CustomObjectsApi(client.ApiClient()), namespaces or ("",), timeout
+    )
+    for key in outcome.finalized:
+        click.echo(f"plan/{key} deleted by the operator (row archived, CronJob deleted)")
+    for key in outcome.released:
+        click.echo(
+            f"plan/{key} released without the operator: its row is not archived and its"
+            " CronJob goes with the Plan (owner reference)",
+            err=True,
+        )

@@ -90,7 +90,8 @@ def test_backup_and_migration_pods_reach_only_dns_and_the_database(render: Rende
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_only_the_operator_mounts_a_service_account_token(variant: str, render: RenderFn) -> None:
     for where, _, pod in every_pod(render(variant)):
-        expected = where == "Deployment/fx-fluxus-operator"
+        # The operator, and the pre-delete hook that deletes Plans before it goes.
+        expected = where in ("Deployment/fx-fluxus-operator", "Job/fx-fluxus-uninstall")
         assert pod["automountServiceAccountToken"] is expected, where
 
 
@@ -212,3 +213,29 @@ def subprocess_render(tools: Tools, kube_version: str) -> str:
     assert result.returncode == 0, result.stderr
     return result.stdout
 
+
+def test_uninstall_hook_deletes_plans_with_its_own_short_lived_rights(render: RenderFn) -> None:
+    r = render("default")
+    job = r.one("Job", "fx-fluxus-uninstall")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-delete"
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][:2] == ["plans", "uninstall"]
+    assert container["args"][container["args"].index("--namespace") + 1] == NAMESPACE
+    # The wait fits inside Helm's default 5-minute hook timeout.
+    timeout = float(container["args"][container["args"].index("--timeout") + 1])
+    assert timeout < job["spec"]["activeDeadlineSeconds"] <= 300
+    role = r.one("Role", "fx-fluxus-uninstall")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["billing.fluxus.dev"],
+            "resources": ["plans"],
+            "verbs": ["get", "list", "delete", "patch"],
+        }
+    ]
+    for doc in (role, r.one("RoleBinding", "fx-fluxus-uninstall")):
+        assert int(doc["metadata"]["annotations"]["helm.sh/hook-weight"]) < 0
+    # The operator itself still cannot delete Plans.
+    operator_rules = r.one("Role", "fx-fluxus-operator")["rules"]
+    assert not any(
+        "delete" in rule["verbs"] and "plans" in rule["resources"] for rule in operator_rules
+    )

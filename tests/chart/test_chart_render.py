@@ -42,9 +42,14 @@ HTTP_COMPONENTS = {"api": "/api/health", "payment": "/payment/health", "ui": "/l
 
 
 def fluxus_containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    """Containers running the Fluxus image (command `fluxus`), init containers included."""
+    """Containers running the Fluxus image (command `fluxus`), init containers included;
+    not the uninstall hook's `fluxus plans uninstall`, which reads no setting (Kubernetes only)."""
     containers = pod.get("initContainers", []) + pod["containers"]
-    return [c for c in containers if c.get("command") == ["fluxus"]]
+    return [
+        c
+        for c in containers
+        if c.get("command") == ["fluxus"] and c.get("args", [])[:2] != ["plans", "uninstall"]
+    ]
 
 
 def deployments(r: Render, component: str) -> list[dict[str, Any]]:
@@ -359,10 +364,15 @@ def test_payment_is_reachable_from_the_ingress_controller_and_ui_only(render: Re
     assert peers[0]["namespaceSelector"] == {
         "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
     }
-    assert peers[1] == {"podSelector": {"matchLabels": {
-        "app.kubernetes.io/name": "fluxus", "app.kubernetes.io/instance": "fx",
-        "app.kubernetes.io/component": "ui",
-    }}}
+    assert peers[1] == {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "fluxus",
+                "app.kubernetes.io/instance": "fx",
+                "app.kubernetes.io/component": "ui",
+            }
+        }
+    }
     egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
     assert {53, 5432, 6379, 587, 443} <= egress_ports
 
