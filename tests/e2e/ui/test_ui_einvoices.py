@@ -97,6 +97,45 @@ def test_a_customer_keeps_a_mobile_barcode_on_the_account_page(stack: Stack, pag
     shot(page, "e02-account-barcode-saved-english-390")
 
 
+def test_a_company_invoice_needs_a_real_tax_id_and_an_address_when_printed(
+    stack: Stack, page: Any
+) -> None:
+    username = new_name("company")
+    register_by_api(stack, username)
+    log_in(page, stack, username)
+    click(page, "fx-nav-account")
+    section = page.locator(".fx-invoice-settings")
+    section.locator("label", has_text="公司（統一編號）").click()
+    expect(page.locator(".fx-inv-tax_id input")).to_be_visible()
+    expect(page.locator(".fx-inv-address")).to_be_hidden()  # only for a printed invoice
+    fill(page, "fx-inv-tax_id", "22099132")  # one digit off: the checksum fails
+    fill(page, "fx-inv-company_name", "台灣積體電路製造股份有限公司")
+    click(page, "fx-invoice-save")
+    page.locator(".fx-inv-error-tax_id").get_by_text("此統一編號不存在").wait_for()
+
+    fill(page, "fx-inv-tax_id", "22099131")
+    page.locator(".fx-inv-company_print input").check()
+    expect(page.locator(".fx-inv-address input")).to_be_visible()
+    click(page, "fx-invoice-save")
+    page.locator(".fx-inv-error-address").get_by_text("此欄位為必填").wait_for()
+    expect(page.locator(".fx-inv-error-tax_id")).to_have_text("")
+    fill(page, "fx-inv-address", "新竹市力行六路8號")
+    click(page, "fx-invoice-save")
+    page.locator(".fx-alert-success").get_by_text("發票設定已儲存").wait_for()
+    expect(page.locator(".fx-tax_id input")).to_have_value("22099131")  # the profile's too
+    me = api_as(stack, username).get("/api/users/me/").json()
+    assert (me["invoice_kind"], me["tax_id"], me["invoice_print"], me["invoice_address"]) == (
+        "company", "22099131", True, "新竹市力行六路8號")
+    shot(page, "e08-account-company-printed")
+
+    # Checkout starts from the account's choice.
+    click(page, "fx-nav-plans")
+    click(page, "fx-choose-starter-monthly")
+    page.locator(".fx-invoice-summary").get_by_text(
+        "電子發票：公司 統編 22099131（台灣積體電路製造股份有限公司），紙本寄至 新竹市力行六路8號"
+    ).wait_for()
+
+
 def test_checkout_donates_one_orders_invoice_and_leaves_the_account_alone(
     stack: Stack, page: Any
 ) -> None:
