@@ -15,6 +15,7 @@ from fluxus_ui.template import esc
 ERROR_STYLE = {"color": "#b42318", "font-size": "13px"}
 HINT_STYLE = {"color": "#6b7680", "font-size": "13px"}
 TEXT_FIELDS = ("carrier_num", "love_code", "tax_id", "company_name", "address")
+SHOWN_ORDER = ("carrier_num", "love_code", "tax_id", "company_name", "company_print", "address")
 # The carrier number's label, hint and example change with the kind it is for.
 _CARRIER = {"mobile_barcode": ("einv.field.barcode", "einv.hint.barcode", "/ABC+123"),
             "certificate": ("einv.field.certificate", "einv.hint.certificate",
@@ -60,7 +61,7 @@ class InvoiceForm:
                       for name in (*self.inputs, "kind")}
         self.rows = {name: pn.Column(self.inputs[name], self.hints[name], self.errors[name],
                                      sizing_mode="stretch_width", margin=0)
-                     for name in self.inputs}
+                     for name in SHOWN_ORDER}
         # What is in each box now: `value` waits for Enter or blur, `value_input` for nothing.
         self.typed = {name: str(getattr(pref, name)) for name in TEXT_FIELDS}
         for name in TEXT_FIELDS:
