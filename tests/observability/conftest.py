@@ -56,6 +56,7 @@ def fluxus_env(settings: Settings, tmp: Path, **extra: str) -> dict[str, str]:
         if not k.startswith("FLUXUS_") and k != "PROMETHEUS_MULTIPROC_DIR"
     }
     env.update(
+        FLUXUS_ENV=settings.env,  # unset would mean production
         FLUXUS_DATABASE_URL=settings.database_url,
         FLUXUS_REDIS_URL=settings.redis_url,
         FLUXUS_INVOICE_DIR=settings.invoice_dir,

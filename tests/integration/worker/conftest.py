@@ -100,6 +100,7 @@ def drain_until(settings: Settings, done: Callable[[], Any], timeout: float = 20
 def fluxus_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUXUS_")}
     env.update(
+        FLUXUS_ENV=settings.env,  # unset would mean production
         FLUXUS_DATABASE_URL=settings.database_url,
         FLUXUS_REDIS_URL=settings.redis_url,
         FLUXUS_SMTP_HOST=settings.smtp_host,
