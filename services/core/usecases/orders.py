@@ -63,12 +63,13 @@ def get_order(session: Session, caller: User, order_id: uuid.UUID) -> Order:
 
 
 def _replay(session: Session, user: User, key: str, subscription_id: uuid.UUID,
-            payment_method: str) -> Order | None:
+            payment_method: str, invoice: dict[str, Any] | None) -> Order | None:
     first = session.scalars(
         select(Order).where(Order.user_id == user.id, Order.idempotency_key == key)
     ).one_or_none()
-    if first is not None and (first.subscription_id, first.payment_method) != (
-            subscription_id, payment_method):
+    if first is not None and (
+            first.subscription_id, first.payment_method, first.invoice_preference) != (
+            subscription_id, payment_method, invoice):
         raise Conflict("This Idempotency-Key was used for a different request.",
                        code="idempotency_key_reused",
                        errors={"Idempotency-Key": ["Already used with another body."]})
@@ -119,7 +120,8 @@ def place_order(
                    preferences.from_mapping(invoice_preference),
                    field_names={f: f"invoice.{f}" for f in preferences.USER_COLUMNS})))
     if idempotency_key:
-        first = _replay(session, user, idempotency_key, subscription_id, payment_method)
+        first = _replay(session, user, idempotency_key, subscription_id, payment_method,
+                        invoice)
         if first is not None:
             return PlacedOrder(first, created=False)
     subscription = get_subscription(session, user, subscription_id, for_update=True)
@@ -142,7 +144,8 @@ def place_order(
         ).on_conflict_do_nothing().returning(Order.id)
     ).scalar_one_or_none()
     if inserted is None:
-        return _lost_race(session, user, idempotency_key, subscription_id, payment_method)
+        return _lost_race(session, user, idempotency_key, subscription_id, payment_method,
+                          invoice)
     order = session.get_one(Order, new_id)
     audit.record(session, actor, "order_create", resource_type="order", resource_id=order.id,
                  description=f"Order {order.order_number} for {plan.slug}: "
@@ -152,9 +155,9 @@ def place_order(
 
 
 def _lost_race(session: Session, user: User, key: str | None, subscription_id: uuid.UUID,
-               payment_method: str) -> PlacedOrder:
+               payment_method: str, invoice: dict[str, Any] | None) -> PlacedOrder:
     if key:
-        first = _replay(session, user, key, subscription_id, payment_method)
+        first = _replay(session, user, key, subscription_id, payment_method, invoice)
         if first is not None:
             return PlacedOrder(first, created=False)
     raise Conflict("An order for this period already exists.", code="order_exists")

@@ -127,3 +127,20 @@ def test_staff_list_failed_einvoices_and_retry_them(
     assert retried.get_json()["status"] == "pending"
     assert_envelope(client.post(f"/api/einvoices/{failed.id}/retry/",
                                 headers=customer.headers), 403)
+
+
+def test_an_idempotency_key_reused_with_another_invoice_choice_is_refused(
+    client: FlaskClient, session: Session, customer: Account, plan: Plan
+) -> None:
+    sub = make_subscription(session, customer.user, plan)
+    session.commit()
+    headers = {**customer.headers, "Idempotency-Key": "checkout-1"}
+    body = {"subscription_id": str(sub.id), "payment_method": "credit_card",
+            "invoice": {"kind": "donation", "love_code": "919"}}
+    first = client.post("/api/orders/", headers=headers, json=body)
+    assert first.status_code == 201
+    again = client.post("/api/orders/", headers=headers, json=body)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other = client.post("/api/orders/", headers=headers, json={**body, "invoice": {
+        "kind": "donation", "love_code": "168"}})
+    assert_envelope(other, 409, "idempotency_key_reused")
