@@ -92,3 +92,80 @@ def test_the_keda_model_refuses_a_broken_scaled_object(
     result = keda_validate(tools, [broken])
     assert result.returncode == 1
     assert "INVALID" in result.stdout
+
+
+def _keda_render(tools: Tools, *sets: str, api: bool = True) -> Any:
+    import subprocess as sp
+
+    from tests.chart.helpers import CHART, KEYS_VALUES, NAMESPACE, parse
+
+    cmd = [str(tools.helm), "template", "fx", str(CHART), "-n", NAMESPACE, "-f", str(KEYS_VALUES)]
+    cmd += ["--kube-version", "1.31.0"] + (["--api-versions", "keda.sh/v1alpha1"] if api else [])
+    for item in sets:
+        cmd += ["--set-string" if "REDIS_URL" in item else "--set", item]
+    result = sp.run(cmd, capture_output=True, text=True, timeout=60)
+    return result, (parse(result.stdout) if result.returncode == 0 else [])
+
+
+@pytest.mark.parametrize(
+    ("url", "expected", "username"),
+    [
+        # An ACL user and a password with reserved characters, percent-encoded in the URL.
+        (
+            "rediss://fluxus:p%40ss%3Aw%2Fo%25rd@redis.internal/3",
+            {"address": "redis.internal:6379", "username": "fluxus", "password": "p@ss:w/o%rd"},
+            True,
+        ),
+        # No port: Redis's default, which KEDA's host:port address needs.
+        (
+            "redis://:s3cret@redis-master/0",
+            {"address": "redis-master:6379", "password": "s3cret"},
+            False,
+        ),
+        # A lone user-info part is the password (redis-py's reading).
+        ("redis://s3cret@redis:6380", {"address": "redis:6380", "password": "s3cret"}, False),
+    ],
+)
+def test_keda_auth_is_derived_from_the_url_as_redis_py_reads_it(
+    tools: Tools, url: str, expected: dict[str, str], username: bool
+) -> None:
+    result, docs = _keda_render(tools, f"secrets.values.FLUXUS_REDIS_URL={url}")
+    assert result.returncode == 0, result.stderr
+    (secret,) = [
+        d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"].endswith("keda-redis")
+    ]
+    assert secret["stringData"] == expected
+    (auth,) = [d for d in docs if d["kind"] == "TriggerAuthentication"]
+    params = {p["parameter"] for p in auth["spec"]["secretTargetRef"]}
+    assert ("username" in params) is username
+
+
+def test_scaled_objects_hold_fallback_replicas_when_the_queues_cannot_be_read(
+    render: Callable[[str], Render],
+) -> None:
+    for scaled in render("default").kind("ScaledObject"):
+        assert scaled["spec"]["fallback"] == {"failureThreshold": 3, "replicas": 2}
+        assert scaled["spec"]["minReplicaCount"] >= 1
+
+
+def test_keda_mode_without_keda_fails_and_says_what_to_do(tools: Tools) -> None:
+    result, _ = _keda_render(tools, api=False)
+    assert result.returncode != 0
+    assert "does not serve keda.sh/v1alpha1" in result.stderr
+    assert "worker.autoscaling.mode=hpa" in result.stderr
+    fallback, docs = _keda_render(tools, "worker.autoscaling.mode=hpa", api=False)
+    assert fallback.returncode == 0, fallback.stderr
+    assert [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["worker.autoscaling.minReplicas=0", "worker.queueGroups[0].autoscaling.minReplicas=0"],
+)
+def test_scaling_a_queue_group_to_zero_is_refused(tools: Tools, setting: str) -> None:
+    sets = [setting]
+    if "queueGroups" in setting:
+        sets += ["worker.queueGroups[0].name=payments", "worker.queueGroups[0].queues[0]=payments"]
+    result, _ = _keda_render(tools, *sets)
+    assert result.returncode != 0
+    assert "minReplicas" in result.stderr

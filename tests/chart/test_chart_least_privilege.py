@@ -205,6 +205,8 @@ def subprocess_render(tools: Tools, kube_version: str) -> str:
             kube_version,
             "-f",
             str(KEYS_VALUES),
+            "--set",
+            "worker.autoscaling.mode=hpa",  # no KEDA API offered to this render
         ],
         capture_output=True,
         text=True,

@@ -639,3 +639,18 @@ spec:
       emptyDir:
         sizeLimit: 256Mi
 {{- end }}
+
+{{/*
+Percent-decoding of a URL's user or password (sprig has no URL decoder): every printable ASCII
+escape, `%25` last so an encoded `%` is never decoded twice. Arg: the string.
+*/}}
+{{- define "fluxus.percentDecode" -}}
+{{- $s := . }}
+{{- range $i := untilStep 32 127 1 }}
+{{- if ne $i 37 }}
+{{- $char := printf "%c" $i }}
+{{- $s = replace (printf "%%%02X" $i) $char $s | replace (printf "%%%02x" $i) $char }}
+{{- end }}
+{{- end }}
+{{- replace "%25" "%" $s }}
+{{- end }}
