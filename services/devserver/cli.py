@@ -113,6 +113,8 @@ def _environment(root: Path, base: int, mailbox: Mailbox | None) -> tuple[dict[s
         "FLUXUS_API_URL": f"http://{HOST}:{base}",
         "FLUXUS_PUBLIC_PAYMENT_URL": f"http://{HOST}:{base + 1}",
         "FLUXUS_ECPAY_GATEWAY_URL": f"http://{HOST}:{base + 2}",
+        # The simulator also stands in for ECPay's B2C e-invoice API (its own merchant 2000132).
+        "FLUXUS_EINVOICE_URL": f"http://{HOST}:{base + 2}",
         "FLUXUS_DASHBOARD_URL": f"http://{HOST}:{base + 6}",
         "FLUXUS_INVOICE_DIR": str(root / "invoices"),
     }
@@ -174,7 +176,7 @@ def _announce(settings: Settings, base: int, mailbox: Mailbox | None, user: str,
     rows = [
         ("API", f"{settings.api_url}/api/  (docs: {settings.api_url}/api/docs)"),
         ("Payment", f"{settings.public_payment_url}/payment/"),
-        ("ECPay simulator", settings.ecpay_gateway_url),
+        ("ECPay simulator", f"{settings.ecpay_gateway_url}  (payments and e-invoices)"),
         ("Database", make_url(settings.database_url).render_as_string(hide_password=True)),
         ("Redis", make_url(settings.redis_url).render_as_string(hide_password=True)),
         ("Mailbox", f"{mailbox.folder}  (one .eml file per message)" if mailbox

@@ -134,6 +134,7 @@ def running_stack(
             "FLUXUS_PUBLIC_PAYMENT_URL": urls["payment"],
             "FLUXUS_DASHBOARD_URL": urls["ui"],
             "FLUXUS_ECPAY_GATEWAY_URL": urls["sim"],
+            "FLUXUS_EINVOICE_URL": urls["sim"],
             "FLUXUS_SMTP_HOST": "127.0.0.1",
             "FLUXUS_SMTP_PORT": str(smtp_port),
             "FLUXUS_INVOICE_DIR": str(workdir / "invoices"),

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from redis import Redis
 from rq import Queue
@@ -87,6 +88,19 @@ def test_card_payment_completes_order_invoice_subscription_and_mail(
     wait_for(lambda: any(invoice["invoice_number"] in text
                          for text in inbox[0].texts_to(customer.email)),
              "the payment confirmation naming the invoice")
+    # The worker issues the uniform invoice at ECPay (the simulator) and the customer sees it.
+    def issued() -> dict | None:  # type: ignore[type-arg]
+        einvoice = customer.get(f"/api/invoices/{invoice['id']}/")["einvoice"]
+        return einvoice if einvoice["status"] == "issued" else None
+
+    einvoice = wait_for(issued, "the uniform invoice issued")
+    at_ecpay = httpx.get(f"{stack.sim_url}/_sim/einvoice", timeout=10).json()["invoices"]
+    assert [row["invoice_no"] for row in at_ecpay
+            if row["relate_number"] == order["order_number"]] == [einvoice["invoice_no"]]
+    assert einvoice["sales_amount"] == 299 and einvoice["kind"] == "cloud"
+    wait_for(lambda: any(einvoice["number"] in text
+                         for text in inbox[0].texts_to(customer.email)),
+             "an e-mail naming the uniform invoice")
 
 
 def test_atm_code_is_issued_and_mailed_then_paid_later(

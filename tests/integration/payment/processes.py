@@ -128,7 +128,7 @@ def stack(settings: Settings, tmp_path: Path) -> Iterator[Stack]:
         first = lines.get(timeout=30)
         assert "listening on http://" in first, first
         simulator = first.strip().rsplit(" ", 1)[-1]
-        env = _env(settings, FLUXUS_ECPAY_GATEWAY_URL=simulator,
+        env = _env(settings, FLUXUS_ECPAY_GATEWAY_URL=simulator, FLUXUS_EINVOICE_URL=simulator,
                    FLUXUS_PUBLIC_PAYMENT_URL=payment_url)
         stack = Stack(simulator, payment_url, settings, env, tmp_path)
         stack.start_payment()
