@@ -133,4 +133,8 @@ def kopf_settings() -> kopf.OperatorSettings:
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.posting.level = logging.INFO
+    # Only the Events we post (kopf.info/warn) — never Kopf's log lines: the drift timer
+    # succeeds for every Plan every --resync-seconds, and as Events ("Timer succeeded") that
+    # buries what matters in `kubectl describe plan`. Explicit: older Kopf posted them.
+    settings.posting.loggers = False
     return settings

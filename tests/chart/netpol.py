@@ -81,9 +81,10 @@ def allowed(render: Render, src: Pod, dst: Pod, port: int) -> bool:
     if egress and not any(
         any(
             _port_matches(rule.get("ports"), port, dst)
-            and (not rule.get("to") or any(
-                _peer_matches(peer, dst, p["metadata"]["namespace"]) for peer in rule["to"]
-            ))
+            and (
+                not rule.get("to")
+                or any(_peer_matches(peer, dst, p["metadata"]["namespace"]) for peer in rule["to"])
+            )
             for rule in p["spec"].get("egress") or []
         )
         for p in egress
@@ -93,9 +94,12 @@ def allowed(render: Render, src: Pod, dst: Pod, port: int) -> bool:
     return not ingress or any(
         any(
             _port_matches(rule.get("ports"), port, dst)
-            and (not rule.get("from") or any(
-                _peer_matches(peer, src, p["metadata"]["namespace"]) for peer in rule["from"]
-            ))
+            and (
+                not rule.get("from")
+                or any(
+                    _peer_matches(peer, src, p["metadata"]["namespace"]) for peer in rule["from"]
+                )
+            )
             for rule in p["spec"].get("ingress") or []
         )
         for p in ingress
