@@ -46,8 +46,9 @@ _SMTP = ("FLUXUS_SMTP_USERNAME", "FLUXUS_SMTP_PASSWORD")
 COMPONENT_CREDENTIALS: dict[str, frozenset[str]] = {
     "api": frozenset({_DB, _REDIS, _JWT, _DATA_KEY, *_EINVOICE}),
     # Checkout and invoices take the customer's bearer token; notifications are stored
-    # (payment data encrypted) and enqueued.
-    "payment": frozenset({_DB, _REDIS, _JWT, _DATA_KEY, *_ECPAY}),
+    # (payment data encrypted) and enqueued; a buyer's allowance consent is verified with
+    # the e-invoice keys.
+    "payment": frozenset({_DB, _REDIS, _JWT, _DATA_KEY, *_ECPAY, *_EINVOICE}),
     "worker": frozenset({_DB, _REDIS, _DATA_KEY, *_ECPAY, *_EINVOICE, *_SMTP}),
     "scheduler": frozenset({_DB, _REDIS}),
     "operator": frozenset({_DB}),
@@ -108,7 +109,8 @@ class Settings:
     jwt_refresh_days: int = _setting(7, "FLUXUS_JWT_REFRESH_DAYS", "refresh-token lifetime")
     data_encryption_key: str = _setting(
         "", "FLUXUS_DATA_ENCRYPTION_KEY",
-        "Fernet key encrypting payment data at rest (`fluxus keygen` prints one)",
+        "Fernet key encrypting payment data at rest (`fluxus keygen` prints one); during a"
+        " rotation `NEW,OLD`: the first encrypts, every one decrypts (`fluxus keys rotate`)",
         secret=True, production_required=True,
     )
     ecpay_merchant_id: str = _setting(
@@ -209,10 +211,17 @@ class Settings:
     @property
     def fernet_key(self) -> bytes:
         """The data-encryption key; in development one derived from a fixed seed."""
-        if self.data_encryption_key:
-            return self.data_encryption_key.encode()
+        return self.fernet_keys[0]
+
+    @property
+    def fernet_keys(self) -> list[bytes]:
+        """Every accepted data key, the current (encrypting) one first."""
+        keys = [key.strip().encode() for key in self.data_encryption_key.split(",")
+                if key.strip()]
+        if keys:
+            return keys
         digest = hashlib.sha256(DEV_DATA_KEY_SEED.encode()).digest()
-        return base64.urlsafe_b64encode(digest)
+        return [base64.urlsafe_b64encode(digest)]
 
     @property
     def invoice_path(self) -> Path:

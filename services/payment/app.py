@@ -11,7 +11,7 @@ from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
 from services.core.metrics_runtime import instrument_flask
 from services.payment.context import CLOCK_EXTENSION
-from services.payment.resources import checkout, invoices, notifications, testing
+from services.payment.resources import checkout, einvoice_consent, invoices, notifications, testing
 from services.web.auth import init_jwt
 from services.web.health import health_blueprint
 from services.web.setup import install_web
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_web(app, settings)
     init_jwt(app, settings)
     app.extensions[CLOCK_EXTENSION] = clock or SystemClock()
-    for blueprint in (checkout.blp, notifications.blp, invoices.blp):
+    for blueprint in (checkout.blp, notifications.blp, invoices.blp, einvoice_consent.blp):
         api.register_blueprint(blueprint)
     if not settings.is_production:
         # Absent in production: the route does not exist, so it answers 404 like any other.

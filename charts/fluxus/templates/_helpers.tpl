@@ -122,7 +122,7 @@ Arg: the component name. Output: a JSON list.
 {{- $smtp := list "FLUXUS_SMTP_USERNAME" "FLUXUS_SMTP_PASSWORD" }}
 {{- $all := dict
       "api" (concat (list $db $redis $jwt $key) $einvoice)
-      "payment" (concat (list $db $redis $jwt $key) $ecpay)
+      "payment" (concat (list $db $redis $jwt $key) $ecpay $einvoice)
       "worker" (concat (list $db $redis $key) $ecpay $einvoice $smtp)
       "scheduler" (list $db $redis)
       "operator" (list $db)

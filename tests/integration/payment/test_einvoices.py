@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 
@@ -22,13 +23,14 @@ from services.core.usecases.einvoices import corrections, issuing, queue
 from services.core.usecases.einvoices.issuing import IssueOutcome
 from services.core.usecases.payment_processing import complete_payment
 from services.ecpay.einvoice import EInvoiceClient
+from services.payment.resources.einvoice_consent import CONSENT_PATH
 from tests.integration.ecpay_sim.einvoice_support import (
     add_fault,
     client,
     invoices,
     simulator_process,
 )
-from tests.integration.payment.conftest import NOW, World, seed
+from tests.integration.payment.conftest import NOW, Served, World, seed
 
 pytestmark = pytest.mark.integration
 
@@ -274,3 +276,36 @@ def test_a_used_up_number_range_fails_with_its_own_reason(
     assert row_of(engine, last).reason == "range_exhausted"
 
 
+
+
+def test_an_online_allowance_exists_once_the_buyer_consents_at_ecpay(
+    engine: Engine, settings: Settings, gateway: EInvoiceClient, sim: str,
+    serve: Callable[..., Served]
+) -> None:
+    payment = serve(settings)
+    _, einvoice_id = pay(engine, settings)
+    assert issue(engine, gateway, einvoice_id) is IssueOutcome.ISSUED
+    later = FixedClock(PAID_AT + timedelta(days=1))
+    with session_factory(engine)() as session:
+        result = corrections.correct_for_refund(
+            session, later, gateway, einvoice_id=einvoice_id, amount=200, reason="goodwill",
+            request_key="refund-online", online=True,
+            return_url=f"{payment.url}{CONSENT_PATH}")
+        session.commit()
+    assert result.pending_consent
+    assert row_of(engine, einvoice_id).remaining_allowance == 990  # nothing agreed yet
+    # A forged consent is refused and changes nothing.
+    forged = httpx.post(f"{payment.url}{CONSENT_PATH}", data={
+        "RtnCode": "1", "IA_Allow_No": "2027010100000001", "IA_Invoice_No": "AB00000000",
+        "CheckMacValue": "0" * 32}, timeout=10)
+    assert (forged.status_code, forged.text[:2]) == (400, "0|")
+    with session_factory(engine)() as session:
+        allowance = session.get_one(EInvoiceAllowance, result.allowance_id)
+        assert allowance.status == "pending_consent" and allowance.allowance_no
+        allowance_no = allowance.allowance_no
+    consented = httpx.post(f"{sim}/_sim/einvoice/allowances/{allowance_no}/consent", timeout=10)
+    assert consented.status_code == 200, consented.text
+    with session_factory(engine)() as session:
+        allowance = session.get_one(EInvoiceAllowance, result.allowance_id)
+        assert allowance.status == "issued"
+    assert row_of(engine, einvoice_id).remaining_allowance == 790
