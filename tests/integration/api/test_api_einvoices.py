@@ -3,6 +3,8 @@ choice at checkout, the uniform invoice on each invoice, and the staff queue wit
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,8 +12,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from services.api.app import create_app
+from services.core.config import Settings
 from services.core.db.models import EInvoice, Invoice, Order, Plan
-from tests.integration.api.api_helpers import Account, assert_envelope
+from services.core.db.session import dispose_engines
+from tests.integration.api.api_helpers import Account, assert_envelope, create_account, log_in
+from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.support.factories import make_order, make_subscription
 
 pytestmark = pytest.mark.integration
@@ -144,3 +150,44 @@ def test_an_idempotency_key_reused_with_another_invoice_choice_is_refused(
     other = client.post("/api/orders/", headers=headers, json={**body, "invoice": {
         "kind": "donation", "love_code": "168"}})
     assert_envelope(other, 409, "idempotency_key_reused")
+
+
+@pytest.fixture(scope="module")
+def einvoice_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with simulator_process(tmp_path_factory.mktemp("einvoice-check")) as url:
+        yield url
+
+
+def test_a_code_is_checked_with_ecpay_but_only_advises(
+    settings: Settings, session: Session, einvoice_sim: str
+) -> None:
+    app = create_app(dataclasses.replace(settings, einvoice_url=einvoice_sim))
+    client = app.test_client()
+    customer = log_in(client, create_account(session))
+
+    def check(**body: str) -> dict[str, str]:
+        response = client.post("/api/einvoices/check/", headers=customer.headers, json=body)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()  # type: ignore[no-any-return]
+
+    assert check(kind="mobile_barcode", carrier_num="/abc1234")["registration"] == "registered"
+    assert check(kind="mobile_barcode", carrier_num="/ZZZ9999")["registration"] == (
+        "not_registered")
+    assert check(kind="donation", love_code="919")["registration"] == "registered"
+    bad = client.post("/api/einvoices/check/", headers=customer.headers,
+                      json={"kind": "donation", "love_code": "9x"})
+    assert "love_code" in assert_envelope(bad, 422)["errors"]
+    # Not registered is advice: the account still keeps the code.
+    saved = client.patch(f"/api/users/{customer.id}/", headers=customer.headers,
+                         json={"invoice_kind": "mobile_barcode",
+                               "invoice_carrier_num": "/ZZZ9999"})
+    assert saved.status_code == 200
+    dispose_engines()
+
+
+def test_an_unreachable_ministry_is_unknown_not_an_error(client: FlaskClient,
+                                                         customer: Account) -> None:
+    response = client.post("/api/einvoices/check/", headers=customer.headers,
+                           json={"kind": "donation", "love_code": "919"})
+    assert response.status_code == 200
+    assert response.get_json()["registration"] == "unknown"
