@@ -426,7 +426,7 @@ def test_backup_cronjob_dumps_into_a_kept_claim(render: RenderFn) -> None:
     r = render("existing-secret-values")
     cronjob = r.one("CronJob", "fx-fluxus-backup")
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert pod["containers"][0]["image"] == "postgres:16"
+    assert pod["containers"][0]["image"] == "postgres:16.6"
     assert "pg_dump" in pod["containers"][0]["args"][0]
     claim = r.one("PersistentVolumeClaim", "fx-fluxus-backups")
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"

@@ -185,10 +185,11 @@ Secret holds them; db-wait reads its pod's Secret).
 {{- printf "%s-migrations-secrets" (include "fluxus.fullname" .) }}
 {{- end }}
 
-{{/* https://<ingress.host> (http:// without TLS), or "" without a host. */}}
+{{/* <ingress.publicScheme>://<ingress.host> (https when ingress.tls is set), or "" without a host. */}}
 {{- define "fluxus.publicBaseUrl" -}}
 {{- if and .Values.ingress.enabled .Values.ingress.host }}
-{{- printf "%s://%s" (ternary "https" "http" (gt (len .Values.ingress.tls) 0)) .Values.ingress.host }}
+{{- $scheme := ternary "https" (.Values.ingress.publicScheme | default "https") (gt (len .Values.ingress.tls) 0) }}
+{{- printf "%s://%s" $scheme .Values.ingress.host }}
 {{- end }}
 {{- end }}
 
