@@ -9,11 +9,13 @@ from services.core.clock import Clock
 from services.ecpay.simulator import (
     console,
     control,
+    credit_detail,
     einvoice,
     einvoice_console,
     einvoice_control,
     gateway,
 )
+from services.ecpay.simulator.card_ledger import CardLedger
 from services.ecpay.simulator.einvoice_ops import EInvoiceSim
 from services.ecpay.simulator.engine import SimConfig, Simulator
 
@@ -34,7 +36,10 @@ def create_app(
     app.extensions[einvoice.EXTENSION] = EInvoiceSim(
         simulator.config.einvoice, simulator.clock, transport
     )
+    app.extensions[credit_detail.EXTENSION] = CardLedger(simulator)
     app.register_blueprint(gateway.bp)
+    app.register_blueprint(credit_detail.bp)
+    app.register_blueprint(credit_detail.control_bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(einvoice.bp)
