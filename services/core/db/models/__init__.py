@@ -11,6 +11,7 @@ from services.core.db.models.payment_notification import PaymentNotification
 from services.core.db.models.payment_review import PaymentReview
 from services.core.db.models.period_charge import PeriodCharge
 from services.core.db.models.plan import Plan
+from services.core.db.models.refund import Refund
 from services.core.db.models.subscription import Subscription
 from services.core.db.models.tokens import RefreshToken, RevokedAccessToken, UserToken
 from services.core.db.models.user import User
@@ -30,6 +31,7 @@ __all__ = [
     "PeriodCharge",
     "Plan",
     "RefreshToken",
+    "Refund",
     "RevokedAccessToken",
     "Subscription",
     "User",
