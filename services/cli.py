@@ -13,6 +13,7 @@ import click
 COMMANDS: dict[str, str] = {
     "db": "services.core.db.cli:db",
     "keygen": "services.core.cli_keygen:keygen",
+    "keys": "services.core.cli_keys:keys",
     "api": "services.api.cli:api",
     "payment": "services.payment.cli:payment",
     "ecpay": "services.ecpay.cli:ecpay",

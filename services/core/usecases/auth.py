@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import User, UserToken
+from services.core.db.models import EmailDelivery, User, UserToken
 from services.core.errors import AuthenticationError, Conflict, ValidationError
 from services.core.ports import Jobs
 from services.core.usecases import audit
@@ -157,17 +157,25 @@ def login(
 
 def send_token_mail(session: Session, clock: Clock, jobs: Jobs, user: User, purpose: str,
                     dashboard_url: str) -> None:
-    """Mint a single-use token (only its hash is stored) and mail the link that carries it."""
-    token = secrets.token_urlsafe(32)
+    """Ask for the e-mail that carries a single-use link. The token is minted when the e-mail
+    is sent (``mint_link``), so no live token is ever stored: the delivery keeps the link
+    without it, and user_tokens only the token's hash."""
     lifetime = TOKEN_LIFETIMES[purpose]
-    row = UserToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token),
-                    expires_at=clock.now() + lifetime)
-    session.add(row)
-    session.flush()
-    link = f"{dashboard_url.rstrip('/')}/{TOKEN_PATHS[purpose]}?token={token}"
-    queue_email(session, jobs, template=purpose, user=user, event_key=f"{purpose}:{row.id}",
-                context={"username": user.username, "link": link,
+    base = f"{dashboard_url.rstrip('/')}/{TOKEN_PATHS[purpose]}"
+    queue_email(session, jobs, template=purpose, user=user,
+                event_key=f"{purpose}:{uuid.uuid4()}",
+                context={"username": user.username, "link_base": base,
+                         "link": f"{base}?token=[redacted]",
                          "expires_hours": int(lifetime.total_seconds() // 3600)})
+
+
+def mint_link(session: Session, clock: Clock, user: User, purpose: str, base: str) -> str:
+    """A fresh single-use token for `purpose` (only its hash is stored) in a link to `base`."""
+    token = secrets.token_urlsafe(32)
+    session.add(UserToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token),
+                          expires_at=clock.now() + TOKEN_LIFETIMES[purpose]))
+    session.flush()
+    return f"{base}?token={token}"
 
 
 def _spend_token(session: Session, clock: Clock, token: str, purpose: str) -> User:
@@ -202,9 +210,9 @@ def resend_verification(session: Session, clock: Clock, jobs: Jobs, *, email: st
     if user is None or user.is_verified or not user.is_active:
         return
     recent = session.scalars(
-        select(UserToken.id).where(UserToken.user_id == user.id,
-                                   UserToken.purpose == VERIFY_EMAIL,
-                                   UserToken.created_at > clock.now() - RESEND_PAUSE)
+        select(EmailDelivery.id).where(EmailDelivery.user_id == user.id,
+                                       EmailDelivery.template == VERIFY_EMAIL,
+                                       EmailDelivery.created_at > clock.now() - RESEND_PAUSE)
     ).first()
     if recent is None:
         send_token_mail(session, clock, jobs, user, VERIFY_EMAIL, dashboard_url)

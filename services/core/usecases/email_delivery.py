@@ -37,7 +37,7 @@ from services.core.db.models import (
 )
 from services.core.domain.periods import TAIPEI
 from services.core.ports import Jobs
-from services.core.usecases import email_templates
+from services.core.usecases import auth, email_templates
 from services.core.usecases.invoice_pdf import render_invoice_pdf
 
 STUCK_AFTER = timedelta(minutes=5)
@@ -175,6 +175,16 @@ def template_values(
     return values
 
 
+def link_values(session: Session, clock: Clock, delivery: EmailDelivery,
+                user: User | None) -> dict[str, Any]:
+    """The single-use link of an account e-mail, minted now: the delivery row only ever holds
+    the link without its token (a database reader must not be able to reset a password)."""
+    base = (delivery.context or {}).get("link_base")
+    if not base or user is None or delivery.template not in auth.TOKEN_LIFETIMES:
+        return {}
+    return {"link": auth.mint_link(session, clock, user, delivery.template, str(base))}
+
+
 def build_message(
     delivery: EmailDelivery,
     rendered: email_templates.RenderedEmail,
@@ -228,6 +238,7 @@ def deliver_email(
         return DeliveryOutcome("already_sent" if delivery else "failed", None)
     user = session.get(User, delivery.user_id) if delivery.user_id else None
     values = template_values(session, delivery, user, settings)
+    values |= link_values(session, clock, delivery, user)
     attachment = None
     if delivery.template == "payment_confirmation" and values.get("invoice_id"):
         attachment = _invoice_attachment(session, values, settings)

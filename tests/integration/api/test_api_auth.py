@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -11,9 +12,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from services.core.clock import SystemClock
 from services.core.config import Settings
-from services.core.db.models import AuditLog, EmailDelivery, RefreshToken, User, UserToken
+from services.core.db.models import AuditLog, EmailDelivery, RefreshToken, User
+from services.core.usecases.email_delivery import deliver_email
+from services.worker.mailer import SmtpMailer
 from tests.integration.api.api_helpers import PASSWORD, Account, assert_envelope, create_account
+from tests.support.smtp import smtp_server
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +44,8 @@ def _actions(session: Session, user_id: Any = None) -> list[str]:
 
 
 def _mailed_token(session: Session, user_id: Any, template: str) -> str:
+    """Send the latest `template` e-mail through a real SMTP server and read its link (the
+    token is minted at sending; the database never holds it)."""
     session.expire_all()
     delivery = session.scalars(
         select(EmailDelivery).where(EmailDelivery.user_id == user_id,
@@ -46,7 +53,15 @@ def _mailed_token(session: Session, user_id: Any, template: str) -> str:
         .order_by(EmailDelivery.created_at.desc())
     ).first()
     assert delivery is not None, f"no {template} e-mail"
-    return parse_qs(urlparse(delivery.context["link"]).query)["token"][0]
+    with smtp_server() as (inbox, port):
+        settings = Settings(env="development", smtp_host="127.0.0.1", smtp_port=port)
+        deliver_email(session, SystemClock(), SmtpMailer(settings), settings,
+                      delivery_id=delivery.id)
+        session.commit()
+        [text_part] = inbox.texts_to(delivery.recipient)
+    link = re.search(r"https?://\S+\?token=[\w-]+", text_part)
+    assert link is not None, text_part
+    return parse_qs(urlparse(link.group(0)).query)["token"][0]
 
 
 def test_register_creates_an_account_mails_it_and_never_returns_the_password(
@@ -65,7 +80,8 @@ def test_register_creates_an_account_mails_it_and_never_returns_the_password(
     assert templates == {"welcome", "verify_email"}
     link = session.scalars(select(EmailDelivery.context)
                            .where(EmailDelivery.template == "verify_email")).one()["link"]
-    assert link.startswith(f"{settings.dashboard_url}/verify-email?token=")
+    # The stored copy never holds the live token (it is minted when the e-mail is sent).
+    assert link == f"{settings.dashboard_url}/verify-email?token=[redacted]"
     # The e-mail jobs were sent to RQ after the commit.
     assert redis.Redis.from_url(settings.redis_url).llen("rq:queue:email") == 2
 
@@ -195,13 +211,22 @@ def test_resend_verification_mails_a_new_link_and_hides_unknown_addresses(
 ) -> None:
     user_id = _registered_id(client, session)
     # The first link is older than the one-minute pause between mails.
-    session.execute(text("UPDATE user_tokens SET created_at = created_at - interval '5 min'"))
+    session.execute(
+        text("UPDATE email_deliveries SET created_at = created_at - interval '5 min'"))
     session.commit()
     known = client.post("/api/auth/verify-email/resend/", json={"email": "meimei@example.tw"})
     unknown = client.post("/api/auth/verify-email/resend/", json={"email": "no@example.tw"})
     assert known.status_code == unknown.status_code == 202
     assert known.get_json() == unknown.get_json()
-    assert len(session.scalars(select(UserToken).where(UserToken.user_id == user_id)).all()) == 2
+    session.expire_all()
+    links = session.scalars(select(EmailDelivery).where(
+        EmailDelivery.user_id == user_id, EmailDelivery.template == "verify_email")).all()
+    assert len(links) == 2
+    # Within the pause, asking again mails nothing more.
+    client.post("/api/auth/verify-email/resend/", json={"email": "meimei@example.tw"})
+    session.expire_all()
+    assert len(session.scalars(select(EmailDelivery).where(
+        EmailDelivery.user_id == user_id, EmailDelivery.template == "verify_email")).all()) == 2
 
 
 def test_password_reset_answers_202_for_any_address_and_resets_once(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.core.crypto import SealedJson
 from services.core.db.base import Base, created_at, updated_at, uuid_pk
 
 
@@ -40,7 +41,8 @@ class Order(Base):
     # Gateway details of the payment, encrypted at rest (Fernet token).
     payment_data: Mapped[str | None] = mapped_column(Text)
     # ATM/CVS/barcode instructions while the order waits for the customer.
-    payment_info: Mapped[dict[str, Any] | None]
+    # The ATM account / CVS code / barcodes issued for paying are encrypted at rest.
+    payment_info: Mapped[dict[str, Any] | None] = mapped_column(SealedJson())
     expire_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     failure_reason: Mapped[str | None] = mapped_column(String(200))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.core.crypto import SealedJson
 from services.core.db.base import Base, created_at, uuid_pk
 
 
@@ -29,7 +30,8 @@ class PaymentNotification(Base):
     # accepted | bad_signature | wrong_merchant | unknown_order | amount_mismatch | simulated
     verdict: Mapped[str] = mapped_column(String(32))
     rtn_code: Mapped[str] = mapped_column(String(10), default="")
-    raw: Mapped[dict[str, Any]]
+    # What audit needs stays readable; the card and bank fields in it are encrypted.
+    raw: Mapped[dict[str, Any]] = mapped_column(SealedJson())
     request_id: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime] = created_at()
     processed_at: Mapped[datetime | None]
