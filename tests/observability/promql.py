@@ -18,11 +18,15 @@ RULES = FILES / "prometheus" / "fluxus.rules.yaml"
 DASHBOARDS = FILES / "dashboards"
 
 # Metrics other exporters provide: Prometheus itself (up) and kube-state-metrics (the
-# renewal CronJobs the operator creates). Nothing else outside services.core.metrics.
+# renewal CronJobs the operator creates, the backup CronJob). Nothing else outside
+# services.core.metrics.
 EXTERNAL_METRICS = frozenset(
     {
         "up",
         "kube_job_status_failed",
+        "kube_job_failed",
+        "kube_job_status_start_time",
+        "kube_cronjob_created",
         "kube_cronjob_status_last_schedule_time",
         "kube_cronjob_status_last_successful_time",
     }

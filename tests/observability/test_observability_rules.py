@@ -28,6 +28,8 @@ REQUIRED_ALERTS = {
     "FluxusRenewalLagAboveGrace",
     "FluxusRenewalCronJobFailing",
     "FluxusRenewalCronJobNotSucceeding",
+    "FluxusBackupFailed",
+    "FluxusBackupMissing",
     "FluxusReconciliationDrift",
     "FluxusOperatorReconcileErrors",
     "FluxusPlanNotReady",
