@@ -159,10 +159,11 @@ def upgrade() -> None:
         """
         INSERT INTO einvoices (id, order_id, invoice_id, user_id, relate_number, status, reason,
                                buyer, items, sales_amount, tax_amount, random_number,
-                               remaining_allowance, attempts, last_error)
+                               remaining_allowance, attempts, last_error, created_at,
+                               updated_at)
         SELECT i.id, i.order_id, i.id, i.user_id, o.order_number, 'not_issued',
                'predates_einvoicing', '{}', '{}', CAST(i.total_amount AS INTEGER),
-               CAST(i.tax_amount AS INTEGER), '', 0, 0, ''
+               CAST(i.tax_amount AS INTEGER), '', 0, 0, '', i.issued_at, i.issued_at
         FROM invoices i JOIN orders o ON o.id = i.order_id
         """
     )
