@@ -126,6 +126,14 @@ EINVOICES = Counter(
     ["outcome"],
 )
 
+REFUND_METHODS = frozenset({"card", "manual"})
+REFUND_OUTCOMES = frozenset({"succeeded", "confirmed", "failed"})
+REFUNDS = Counter(
+    "fluxus_payment_refunds_total",
+    "Refunds finished, by method (card, manual) and outcome (succeeded, confirmed, failed).",
+    ["method", "outcome"],
+)
+
 # --- Jobs (RQ) ------------------------------------------------------------------------------
 JOBS_STARTED = Counter("fluxus_jobs_started_total", "Job attempts started.", ["job_name", "queue"])
 JOBS_FINISHED = Counter(
@@ -196,6 +204,8 @@ SCRAPE_TIME_METRICS = frozenset(
         "fluxus_payment_reviews_oldest_open_age_seconds",
         "fluxus_payment_agreements_cancelling",
         "fluxus_payment_agreements_cancelling_oldest_age_seconds",
+        "fluxus_payment_refunds_attention",
+        "fluxus_payment_refunds_oldest_in_flight_age_seconds",
         "fluxus_queue_depth",
         "fluxus_queue_oldest_job_age_seconds",
         "fluxus_queue_started_jobs",
@@ -266,6 +276,10 @@ def record_reconciliation(outcome: str) -> None:
 
 def record_einvoice(outcome: str) -> None:
     EINVOICES.labels(_bounded(outcome, EINVOICE_OUTCOMES)).inc()
+
+
+def record_refund(method: str, outcome: str) -> None:
+    REFUNDS.labels(_bounded(method, REFUND_METHODS), _bounded(outcome, REFUND_OUTCOMES)).inc()
 
 
 def record_reconcile(outcome: str, seconds: float) -> None:

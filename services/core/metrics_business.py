@@ -34,6 +34,7 @@ from services.core.db.models import (
 from services.core.db.session import session_scope
 from services.core.domain.periods import BillingCycle
 from services.core.domain.states import OrderStatus, SubscriptionStatus
+from services.core.metrics_refunds import refund_counts, refund_metrics
 from services.core.usecases.payments.reviews import ReviewReason, ReviewStatus
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class BusinessSnapshot:
     agreements_cancelling_oldest_seconds: float = 0.0
     einvoices: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason)
     einvoices_oldest_pending_seconds: float = 0.0
+    refunds: dict[str, int] = field(default_factory=dict)  # attention state -> refunds
+    refunds_oldest_in_flight_seconds: float = 0.0
 
 
 def _renewal_backlog(session: Session, clock: Clock, snap: BusinessSnapshot) -> None:
@@ -209,6 +212,7 @@ def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     _payments(session, clock, snap)
     _reviews_and_agreements(session, clock, snap)
     _einvoices(session, clock, snap)
+    snap.refunds, snap.refunds_oldest_in_flight_seconds = refund_counts(session, clock)
     return snap
 
 
@@ -296,6 +300,7 @@ def snapshot_metrics(snap: BusinessSnapshot) -> list[Metric]:
         ),
         *_review_metrics(snap),
         *_einvoice_metrics(snap),
+        *refund_metrics(snap.refunds, snap.refunds_oldest_in_flight_seconds),
     ]
 
 

@@ -47,6 +47,11 @@ JOBS: dict[str, JobSpec] = {
     "issue_einvoice": JobSpec(
         "services.worker.jobs.einvoices.issue_einvoice", INVOICES, (30, 120, 600), 120
     ),
+    # Refund saga steps keep their back-off on the row and are swept (like issue_einvoice).
+    "run_refund": JobSpec("services.worker.jobs.refunds.run_refund", PAYMENTS, (30, 120, 600), 120),
+    "correct_refund_einvoice": JobSpec(
+        "services.worker.jobs.refunds.correct_refund_einvoice", INVOICES, (30, 120, 600), 120
+    ),
     # Periodic sweeps (scheduled by `fluxus scheduler`): the next tick is their retry.
     "expire_subscriptions": JobSpec(
         "services.worker.jobs.periodic.expire_subscriptions", MAINTENANCE, (), 300
@@ -68,6 +73,7 @@ JOBS: dict[str, JobSpec] = {
     "sweep_einvoices": JobSpec(
         "services.worker.jobs.einvoices.sweep_einvoices", MAINTENANCE, (), 120
     ),
+    "sweep_refunds": JobSpec("services.worker.jobs.refunds.sweep_refunds", MAINTENANCE, (), 120),
     "prune_expired_tokens": JobSpec(
         "services.worker.jobs.periodic.prune_expired_tokens", MAINTENANCE, (), 300
     ),
@@ -94,6 +100,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("reconcile_orders", 600),
     PeriodicJob("sweep_agreement_cancellations", 900),
     PeriodicJob("sweep_einvoices", 60),
+    PeriodicJob("sweep_refunds", 60),
     PeriodicJob("prune_expired_tokens", 3600),
 )
 

@@ -17,6 +17,7 @@ from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.usecases.books_einvoices import einvoice_checks
 from services.core.usecases.books_findings import Check, Finding, Query, money
 from services.core.usecases.books_payments import payment_checks
+from services.core.usecases.books_refunds import refund_checks
 from services.core.usecases.payment_notifications import Verdict
 
 # A notification younger than this may simply still be on its way through the queue.
@@ -270,6 +271,7 @@ def audit_books(
         _unprocessed(report.as_of, stale_after),
         *payment_checks(since),
         *einvoice_checks(since, report.as_of),
+        *refund_checks(since, report.as_of),
     ]
     for query, finding in checks:
         rows = session.execute(query.limit(limit + 1)).all()

@@ -31,6 +31,10 @@ class Check(StrEnum):
     EINVOICE_FOR_UNPAID_ORDER = "einvoice_for_unpaid_order"
     EINVOICE_REFUSED = "einvoice_refused"
     EINVOICE_OVERDUE = "einvoice_overdue"
+    REFUNDED_MORE_THAN_PAID = "refunded_more_than_paid"
+    REFUND_ORDER_STATUS_MISMATCH = "refund_order_status_mismatch"
+    REFUND_WITHOUT_EINVOICE_CORRECTION = "refund_without_einvoice_correction"
+    REFUND_FAILED_OR_STUCK = "refund_failed_or_stuck"
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,28 @@ TEMPLATES: dict[str, dict[str, Words]] = {
             ),
         ),
     },
+    "refund_issued": {
+        "zh-TW": Words(
+            "退款 NT${{ refund_amount }} 已完成：訂單 {{ order_number }}",
+            (
+                "您訂單 {{ order_number }}（{{ plan_name }}）的 NT${{ refund_amount }} 已退還"
+                "{% if refund_method == 'card' %}至您付款的信用卡，入帳時間依發卡銀行而定"
+                "{% else %}，已以銀行轉帳匯出{% if transfer_reference %}（轉帳編號 "
+                "{{ transfer_reference }}）{% endif %}{% endif %}。",
+                "若有統一發票，我們會依規定作廢或開立折讓單。",
+            ),
+        ),
+        "en": Words(
+            "Refund of NT${{ refund_amount }} made: order {{ order_number }}",
+            (
+                "NT${{ refund_amount }} of order {{ order_number }} ({{ plan_name }}) has been "
+                "refunded{% if refund_method == 'card' %} to the card you paid with; when it "
+                "shows depends on your bank{% else %} by bank transfer{% if transfer_reference %}"
+                " (reference {{ transfer_reference }}){% endif %}{% endif %}.",
+                "Its uniform invoice, if any, is voided or given an allowance as the law requires.",
+            ),
+        ),
+    },
     "card_agreement_ended": {
         "zh-TW": Words(
             "{{ plan_name }} 方案的信用卡定期扣款已停止",
@@ -316,6 +338,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "subscription_expired": ("plan_name", "end_date"),
     "card_agreement_ended": ("plan_name",),
     "einvoice_issued": ("order_number", "einvoice_number"),
+    "refund_issued": ("order_number", "refund_amount"),
 }
 
 # Text parts are never HTML; the HTML part escapes every value. Optional values render empty

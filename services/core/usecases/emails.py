@@ -30,6 +30,7 @@ TEMPLATES = frozenset(
         "subscription_expired",
         "card_agreement_ended",
         "einvoice_issued",
+        "refund_issued",
     }
 )
 
