@@ -9,10 +9,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.fluxus-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "==> installing Python packages (pyproject.toml, extra 'test')"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  # Exactly the versions in requirements.lock, each checked against its hashes (the lock is
+  # made by scripts/lock from pyproject.toml), then the project itself without resolving
+  # anything more: a release with a new advisory or a tampered file cannot slip in.
+  echo "==> installing Python packages from requirements.lock (hashes checked)"
+  .venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
+  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
   touch "$stamp"
 fi
 
