@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from services.core.clock import FixedClock
 from services.core.db.models import (
     CardAgreement,
+    EInvoice,
     Invoice,
     Order,
     PaymentReview,
@@ -41,10 +43,13 @@ from services.core.ports import RecordingJobs
 from services.core.usecases import books, lifecycle, orders, renewals, subscriptions
 from services.core.usecases.audit import SYSTEM
 from services.core.usecases.checkout import CheckoutUrls, create_checkout
+from services.core.usecases.einvoices import issuing
 from services.core.usecases.payment_notifications import Kind, receive_notification
 from services.core.usecases.payment_processing import process_notification
 from services.core.usecases.payments import agreements
+from services.ecpay.einvoice import EInvoiceClient
 from services.ecpay.errors import EcpayUnavailable
+from services.ecpay.simulator.app import create_app as ecpay_simulator
 from tests.integration.payment.lifecycle_gateway import STAGE, Gateway, Trade
 from tests.support import databases
 from tests.support.factories import make_plan, make_user
@@ -56,6 +61,7 @@ START = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)
 URLS = CheckoutUrls.under("http://payment.test")
 PRICE = 990
 ALLOWED_FINDINGS = {"payment_review_open"}  # parked money is the queue's, not a bug
+EINVOICE_STAGE = ("2000132", "ejCk326UnaZWKisg", "q9jcZX8Ib9LM8wYk")
 
 
 class MoneyLifecycle(RuleBasedStateMachine):
@@ -68,6 +74,12 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.engine: Engine = create_engine(url, pool_size=2, max_overflow=0)
         self.clock = FixedClock(START)
         self.gateway = Gateway()
+        # ECPay's e-invoice API: the simulator app in-process, on the model's clock (it checks
+        # RqHeader.Timestamp against its own clock, as ECPay does against its).
+        self.einvoice_sim = ecpay_simulator(clock=self.clock, start_notifier=False)
+        self.einvoices = EInvoiceClient(
+            "http://einvoice.test", *EINVOICE_STAGE, now=self.clock.now,
+            http=httpx.Client(transport=httpx.WSGITransport(app=self.einvoice_sim)))
         self.rejected_checkouts = 0
         # The model: agreements the customer (or expiry) stopped, and the charges ECPay ran
         # on them afterwards — which must never be applied, only parked.
@@ -78,6 +90,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
             self.plan_id = make_plan(s, price=Decimal(PRICE), trial_days=14, grace_days=7).id
 
     def teardown(self) -> None:
+        self.einvoices.close()
         self.engine.dispose()
         databases.drop_database(self.db_name)
 
@@ -258,10 +271,29 @@ class MoneyLifecycle(RuleBasedStateMachine):
             except EcpayUnavailable:
                 assert not self.gateway.up
 
+    @rule(fault=st.sampled_from(["none", "busy", "lose", "too_fast"]))
+    def worker_issues_einvoices(self, fault: str) -> None:
+        """The e-invoice sweep: every due e-invoice is sent to ECPay, the first call perhaps
+        failing (busy, too fast) or issuing with its answer lost."""
+        if fault != "none":
+            response = self.einvoice_sim.test_client().post(
+                "/_sim/einvoice/faults", json={"kind": fault, "count": 1})
+            assert response.status_code == 200, response.get_data(as_text=True)
+        with self.tx() as s:
+            due = issuing.due(s, self.clock)
+        for einvoice_id in due:
+            self.run(lambda s, jobs, e=einvoice_id: issuing.issue(
+                s, self.clock, self.einvoices, e, jobs))
+        self.einvoice_sim.test_client().delete("/_sim/einvoice/faults")
+
     @rule(days=st.sampled_from([1, 2, 5, 13, 29, 31]))
     def time_passes(self, days: int) -> None:
         """The clock moves on; the scheduler's sweeps and the renewal CronJob run."""
-        self.clock.advance(timedelta(days=days))
+        # The e-invoice sweep runs every minute: whatever is due goes out before a day passes.
+        for _ in range(len(issuing.BACKOFF) + 1):
+            self.worker_issues_einvoices("none")
+            self.clock.advance(timedelta(hours=1))
+        self.clock.advance(timedelta(days=days) - timedelta(hours=len(issuing.BACKOFF) + 1))
         dashboard = "http://dashboard.test"
         self.run(lambda s, jobs: lifecycle.end_trials(s, self.clock, jobs))
         self.run(lambda s, jobs: lifecycle.run_dunning(s, self.clock, jobs, dashboard))
@@ -325,6 +357,23 @@ class MoneyLifecycle(RuleBasedStateMachine):
                     assert sub.end_date is not None and sub.end_date > self.clock.now()
                 if sub.status in ("active", "past_due") or paid_until is not None:
                     assert sub.end_date == paid_until, (sub.status, sub.end_date, paid_until)
+
+    @invariant()
+    def ecpay_issued_each_sale_at_most_once_and_we_know_its_number(self) -> None:
+        at_ecpay = self.einvoice_sim.test_client().get("/_sim/einvoice").get_json()["invoices"]
+        relate_numbers = [row["relate_number"].upper() for row in at_ecpay]
+        assert len(relate_numbers) == len(set(relate_numbers))
+        with self.tx() as s:
+            ours = {row.relate_number: row for row in s.scalars(select(EInvoice))}
+            paid_orders = s.scalar(select(func.count()).select_from(Order).where(
+                Order.status.in_(("completed", "refunded"))))
+        assert len(ours) == paid_orders  # one e-invoice row per paid order
+        for row in at_ecpay:
+            mine = ours[row["relate_number"].upper()]
+            # Issued there and here with the same number — or the answer was lost and the
+            # sweep will recover it.
+            assert mine.status == "pending" or mine.invoice_no == row["invoice_no"]
+            assert mine.sales_amount == row["sales_amount"]
 
     @invariant()
     def invoice_numbers_have_no_gaps(self) -> None:
