@@ -14,6 +14,7 @@ from services.api.resources.invoices.routes import blp as invoices
 from services.api.resources.orders.routes import blp as orders
 from services.api.resources.payment_reviews.routes import blp as payment_reviews
 from services.api.resources.plans.routes import blp as plans
+from services.api.resources.refunds.routes import blp as refunds
 from services.api.resources.subscriptions.routes import blp as subscriptions
 from services.api.resources.users.routes import blp as users
 from services.api.throttle import install_auth_throttle
@@ -27,6 +28,7 @@ from services.web.setup import install_web
 
 BLUEPRINTS = (
     auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
+    refunds,
 )
 HEALTH_PATHS = {
     "/api/health/live": "The process answers.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from services.api.resources.common import Money, PageArgsSchema
+from services.core.usecases.refunds.settle import refunded_amount_of
 
 
 class EInvoiceSchema(Schema):
@@ -50,6 +51,9 @@ class InvoiceSchema(Schema):
     pdf_url = fields.String(allow_none=True, required=True)
     created_at = fields.AwareDateTime(required=True)
     einvoice = fields.Nested(EInvoiceSchema, allow_none=True, required=True)
+    refunded_amount = fields.Function(
+        lambda i: str(refunded_amount_of(i, i.order_id)), required=True,
+        metadata={"format": "decimal", "description": "money refunded so far (NT$)"})
 
 
 class InvoiceListArgsSchema(PageArgsSchema):

@@ -8,6 +8,7 @@ from services.api.resources.common import Money, PageArgsSchema, Text
 from services.core.domain.einvoice_buyer import InvoiceKind
 from services.core.domain.states import OrderStatus
 from services.core.usecases.orders import PAYMENT_METHODS
+from services.core.usecases.refunds.settle import refunded_amount_of
 
 
 class OrderSchema(Schema):
@@ -31,6 +32,9 @@ class OrderSchema(Schema):
         "description": "e-invoice details chosen at checkout (null: the account's)"})
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
+    refunded_amount = fields.Function(
+        lambda o: str(refunded_amount_of(o, o.id)), required=True,
+        metadata={"format": "decimal", "description": "money refunded so far (NT$)"})
 
 
 INVOICE_KIND_VALUES = [kind.value for kind in InvoiceKind]

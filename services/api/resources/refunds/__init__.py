@@ -1,0 +1,1 @@
+"""Refunds of paid orders (staff), and an order's refunds for its customer."""
