@@ -225,3 +225,20 @@ def test_a_full_refund_after_the_filing_cutoff_is_an_allowance_not_a_void(
     einvoice = einvoice_row(engine, world.order_id)
     assert einvoice.status == "issued" and einvoice.remaining_allowance == 0
     assert books_findings(engine, late) == []
+
+
+def test_refunds_of_one_trade_go_oldest_first(
+    engine: Engine, app_settings: Settings, sim: str, now: datetime
+) -> None:
+    world = paid_order(engine, app_settings, sim, now)
+    staff = staff_user(engine)
+    older = ask(engine, now, staff, world.order_id, 100).refund
+    newer = ask(engine, now + timedelta(seconds=1), staff, world.order_id, 200).refund
+    # The newer job runs first: it waits for the older one and calls nothing.
+    assert run_jobs(app_settings, now + timedelta(seconds=1), newer.id) == "retry"
+    assert card_record(sim, world.order_number)["refunded"] == 0
+    assert refund_row(engine, newer.id).attempts == 0
+    assert run_jobs(app_settings, now + timedelta(seconds=2), older.id) == "succeeded"
+    assert run_jobs(app_settings, now + timedelta(seconds=70), newer.id) == "succeeded"
+    assert card_record(sim, world.order_number)["refunded"] == 300
+    assert books_findings(engine, now + timedelta(seconds=70)) == []

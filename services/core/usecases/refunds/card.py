@@ -92,7 +92,8 @@ def start(session: Session, clock: Clock, refund_id: uuid.UUID) -> Outcome | Non
 def _known_back(session: Session, refund: Refund) -> Decimal:
     """What Fluxus has recorded as given back on the same ECPay trade (other refunds)."""
     total = session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
-        Refund.merchant_trade_no == refund.merchant_trade_no, Refund.id != refund.id,
+        Refund.merchant_trade_no == refund.merchant_trade_no, Refund.trade_no == refund.trade_no,
+        Refund.id != refund.id,
         Refund.method == RefundMethod.CARD.value,
         Refund.status == RefundStatus.SUCCEEDED.value))
     return Decimal(total or 0)
@@ -102,7 +103,8 @@ def _older_in_flight(session: Session, refund: Refund) -> bool:
     older = or_(Refund.created_at < refund.created_at,
                 and_(Refund.created_at == refund.created_at, Refund.id < refund.id))
     return session.scalar(select(func.count()).select_from(Refund).where(
-        Refund.merchant_trade_no == refund.merchant_trade_no, Refund.id != refund.id,
+        Refund.merchant_trade_no == refund.merchant_trade_no, Refund.trade_no == refund.trade_no,
+        Refund.id != refund.id,
         Refund.status.in_(IN_FLIGHT), older)) != 0
 
 
