@@ -17,6 +17,11 @@ from services.ecpay.query import PeriodInfo
 
 STAGE = EcpayCredentials.stage()
 CODE_DAYS = 3  # an ATM account's ExpireDate, as Fluxus asks for it
+# ECPay's payment channel for each ChoosePayment: (Trade.method, PaymentType).
+CHANNELS = {"Credit": ("Credit", "Credit_CreditCard"), "ATM": ("ATM", "ATM_TAISHIN"),
+            "CVS": ("CVS", "CVS_CVS"), "BARCODE": ("BARCODE", "BARCODE_BARCODE")}
+# ECPay posts a BARCODE payment's result about two days after the customer paid (REFERENCE §3).
+BARCODE_RESULT_DELAY = timedelta(days=2)
 
 
 @dataclass
@@ -25,7 +30,7 @@ class Trade:
 
     number: str
     amount: int
-    method: str  # Credit | ATM
+    method: str  # Credit | ATM | CVS | BARCODE
     periodic: bool
     status: str = "open"  # open | code | paid | failed
     code_expires: datetime | None = None
@@ -58,8 +63,7 @@ class Gateway:
     def checkout(self, fields: dict[str, str]) -> Trade:
         number = fields["MerchantTradeNo"]
         assert number not in self.trades, "Fluxus reused a MerchantTradeNo (ECPay refuses it)"
-        trade = Trade(number, int(fields["TotalAmount"]),
-                      "Credit" if fields["ChoosePayment"] == "Credit" else "ATM",
+        trade = Trade(number, int(fields["TotalAmount"]), CHANNELS[fields["ChoosePayment"]][0],
                       bool(fields.get("PeriodType")))
         self.trades[number] = trade
         return trade
@@ -81,7 +85,7 @@ class Gateway:
             self.money_in += trade.amount
         elif not paid:
             trade.status = "failed"
-        method = "Credit_CreditCard" if trade.method == "Credit" else "ATM_TAISHIN"
+        method = CHANNELS[trade.method][1]
         return self._post("return", {
             "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "StoreID": "",
             "RtnCode": "1" if paid else "10100058", "RtnMsg": "交易成功" if paid else "付款失敗",
@@ -93,17 +97,27 @@ class Gateway:
         })
 
     def issue_code(self, trade: Trade, now: datetime) -> dict[str, str]:
-        """PaymentInfoURL: an ATM account, payable through its ExpireDate (Taipei)."""
+        """PaymentInfoURL: an ATM account, a CVS payment code or barcodes, each payable
+        through its ExpireDate (Taipei; CVS with a time of day)."""
         trade.status = "code"
         expires = now + timedelta(days=CODE_DAYS)
         trade.code_expires = expires
+        stamp = format_trade_date(expires)
+        by_method: dict[str, dict[str, Any]] = {
+            "ATM": {"RtnCode": "2", "RtnMsg": "Get VirtualAccount Succeeded", "BankCode": "812",
+                    "vAccount": "9103522175887271", "ExpireDate": stamp[:10]},
+            "CVS": {"RtnCode": "10100073", "RtnMsg": "Get CVS Code Succeeded",
+                    "PaymentNo": "LLL22251222", "ExpireDate": stamp,
+                    "Barcode1": "", "Barcode2": "", "Barcode3": ""},
+            "BARCODE": {"RtnCode": "10100073", "RtnMsg": "Get BARCODE Succeeded",
+                        "Barcode1": "1612236F8", "Barcode2": "2233445566778899",
+                        "Barcode3": "121234000000990", "ExpireDate": stamp[:10]},
+        }
         return self._post("payment_info", {
             "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "StoreID": "",
-            "RtnCode": "2", "RtnMsg": "Get VirtualAccount Succeeded",
-            "TradeNo": self._trade_no(), "TradeAmt": trade.amount, "PaymentType": "ATM_TAISHIN",
-            "TradeDate": format_trade_date(now), "BankCode": "812",
-            "vAccount": "9103522175887271", "ExpireDate": format_trade_date(expires)[:10],
-            **{f"CustomField{i}": "" for i in range(1, 5)},
+            "TradeNo": self._trade_no(), "TradeAmt": trade.amount,
+            "PaymentType": CHANNELS[trade.method][1], "TradeDate": format_trade_date(now),
+            **by_method[trade.method], **{f"CustomField{i}": "" for i in range(1, 5)},
         })
 
     def charge(self, trade: Trade, *, success: bool) -> dict[str, str]:

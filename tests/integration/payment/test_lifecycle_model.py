@@ -50,7 +50,12 @@ from services.core.usecases.payments import agreements
 from services.ecpay.einvoice import EInvoiceClient
 from services.ecpay.errors import EcpayUnavailable
 from services.ecpay.simulator.app import create_app as ecpay_simulator
-from tests.integration.payment.lifecycle_gateway import STAGE, Gateway, Trade
+from tests.integration.payment.lifecycle_gateway import (
+    BARCODE_RESULT_DELAY,
+    STAGE,
+    Gateway,
+    Trade,
+)
 from tests.support import databases
 from tests.support.factories import make_plan, make_user
 
@@ -60,6 +65,7 @@ EXAMPLES = int(os.environ.get("FLUXUS_LIFECYCLE_EXAMPLES", "60"))
 START = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)
 URLS = CheckoutUrls.under("http://payment.test")
 PRICE = 990
+METHODS = ["credit_card", "atm", "cvs", "barcode"]
 ALLOWED_FINDINGS = {"payment_review_open"}  # parked money is the queue's, not a bug
 EINVOICE_STAGE = ("2000132", "ejCk326UnaZWKisg", "q9jcZX8Ib9LM8wYk")
 
@@ -81,6 +87,8 @@ class MoneyLifecycle(RuleBasedStateMachine):
             "http://einvoice.test", *EINVOICE_STAGE, now=self.clock.now,
             http=httpx.Client(transport=httpx.WSGITransport(app=self.einvoice_sim)))
         self.rejected_checkouts = 0
+        self.next_worker_dies = False
+        self.barcode_results: list[tuple[Trade, datetime]] = []
         # The model: agreements the customer (or expiry) stopped, and the charges ECPay ran
         # on them afterwards — which must never be applied, only parked.
         self.stopped_agreements: set[str] = set()
@@ -115,7 +123,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         [order_id] = self._open_orders()
         self._check_out(order_id)
         [trade] = self.gateway.trades.values()
-        if trade.method == "ATM":
+        if trade.method != "Credit":
             self.deliver("payment_info", self.gateway.issue_code(trade, self.clock.now()))
         self.deliver("return", self.gateway.result(trade, self.clock.now(), paid=True))
 
@@ -123,7 +131,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
     def _user(self, s: Session) -> User:
         return s.get_one(User, self.user_id)
 
-    @rule(auto_renew=st.booleans(), method=st.sampled_from(["credit_card", "atm"]))
+    @rule(auto_renew=st.booleans(), method=st.sampled_from(METHODS))
     def subscribe(self, auto_renew: bool, method: str) -> None:
         def act(s: Session, _jobs: RecordingJobs) -> None:
             live = s.scalars(select(Subscription.id).where(
@@ -180,7 +188,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
                                                      .where(CardAgreement.subscription_id
                                                             == sub_id)))
 
-    @rule(method=st.sampled_from(["credit_card", "atm"]))
+    @rule(method=st.sampled_from(METHODS))
     def order_the_overdue_period(self, method: str) -> None:
         sub_id = self._live_subscription()
         if sub_id is None:
@@ -207,19 +215,38 @@ class MoneyLifecycle(RuleBasedStateMachine):
             self.deliver("return", self.gateway.result(trade, self.clock.now(), paid=paid))
 
     @rule(data=st.data())
-    def ecpay_issues_an_atm_code(self, data: st.DataObject) -> None:
-        atms = [t for t in self._trades("open") if t.method == "ATM"]
-        if atms:
-            trade = data.draw(st.sampled_from(atms))
+    def ecpay_issues_a_payment_code(self, data: st.DataObject) -> None:
+        offline = [t for t in self._trades("open") if t.method != "Credit"]
+        if offline:
+            trade = data.draw(st.sampled_from(offline))
             self.deliver("payment_info", self.gateway.issue_code(trade, self.clock.now()))
 
     @rule(data=st.data())
-    def customer_pays_the_code_at_the_bank(self, data: st.DataObject) -> None:
+    def customer_pays_the_code(self, data: st.DataObject) -> None:
+        """At the bank (ATM), the convenience store (CVS) or by barcode — whose result ECPay
+        posts about two days later (delivered when time passes)."""
         live = [t for t in self._trades("code")
                 if t.code_expires is not None and self.clock.now() <= t.code_expires]
         if live:
             trade = data.draw(st.sampled_from(live))
+            if trade.method == "BARCODE":
+                trade.status = "paying"
+                self.barcode_results.append((trade, self.clock.now()))
+                return
             self.deliver("return", self.gateway.result(trade, self.clock.now(), paid=True))
+
+    def _post_barcode_results(self) -> None:
+        due = [(t, paid_at) for t, paid_at in self.barcode_results
+               if self.clock.now() >= paid_at + BARCODE_RESULT_DELAY]
+        for trade, paid_at in due:
+            self.barcode_results.remove((trade, paid_at))
+            self.deliver("return", self.gateway.result(trade, paid_at, paid=True))
+
+    @rule()
+    def the_next_worker_dies_mid_job(self) -> None:
+        """The worker that processes the next notification is killed before it commits; RQ
+        (or the sweep) runs the job again."""
+        self.next_worker_dies = True
 
     @rule(data=st.data())
     def ecpay_dashboard_simulates_a_payment(self, data: st.DataObject) -> None:
@@ -256,6 +283,12 @@ class MoneyLifecycle(RuleBasedStateMachine):
             s, self.clock, jobs, kind=Kind(kind), form=form, credentials=STAGE))
         assert receipt.answer == "1|OK", receipt
         if receipt.notification_id is not None:
+            if self.next_worker_dies:
+                self.next_worker_dies = False
+                with session_factory(self.engine)() as dying:
+                    process_notification(dying, self.clock, RecordingJobs(),
+                                         receipt.notification_id)
+                    dying.rollback()  # killed: nothing it did was committed
             self.run(lambda s, jobs: process_notification(
                 s, self.clock, jobs, receipt.notification_id))
 
@@ -294,6 +327,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
             self.worker_issues_einvoices("none")
             self.clock.advance(timedelta(hours=1))
         self.clock.advance(timedelta(days=days) - timedelta(hours=len(issuing.BACKOFF) + 1))
+        self._post_barcode_results()
         dashboard = "http://dashboard.test"
         self.run(lambda s, jobs: lifecycle.end_trials(s, self.clock, jobs))
         self.run(lambda s, jobs: lifecycle.run_dunning(s, self.clock, jobs, dashboard))
