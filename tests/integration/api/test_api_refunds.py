@@ -18,6 +18,7 @@ from services.core.config import Settings
 from services.core.ports import RecordingJobs
 from services.core.usecases.payment_processing import complete_payment
 from services.core.usecases.payments import attempts
+from services.core.usecases.payments.reviews import ReviewReason, park
 from tests.integration.api.api_helpers import Account, assert_envelope
 from tests.support.factories import make_order, make_subscription
 
@@ -113,3 +114,34 @@ def test_only_staff_refund_and_customers_read_only_their_own(
     assert_envelope(post(client, staff, uuid.uuid4(), {"amount": "1", "reason": "x"}), 404)
     assert_envelope(client.post(f"/api/refunds/{uuid.uuid4()}/confirm/",
                                 json={"reference": "x"}, headers=customer.headers), 403)
+
+
+def test_a_refund_needed_review_item_is_refunded_from_the_queue(
+    client: FlaskClient, session: Session, settings: Settings, customer: Account,
+    staff: Account, plan: Any,
+) -> None:
+    order_id = paid(session, settings, customer, plan, method="credit_card")
+    review_id = park(session, source_key="test:dup", reason=ReviewReason.DUPLICATE_PAYMENT,
+                     arrived_at=PAID_AT, detail="paid twice", amount=990,
+                     merchant_trade_no="FXDUP0000000000001", gateway_trade_no="2703011000009999",
+                     order_id=order_id)
+    session.commit()
+    url = f"/api/payment-reviews/{review_id}/refund/"
+    headers = staff.headers | {"Idempotency-Key": "dup-1"}
+    assert_envelope(client.post(url, json={"reason": "paid twice"}, headers=headers), 409,
+                    "review_not_refund_needed")
+    decided = client.post(f"/api/payment-reviews/{review_id}/resolve/", headers=staff.headers,
+                          json={"decision": "refund_needed", "note": "customer paid twice"})
+    assert decided.status_code == 200, decided.get_json()
+    created = client.post(url, json={"reason": "paid twice"}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    refund = created.get_json()
+    assert (refund["review_id"], refund["amount"], refund["method"]) == (
+        str(review_id), "990", "card")  # a card order's second trade goes back by card
+    assert_envelope(client.post(url, json={"reason": "again", "amount": "1"},
+                                headers=staff.headers | {"Idempotency-Key": "dup-2"}),
+                    409, "refund_exceeds_paid")
+    # The order's own payment is untouched: nothing refunded on it.
+    order = client.get(f"/api/orders/{order_id}/", headers=staff.headers).get_json()
+    assert (order["status"], order["refunded_amount"]) == ("completed", "0")
+    assert_envelope(client.post(url, json={"reason": "x"}, headers=customer.headers), 403)

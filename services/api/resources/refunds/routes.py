@@ -17,6 +17,7 @@ from services.api.resources.refunds.schemas import (
     RefundKeyHeaderSchema,
     RefundListSchema,
     RefundSchema,
+    ReviewRefundSchema,
 )
 from services.core.usecases.refunds import requests
 from services.core.usecases.refunds.settle import returned_total
@@ -79,3 +80,26 @@ class RefundConfirm(MethodView):
         user = current_user()
         return requests.confirm_transfer(db_session(), clock(), jobs(), actor(user), user,
                                          refund_id, reference=data["reference"])
+
+
+@blp.route("/payment-reviews/<uuid:review_id>/refund/")
+class ReviewRefund(MethodView):
+    @authenticated(blp, staff=True)
+    @document_errors(blp, 404, 409, 422)
+    @blp.arguments(RefundKeyHeaderSchema, location="headers")
+    @blp.arguments(ReviewRefundSchema)
+    @blp.response(201, RefundSchema)
+    def post(self, headers: dict[str, Any], data: dict[str, Any], review_id: uuid.UUID) -> Any:
+        """Refund a payment review item decided `refund_needed` (staff; `Idempotency-Key`).
+
+        The money goes back from the item's own trade, up to its amount (the whole amount when
+        `amount` is omitted); the order it names keeps its payment, invoice and e-invoice.
+        409 `review_not_refund_needed` for an item with another decision,
+        `review_without_order` for money that names no order of ours.
+        """
+        user = current_user()
+        amount = Decimal(data["amount"]) if data.get("amount") else None
+        placed = requests.refund_review(
+            db_session(), clock(), jobs(), actor(user), user, review_id, amount=amount,
+            reason=data["reason"], idempotency_key=headers["idempotency_key"])
+        return placed.refund, 201

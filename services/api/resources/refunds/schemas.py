@@ -72,3 +72,10 @@ class RefundConfirmSchema(Schema):
 class RefundListSchema(Schema):
     results = fields.List(fields.Nested(RefundSchema), required=True)
     refunded_amount = Money(required=True, metadata={"description": "money back so far"})
+
+
+class ReviewRefundSchema(Schema):
+    amount = Text(8, validate=validate.Regexp(
+        r"^[1-9][0-9]{0,7}$", error="A whole number of NT$, at least 1."),
+        metadata={"description": "NT$; omitted: the item's whole amount", "example": "990"})
+    reason = Text(REASON_MAX, min_length=1, required=True)

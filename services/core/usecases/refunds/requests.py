@@ -219,3 +219,20 @@ def confirm_transfer(session: Session, clock: Clock, jobs: Jobs, actor: Actor, c
                  user_id=order.user_id, description=f"Transfer {reference[:100]} confirmed",
                  meta={"refund_id": str(refund.id)})
     return refund
+
+
+def refund_review(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller: User,
+                  review_id: uuid.UUID, *, amount: Decimal | None, reason: str,
+                  idempotency_key: str) -> PlacedRefund:
+    """Refund a review item decided refund_needed (its whole amount unless told less)."""
+    _staff(caller)
+    review = session.get(PaymentReview, review_id)
+    if review is None:
+        raise NotFound("Review item not found.")
+    if review.order_id is None:
+        raise Conflict("This money names no order of ours: refund it in ECPay's vendor "
+                       "dashboard and resolve the item.", code="review_without_order")
+    return request_refund(session, clock, jobs, actor, caller, review.order_id,
+                          amount=amount if amount is not None else (review.amount or Decimal(0)),
+                          reason=reason, cancel_subscription=CancelChoice.NO.value,
+                          idempotency_key=idempotency_key, review_id=review_id)
