@@ -26,6 +26,15 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class PeriodChargeOutcome(StrEnum):
+    """What became of one periodic card charge (定期定額) ECPay reported."""
+
+    PENDING = "pending"  # recorded, not yet decided (only inside its transaction)
+    APPLIED = "applied"  # paid a renewal order
+    DECLINED = "declined"  # the card was declined: no money
+    REVIEW = "review"  # money that may not be applied: parked in the review queue
+
+
 S = SubscriptionStatus
 SUBSCRIPTION_TRANSITIONS: dict[SubscriptionStatus, frozenset[SubscriptionStatus]] = {
     S.PENDING: frozenset({S.ACTIVE, S.TRIAL, S.CANCELLED, S.EXPIRED}),

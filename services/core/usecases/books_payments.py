@@ -15,14 +15,14 @@ from services.core.db.models import (
     PaymentReview,
     PeriodCharge,
 )
-from services.core.domain.states import OrderStatus
+from services.core.domain.states import OrderStatus, PeriodChargeOutcome
 from services.core.usecases.books_findings import Check, Finding, Query, money
 
 # Orders whose money was taken (a refunded order was paid first).
 _PAID = (OrderStatus.COMPLETED.value, OrderStatus.REFUNDED.value)
 # payment_attempts.status and period_charges.outcome values these checks read.
 _ATTEMPT_PAID = "paid"
-_APPLIED, _REVIEW, _DUPLICATE = "applied", "review", "duplicate"
+_APPLIED, _REVIEW = PeriodChargeOutcome.APPLIED.value, PeriodChargeOutcome.REVIEW.value
 _OPEN = "open"
 
 
@@ -103,8 +103,8 @@ def paid_more_than_once() -> Query:
 
 
 def _charge_accounted() -> ColumnElement[bool]:
-    """A successful charge is accounted for when its order took it, a review item holds it,
-    or it is a re-report of a charge that is."""
+    """A successful charge is accounted for when its order took it or a review item holds it
+    (a re-report of a charge is deduplicated as a notification and never becomes a row)."""
     taker = aliased(Order)  # the outer query joins Order too; this one must not correlate
     applied = and_(
         PeriodCharge.outcome == _APPLIED,
@@ -119,17 +119,7 @@ def _charge_accounted() -> ColumnElement[bool]:
             )
         ),
     )
-    first = aliased(PeriodCharge)
-    repeated = and_(
-        PeriodCharge.outcome == _DUPLICATE,
-        exists().where(
-            first.agreement_id == PeriodCharge.agreement_id,
-            first.gwsr == PeriodCharge.gwsr,
-            first.id != PeriodCharge.id,
-            first.outcome.in_((_APPLIED, _REVIEW)),
-        ),
-    )
-    return or_(applied, parked, repeated)
+    return or_(applied, parked)
 
 
 def charge_unaccounted(since: datetime | None) -> Query:

@@ -16,7 +16,7 @@ from services.core.config import Settings
 from services.core.db.models import Order, PaymentAttempt, PeriodCharge, Plan, Subscription
 from services.core.domain.money import to_twd
 from services.core.domain.periods import BillingCycle, period_number
-from services.core.domain.states import OrderStatus
+from services.core.domain.states import OrderStatus, PeriodChargeOutcome
 from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.payment_processing import complete_payment, fail_payment
@@ -242,7 +242,7 @@ def _from_period(
             session.add(PeriodCharge(
                 agreement_id=agreement.id, gwsr=charge.gwsr[:30], process_date=charge.process_date,
                 amount=to_twd(charge.amount), rtn_code="1", success=True, period_index=n,
-                order_id=order.id, outcome="applied",
+                order_id=order.id, outcome=PeriodChargeOutcome.APPLIED.value,
             ))
         return ReconcileResult(str(result.outcome))
     return ReconcileResult("waiting", f"no paid charge for period {n} yet")

@@ -17,7 +17,12 @@ from services.core.db.upsert import insert_for
 from services.core.domain.money import to_twd
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, Period, period_at
-from services.core.domain.states import OrderStatus, SubscriptionStatus, can_transition_subscription
+from services.core.domain.states import (
+    OrderStatus,
+    PeriodChargeOutcome,
+    SubscriptionStatus,
+    can_transition_subscription,
+)
 from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.emails import queue_email
@@ -69,7 +74,8 @@ def _record(session: Session, agreement: CardAgreement, charge: PeriodNotificati
         agreement_id=agreement.id, notification_id=notification_id, gwsr=charge.gwsr[:30],
         process_date=charge.process_date.astimezone(UTC), amount=to_twd(charge.amount),
         rtn_code=str(charge.rtn_code)[:10], success=charge.paid,
-        total_success_times=charge.total_success_times, period_index=index, outcome="pending",
+        total_success_times=charge.total_success_times, period_index=index,
+        outcome=PeriodChargeOutcome.PENDING.value,
     )
     session.add(row)
     return row
@@ -101,7 +107,7 @@ def record_period_charge(
     row = _record(session, agreement, charge, notification_id, index)
     _cross_check(session, agreement, charge, index)
     if not charge.paid:
-        row.outcome = "declined"
+        row.outcome = PeriodChargeOutcome.DECLINED.value
         return _declined(session, clock, jobs, agreement, sub, charge, notification_id)
     return _apply_paid(session, clock, jobs, agreement, sub, charge, row, settings)
 
@@ -118,7 +124,7 @@ def _apply_paid(session: Session, clock: Clock, jobs: Jobs, agreement: CardAgree
     elif row.period_index is None or row.period_index < 1:
         reason = ReviewReason.UNMATCHED_CHARGE, "charge falls in the period paid at checkout"
     if reason is not None:
-        row.outcome = "review"
+        row.outcome = PeriodChargeOutcome.REVIEW.value
         return _park_charge(session, sub, agreement, charge, row, key, *reason)
     plan = session.get_one(Plan, sub.plan_id)
     assert sub.anchor_date is not None and row.period_index is not None  # noqa: S101
@@ -131,15 +137,15 @@ def _apply_paid(session: Session, clock: Clock, jobs: Jobs, agreement: CardAgree
         settings=settings, source_key=key, by_agreement=True,
     )
     if result.outcome is Outcome.COMPLETED:
-        row.outcome = "applied"
+        row.outcome = PeriodChargeOutcome.APPLIED.value
     elif result.outcome is Outcome.ALREADY_COMPLETED:
         # The period was paid another way (by link, ATM): this charge is a second payment.
-        row.outcome = "review"
+        row.outcome = PeriodChargeOutcome.REVIEW.value
         return _park_charge(session, sub, agreement, charge, row, key,
                             ReviewReason.PERIOD_ALREADY_PAID,
                             f"period {period.start.date()} was already paid")
     else:
-        row.outcome = "review"
+        row.outcome = PeriodChargeOutcome.REVIEW.value
     _end_if_used_up(session, clock, jobs, agreement, sub, charge)
     return result
 
