@@ -16,6 +16,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   echo "==> installing Python packages from requirements.lock (hashes checked)"
   .venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
   .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+  # A dependency added to pyproject.toml but not to the lock shows up here, not as an import
+  # error somewhere in the suite.
+  if ! .venv/bin/python -m pip check; then
+    echo "requirements.lock does not cover pyproject.toml: run scripts/lock" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 
