@@ -125,10 +125,11 @@ def _why_not(session: Session, order: Order, sub: Subscription, plan: Plan,
     """The reason this money cannot complete `order`, or None when it can."""
     if to_twd(payment.amount) != order.amount:
         return ReviewReason.AMOUNT_MISMATCH, f"paid {payment.amount}, order is {order.amount}"
-    if order.status in CLOSED_ORDER and not reactivatable(order, sub, plan):
+    late_but_welcome = reactivatable(order, sub, plan)
+    if order.status in CLOSED_ORDER and not late_but_welcome:
         return ReviewReason.ORDER_CLOSED, f"order {order.order_number} is {order.status}"
     if sub.status == SubscriptionStatus.CANCELLED or (
-        sub.status == SubscriptionStatus.EXPIRED and not reactivatable(order, sub, plan)
+        sub.status == SubscriptionStatus.EXPIRED and not late_but_welcome
     ):
         return ReviewReason.SUBSCRIPTION_CLOSED, f"the subscription is {sub.status}"
     if _second_first_payment(session, order):
