@@ -5,6 +5,7 @@ from services.core.db.models.card_agreement import CardAgreement
 from services.core.db.models.einvoice import EInvoice, EInvoiceAllowance
 from services.core.db.models.email_delivery import EmailDelivery
 from services.core.db.models.invoice import Invoice, InvoiceSequence
+from services.core.db.models.mrr import MrrMovement
 from services.core.db.models.order import Order
 from services.core.db.models.payment_attempt import PaymentAttempt
 from services.core.db.models.payment_notification import PaymentNotification
@@ -15,6 +16,7 @@ from services.core.db.models.refund import Refund
 from services.core.db.models.subscription import Subscription
 from services.core.db.models.tokens import RefreshToken, RevokedAccessToken, UserToken
 from services.core.db.models.user import User
+from services.core.db.models.webhook import Event, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AuditLog",
@@ -22,8 +24,10 @@ __all__ = [
     "EInvoice",
     "EInvoiceAllowance",
     "EmailDelivery",
+    "Event",
     "Invoice",
     "InvoiceSequence",
+    "MrrMovement",
     "Order",
     "PaymentAttempt",
     "PaymentNotification",
@@ -36,4 +40,6 @@ __all__ = [
     "Subscription",
     "User",
     "UserToken",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
