@@ -16,7 +16,7 @@ from bench.config import BenchConfig
 from bench.infra import Stack, free_port, pg_cursor
 from bench.loadgen import Load, LoadResult, run_load
 from bench.memory import MemorySampler
-from bench.results import Figure
+from bench.results import Figure, require_none
 
 PASSWORD = "Blue-Mango-2026!"  # noqa: S105 - a throwaway customer of a throwaway database
 WARM_REQUESTS = 200
@@ -83,6 +83,7 @@ def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
     figures = [Figure("api", "bare Flask GET /floor/ throughput", floor.rps, "req/s",
                       note=f"{floor.requests} requests by {floor.tool}")]
     for name, result in results.items():
+        require_none("api", f"unexpected statuses from {name}", result.wrong)
         figures += _figures(name, result, floor)
     return figures
 

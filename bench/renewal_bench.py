@@ -13,7 +13,7 @@ from bench.config import BenchConfig
 from bench.infra import Proc, Stack, pg_cursor, wait_until
 from bench.memory import MemorySampler
 from bench.pgfloor import bulk_insert_orders
-from bench.results import Figure
+from bench.results import Figure, require_done
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
         phases = _separate(stack, cfg, dbname, plan_id, sampler)
     else:
         phases = _together(stack, cfg, dbname, plan_id, sampler)
+    # A figure over orders that were never made would be a rate of failures.
+    require_done("renewal", "renewal orders created for the due subscriptions", phases.orders,
+                 cfg.renewals)
     return _figures(cfg, phases, floor_rows / floor_seconds, separate)
 
 

@@ -61,3 +61,20 @@ def render_markdown(rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
     return "\n".join(lines)
+
+
+class SectionIncomplete(RuntimeError):
+    """A section that did not do the work its figure times (fewer orders than due,
+    notifications unprocessed, requests refused): its figure would be a rate of nothing."""
+
+
+def require_done(section: str, what: str, done: int, wanted: int) -> None:
+    """Raise SectionIncomplete unless `done` of `wanted` `what` were done."""
+    if done < wanted:
+        raise SectionIncomplete(f"{section}: only {done} of {wanted} {what}; no figure written")
+
+
+def require_none(section: str, what: str, count: int) -> None:
+    """Raise SectionIncomplete if any `what` happened (refused requests, failed jobs)."""
+    if count:
+        raise SectionIncomplete(f"{section}: {count} {what}; no figure written")

@@ -20,7 +20,7 @@ from bench.infra import fresh_bed  # noqa: E402
 from bench.loadgen import have_wrk, use_python_generator  # noqa: E402
 from bench.memory import MemorySampler  # noqa: E402
 from bench.report import write_results  # noqa: E402
-from bench.results import Figure, render_text, table  # noqa: E402
+from bench.results import Figure, SectionIncomplete, render_text, table  # noqa: E402
 
 
 def _python_floor_kib() -> int:
@@ -119,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     for n in range(args.runs):
         before, started = machine.load_average(), time.monotonic()
         print(f"run {n + 1}/{args.runs} (load average {before})", flush=True)
-        figures = one_run(cfg, args.renewal_mode == "separate", args.keep_logs, sections)
+        try:
+            figures = one_run(cfg, args.renewal_mode == "separate", args.keep_logs, sections)
+        except SectionIncomplete as exc:
+            print(f"FAILED, nothing written: {exc}", file=sys.stderr, flush=True)
+            return 1
         runs.append({"figures": figures, "load_before": before,
                      "load_after": machine.load_average(),
                      "seconds": time.monotonic() - started,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from services.core.domain.periods import BillingCycle, Period, add_cycles
 from services.ecpay.checkmac import sign
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.fields import format_trade_date
@@ -102,15 +103,25 @@ def add_paying_orders(cur: Any, plan_id: uuid.UUID, count: int,
     return sorted(row[0] for row in cur.fetchall())
 
 
+def due_period(now: datetime) -> Period:
+    """The first monthly period of a subscription paid about a month ago, as payment
+    activation writes it (anchor = start = paid at, end = one cycle on from the anchor), so
+    that it ends about tomorrow and is due for renewal. Its end is on the anchor's boundary
+    whatever the day of the month (a clamped short month can only bring it a few days
+    earlier, which is still due)."""
+    paid_at = add_cycles((now + timedelta(days=1)).replace(microsecond=0),
+                         BillingCycle.MONTHLY, -1)
+    return Period(paid_at, add_cycles(paid_at, BillingCycle.MONTHLY, 1))
+
+
 def add_due_subscriptions(cur: Any, plan_id: uuid.UUID, count: int, now: datetime,
                           prefix: str = "rn") -> None:
-    """`count` active ATM subscriptions whose period ends tomorrow (due for renewal), each
-    of its own customer named `prefix`0000001…"""
+    """`count` active ATM subscriptions whose first monthly period ends about tomorrow (due
+    for renewal), each of its own customer named `prefix`0000001…"""
     add_users(cur, prefix, count)
-    end = now + timedelta(days=1)
-    anchor = (end - timedelta(days=31)).replace(microsecond=0)
-    cur.execute(_SUBSCRIPTIONS, {"plan_id": plan_id, "status": "active", "anchor": anchor,
-                                 "start": anchor, "end": end.replace(microsecond=0),
+    period = due_period(now)
+    cur.execute(_SUBSCRIPTIONS, {"plan_id": plan_id, "status": "active", "anchor": period.start,
+                                 "start": period.start, "end": period.end,
                                  "method": "atm", "prefix": prefix})
     cur.execute("ANALYZE")
 

@@ -17,7 +17,7 @@ from bench.infra import Proc, Stack, free_port, pg_cursor, wait_until
 from bench.loadgen import Load, LoadResult, run_load
 from bench.memory import MemorySampler
 from bench.pgfloor import PgbenchResult, insert_rate
-from bench.results import Figure
+from bench.results import Figure, require_done, require_none
 from services.ecpay.credentials import EcpayCredentials
 
 CALLBACK = "/payment/ecpay/callback/"
@@ -117,7 +117,18 @@ def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
     single = _one_at_a_time(url, bodies[n + WARM:], numbers[n + WARM:], dbname)
     for proc in procs:
         stack.stop(proc)
+    _require_all(result, done, single, n, trickle)
     return _figures(result, floor, done, drain, single)
+
+
+def _require_all(result: LoadResult, done: Processed, single: Processed, n: int,
+                 trickle: int) -> None:
+    """Every posted notification accepted, processed and its subscription active."""
+    require_none("webhook", "callbacks not answered 1|OK", result.wrong)
+    require_done("webhook", "notifications accepted", done.accepted, n)
+    require_done("webhook", "accepted notifications processed", done.processed, done.accepted)
+    require_done("webhook", "subscriptions active after their payment", done.active, n)
+    require_done("webhook", "one-at-a-time notifications processed", single.processed, trickle)
 
 
 def _figures(result: LoadResult, floor: PgbenchResult, done: Processed, drain: float,
