@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import Order, Subscription
+from services.core.ports import RecordingJobs
+from services.core.usecases.payment_processing import complete_payment
 from services.worker.cli import renew_plan
 from services.worker.jobs import periodic
 from tests.integration.worker.conftest import Inbox, body, run_burst
@@ -19,6 +21,14 @@ from tests.integration.worker.test_renewals import active_sub, taipei
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 
 pytestmark = pytest.mark.integration
+
+
+def pay(session: Session, order: Order, paid_at: datetime) -> None:
+    """The order paid through the real use case (period, end date and invoice as in life)."""
+    complete_payment(session, FixedClock(paid_at), RecordingJobs(), order_id=order.id,
+                     trade_no=f"27{order.order_number[-12:]}", paid_at=paid_at,
+                     amount=int(order.amount), payment_type="ATM_TAISHIN", raw={},
+                     source="callback")
 
 
 def subjects(inbox: Inbox) -> list[str]:
@@ -61,9 +71,12 @@ def test_paid_renewal_is_left_alone_by_dunning(
     session: Session, wsettings: Settings, clock: FixedClock
 ) -> None:
     plan = make_plan(session)
-    sub = active_sub(session, plan, taipei(2027, 1, 31))
-    make_order(session, sub, status="completed", is_renewal=True, period_start=sub.end_date)
+    sub = active_sub(session, plan, taipei(2027, 1, 31))  # ends 2027-02-28
+    renewal = make_order(session, sub, is_renewal=True, period_start=sub.end_date,
+                         period_end=taipei(2027, 3, 31), amount=plan.price)
+    pay(session, renewal, taipei(2027, 2, 27))
     session.commit()
+    assert sub.end_date == taipei(2027, 3, 31)
     clock.set(taipei(2027, 3, 1))
     assert periodic.run_dunning() == {}
 
@@ -81,7 +94,7 @@ def test_expiry_and_trial_ends(
         status="trial",
         trial_end_date=taipei(2027, 2, 1),
     )
-    make_order(session, trial_paid, status="completed")
+    pay(session, make_order(session, trial_paid, amount=plan.price), taipei(2027, 1, 20))
     trial_unpaid = make_subscription(
         session,
         make_user(session, language="en"),
