@@ -8,15 +8,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, select
 
+from services.core.clock import FixedClock
 from services.core.config import Settings
-from services.core.db.models import EInvoiceAllowance, EmailDelivery, Subscription
+from services.core.db.models import EInvoiceAllowance, EmailDelivery, Subscription, User
 from services.core.db.session import session_factory
 from services.core.errors import Conflict
+from services.core.usecases.audit import Actor
+from services.core.usecases.refunds import requests
 from services.ecpay.credit_detail import TAIPEI
+from services.worker import context
+from services.worker.queues import RQJobs
 from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.integration.refunds.refund_support import (
     ask,
@@ -242,3 +250,33 @@ def test_refunds_of_one_trade_go_oldest_first(
     assert run_jobs(app_settings, now + timedelta(seconds=70), newer.id) == "succeeded"
     assert card_record(sim, world.order_number)["refunded"] == 300
     assert books_findings(engine, now + timedelta(seconds=70)) == []
+
+
+def test_an_rq_worker_runs_the_queued_refund_and_then_its_einvoice_step(
+    engine: Engine, app_settings: Settings, sim: str, now: datetime, redis_url: str
+) -> None:
+    """The jobs as registered: the refund's enqueue reaches the payments queue, a worker runs
+    it, and the e-invoice step it asks for runs from the invoices queue."""
+    world = paid_order(engine, app_settings, sim, now)
+    staff = staff_user(engine)
+    redis = Redis.from_url(redis_url)
+    jobs = RQJobs(redis)
+    with session_factory(engine)() as session:
+        placed = requests.request_refund(
+            session, FixedClock(now), jobs, Actor(user_id=staff.id, is_staff=True),
+            session.get_one(User, staff.id), world.order_id, amount=Decimal(1000),
+            reason="worker", cancel_subscription="now", idempotency_key="rq-1")
+        session.commit()
+    jobs.flush()
+    context.use(app_settings, FixedClock(now))
+    try:
+        SimpleWorker([Queue("payments", connection=redis), Queue("invoices", connection=redis)],
+                     connection=redis).work(burst=True, with_scheduler=False)
+    finally:
+        context.use(None, None)
+        redis.close()
+    refund = refund_row(engine, placed.refund.id)
+    assert (refund.status, refund.einvoice_status) == ("succeeded", "done")
+    assert card_record(sim, world.order_number)["status"] == "已放棄"
+    assert einvoice_row(engine, world.order_id).status == "voided"
+    assert books_findings(engine, now) == []
