@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import panel as pn
 
@@ -20,16 +20,20 @@ from fluxus_ui.pages.dashboard import DashboardView
 from fluxus_ui.pages.invoices import InvoicesView
 from fluxus_ui.pages.orders import OrdersView
 from fluxus_ui.pages.plans import PlansView
+from fluxus_ui.pages.recovery import ForgotView, ResetView, VerifyView
 from fluxus_ui.pages.staff import StaffView
-from fluxus_ui.session import COOKIE_NAME, VAULT, SessionVault, new_session_id
+from fluxus_ui.pages.subscription import SubscriptionView
+from fluxus_ui.routes import parse, safe_next, url_for
+from fluxus_ui.server import PAGE_TEMPLATE
+from fluxus_ui.session import COOKIE_NAME, VAULT, SessionVault, unsign
 from fluxus_ui.stores.auth import AuthStore
 from fluxus_ui.stores.billing import BillingStore
 from fluxus_ui.stores.staff import StaffStore
 from fluxus_ui.template import Shell
+from fluxus_ui.urlbar import UrlBar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ORDER_PATH = re.compile(r"/orders/([0-9a-fA-F-]{8,40})/?$")
 CUSTOMER_PAGES = ("dashboard", "plans", "orders", "invoices", "account")
 
 
@@ -41,14 +45,17 @@ class DashboardApp:
         self.billing = BillingStore(self.client)
         self.staff = StaffStore(self.client)
         self.shell = Shell(self.navigate, self.change_language)
+        self.urlbar = UrlBar()
+        self.urlbar.param.watch(lambda _e: self.spawn(self._went_back), "popped")
+        self.shell.root.append(self.urlbar)
         self.views: dict[str, View] = {
             view.name: view for view in (
                 LoginView(self), RegisterView(self), DashboardView(self), PlansView(self),
                 OrdersView(self), InvoicesView(self), AccountView(self), StaffView(self),
+                SubscriptionView(self), ForgotView(self), VerifyView(self), ResetView(self),
             )
         }
         self.page: tuple[str, dict[str, Any]] = ("dashboard", {})
-        self.after_login: tuple[str, dict[str, Any]] | None = None
 
     def t(self, key: str, **values: object) -> str:
         return translate(key, self.auth.language, **values)
@@ -72,16 +79,19 @@ class DashboardApp:
 
         pn.state.execute(run)
 
-    async def go(self, page: str, **params: Any) -> None:
+    async def go(self, page: str, *, replace: bool = False, **params: Any) -> None:
         if page == "logout":
             await self.auth.logout()
-            page, params = "login", {}
+            self.leave_to("/login")  # a new session id for whoever uses this browser next
+            return
         view = self.views.get(page) or self.views["dashboard"]
         if view.needs_login and not self.auth.logged_in:
-            self.after_login = (view.name, params)
+            # The login page's URL says where to return: a bookmark or refresh keeps it.
+            params = {"next": url_for(view.name, params)}
             view = self.views["login"]
-            params = {}
+            replace = True
         self.page = (view.name, params)
+        self.urlbar.show(url_for(view.name, params), replace=replace)
         self.refresh_navigation()
         self.shell.clear_messages()
         self.shell.main.loading = True
@@ -93,9 +103,23 @@ class DashboardApp:
             self.shell.main.loading = False
 
     async def after_sign_in(self) -> None:
-        page, params = self.after_login or ("dashboard", {})
-        self.after_login = None
-        await self.go(page, **params)
+        """Where the login page's ``next`` points, through the new session id's cookie."""
+        self.leave_to(safe_next(self.page[1].get("next")))
+
+    def leave_to(self, target: str) -> None:
+        """Rotate the session id and have the browser load `target` with its new cookie."""
+        ticket = self.auth.rotate_session()
+        self.urlbar.leave = f"/session/{ticket}?" + urlencode({"next": target})
+
+    async def open_url(self, url: str, *, replace: bool = False) -> None:
+        parts = urlsplit(url)
+        page, params = parse(parts.path, parts.query)
+        await self.go(page, replace=replace, **params)
+
+    async def _went_back(self) -> None:
+        url = self.urlbar.popped_url()
+        if url:
+            await self.open_url(url)
 
     def change_language(self, language: str) -> None:
         if language != self.auth.language:
@@ -127,15 +151,9 @@ class DashboardApp:
         return None
 
     # --- start -----------------------------------------------------------------------------
-    async def start(self, path: str) -> None:
+    async def start(self, url: str) -> None:
         self.auth.restore()
-        match = ORDER_PATH.search(path or "")
-        if match:
-            await self.go("orders", order_id=match.group(1))
-        elif self.auth.logged_in:
-            await self.go("dashboard")
-        else:
-            await self.go("login")
+        await self.open_url(url, replace=True)
 
 
 def _close_later(client: ApiClient) -> None:
@@ -175,11 +193,13 @@ def _session_ip(trusted_proxies: int) -> str | None:
 def create_view(api_url: str, payment_url: str,
                 trusted_proxies: int = 0) -> pn.viewable.Viewable:
     """The Panel entry point: one DashboardApp per browser session."""
-    sid = pn.state.cookies.get(COOKIE_NAME) or new_session_id()
+    sid = unsign(pn.state.cookies.get(COOKIE_NAME)) or VAULT.create()
+    if pn.state.curdoc is not None:
+        pn.state.curdoc.template = PAGE_TEMPLATE
     app = DashboardApp(api_url, payment_url, sid, client_ip=_session_ip(trusted_proxies))
     location = pn.state.location
-    path = location.pathname if location is not None else "/"
-    pn.state.onload(lambda: app.spawn(app.start, path))
+    url = f"{location.pathname}{location.search}" if location is not None else "/"
+    pn.state.onload(lambda: app.spawn(app.start, url))
     pn.state.on_session_destroyed(lambda _ctx: _close_later(app.client))
     app.refresh_navigation()
     return app.shell.root

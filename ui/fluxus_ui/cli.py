@@ -12,7 +12,9 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
     import panel as pn
 
     from fluxus_ui.app import create_view
-    from fluxus_ui.session import SessionCookieProvider
+    from fluxus_ui.routes import SERVED
+    from fluxus_ui.server import headers_transform, security_headers, session_routes
+    from fluxus_ui.session import COOKIE_NAME, SessionCookieProvider
     from services.core.config import get_settings
     from services.core.metrics_runtime import start_metrics_server
 
@@ -27,15 +29,22 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
     origins = {f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
     if dashboard.netloc:
         origins.add(dashboard.netloc)
-    pn.serve(
-        {"/": app, "/orders": app, "/orders/{order_id}": app},
-        port=port, address=address, show=False, start=True, title="Fluxus",
+    secure = dashboard.scheme == "https"
+    server = pn.serve(
+        dict.fromkeys(SERVED, app),
+        port=port, address=address, show=False, start=False, title="Fluxus",
         liveness=True, websocket_origin=sorted(origins),
-        auth_provider=SessionCookieProvider(secure=dashboard.scheme == "https"),
-        # The session token rendered into the page would otherwise carry every header.
-        exclude_headers=["Cookie", "Authorization"],
+        auth_provider=SessionCookieProvider(secure=secure),
+        # The session token rendered into the page would otherwise carry every header and
+        # any cookie a browser sends; it carries only the signed session id.
+        exclude_headers=["Cookie", "Authorization"], include_cookies=[COOKIE_NAME],
+        extra_patterns=session_routes(secure),
         verbose=show_url,
     )
+    server._tornado.transforms.append(  # type: ignore[attr-defined]
+        headers_transform(security_headers(settings.ecpay_gateway_url)))
+    server.start()
+    server.io_loop.start()
 
 
 @click.command("ui")

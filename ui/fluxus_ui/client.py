@@ -206,6 +206,16 @@ class ApiClient:
         payload = {"old_password": old_password, "new_password": new_password}
         await self._call("POST", "/api/users/change_password/", json=payload)
 
+    async def verify_email(self, token: str) -> None:
+        await self._call("POST", "/api/auth/verify-email/", auth=False, json={"token": token})
+
+    async def request_password_reset(self, email: str) -> None:
+        await self._call("POST", "/api/auth/password-reset/", auth=False, json={"email": email})
+
+    async def reset_password(self, token: str, password: str) -> None:
+        payload = {"token": token, "password": password}
+        await self._call("POST", "/api/auth/password-reset/confirm/", auth=False, json=payload)
+
     async def users(self, page: int = 1, page_size: int = 50, search: str = "") -> Page[User]:
         params = {"page": page, "page_size": page_size, "search": search}
         return await self._page("/api/users/", User.from_json, params)

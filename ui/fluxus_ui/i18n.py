@@ -306,6 +306,79 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "col.ip": ("IP", "IP"),
     "col.start": ("開始", "Start"),
     "col.end": ("結束", "End"),
+    # --- dashboard, second version (#18) ---
+    "login.forgot": ("忘記密碼？", "Forgot your password?"),
+    "orders.retry": ("重新付款", "Try paying again"),
+    "orders.failed_before": ("上次付款未成功：{reason}",
+                             "The last payment did not go through: {reason}"),
+    "orders.waiting_atm": ("等待您的 ATM 轉帳，期限至 {expire}",
+                           "Waiting for your ATM transfer until {expire}"),
+    "orders.waiting_cvs": ("等待您到超商繳費，期限至 {expire}",
+                           "Waiting for your payment at a convenience store until {expire}"),
+    "orders.waiting_barcode": ("等待您持條碼到超商繳費，期限至 {expire}",
+                               "Waiting for your barcode payment at a store until {expire}"),
+    "orders.waiting_credit_card": ("等待信用卡付款結果", "Waiting for the card payment's result"),
+    "pay.copy": ("複製", "Copy"),
+    "pay.copied": ("已複製", "Copied"),
+    "dash.ended": ("已結束的訂閱", "Ended subscriptions"),
+    "sub.manage": ("管理訂閱", "Manage"),
+    "sub.no_period": ("付款後開始", "Starts when paid"),
+    "sub.trial_until": ("免費試用至", "Free trial until"),
+    "sub.next_charge": ("下次扣款", "Next charge"),
+    "sub.charge": ("{date} {amount}（{method}）", "{amount} on {date} ({method})"),
+    "sub.by_card": ("信用卡自動扣款", "charged to your card"),
+    "sub.by_order": ("屆時以您選擇的方式付款", "you pay by the method you choose then"),
+    "sub.no_charge": ("不再扣款", "No more charges"),
+    "sub.ends_on": ("不再扣款，服務至 {date} 結束", "No more charges; service ends on {date}"),
+    "sub.no_agreement": ("未設定", "None"),
+    "sub.cancelled_now": ("訂閱已取消。", "The subscription is cancelled."),
+    "sub.confirm_title": ("確定要立即取消嗎？", "Cancel now?"),
+    "sub.confirm_paid": (
+        "服務會立即停止，已付費期間（至 {date}）的剩餘天數將失效；已付款項不會自動退款，"
+        "如需退款請聯絡客服。之後不會再扣款。",
+        "Service stops at once and the rest of the paid period (until {date}) is lost; what "
+        "you paid is not refunded automatically (contact support for a refund). Nothing more "
+        "will be charged.",
+    ),
+    "sub.confirm_trial": (
+        "免費試用會立即結束；若已為下一期付款，款項不會自動退款，如需退款請聯絡客服。"
+        "之後不會再扣款。",
+        "The free trial ends at once; a payment already made for the next period is not "
+        "refunded automatically (contact support for a refund). Nothing more will be charged.",
+    ),
+    "sub.confirm_unpaid": (
+        "此訂閱尚未付款，取消後待付款的訂單也會關閉，不會扣款。",
+        "This subscription is unpaid: cancelling closes its open orders and nothing is charged.",
+    ),
+    "sub.confirm_yes": ("確定取消", "Yes, cancel now"),
+    "sub.confirm_no": ("保留訂閱", "Keep the subscription"),
+    "checkout.today": ("今天收費 {amount}", "Charged today: {amount}"),
+    "checkout.tax": ("含 5% 營業稅 {tax}", "Includes 5% tax ({tax})"),
+    "checkout.period": ("本次付款涵蓋 {start} – {end}", "This payment covers {start} – {end}"),
+    "checkout.trial": (
+        "免費試用 {days} 天，至 {date} 止；今天付款後試用照常，付費期間自試用結束起算",
+        "Free trial of {days} days until {date}: paying today keeps it, and the paid period "
+        "starts when it ends",
+    ),
+    "checkout.renews": ("之後{cycle}自動續訂 {amount}，可隨時關閉",
+                        "Then renews at {amount} {cycle}; turn it off at any time"),
+    "recover.forgot_title": ("忘記密碼", "Forgot password"),
+    "recover.forgot_intro": ("輸入註冊的電子郵件，我們會寄送重設密碼的連結。",
+                             "Enter your account's e-mail and we will send a link to set a "
+                             "new password."),
+    "recover.send": ("寄送重設連結", "Send the link"),
+    "recover.sent": ("若此電子郵件屬於某個帳號，重設連結已寄出，請查收信件。",
+                     "If the address belongs to an account, a reset link is on its way."),
+    "recover.reset_title": ("設定新密碼", "Set a new password"),
+    "recover.reset_submit": ("儲存新密碼", "Save the new password"),
+    "recover.reset_done": ("密碼已重設，請以新密碼登入。",
+                           "Your password is changed; log in with the new one."),
+    "recover.link_invalid": ("此連結無效或已過期，請重新申請。",
+                             "This link is invalid or has expired; ask for a new one."),
+    "recover.verify_title": ("驗證電子郵件", "Verify your e-mail"),
+    "recover.verified": ("您的電子郵件已完成驗證。", "Your e-mail address is verified."),
+    "recover.verify_failed": ("此驗證連結無效或已使用過。",
+                              "This verification link is invalid or was already used."),
 }
 
 
@@ -316,6 +389,24 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
         return key
     text = pair[1] if lang == "en" else pair[0]
     return text.format(**values) if values else text
+
+
+# Banks by their three-digit code, so an ATM code reads "812 台新銀行".
+_BANKS: dict[str, tuple[str, str]] = {
+    "004": ("臺灣銀行", "Bank of Taiwan"), "005": ("土地銀行", "Land Bank of Taiwan"),
+    "006": ("合作金庫", "Taiwan Cooperative Bank"), "007": ("第一銀行", "First Bank"),
+    "008": ("華南銀行", "Hua Nan Bank"), "009": ("彰化銀行", "Chang Hwa Bank"),
+    "012": ("台北富邦", "Taipei Fubon Bank"), "013": ("國泰世華", "Cathay United Bank"),
+    "017": ("兆豐銀行", "Mega Bank"), "700": ("中華郵政", "Chunghwa Post"),
+    "807": ("永豐銀行", "Bank SinoPac"), "808": ("玉山銀行", "E.SUN Bank"),
+    "812": ("台新銀行", "Taishin Bank"), "822": ("中國信託", "CTBC Bank"),
+}
+
+
+def bank_name(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The bank's name for its code ("" when unknown)."""
+    pair = _BANKS.get(code.strip())
+    return "" if pair is None else (pair[1] if lang == "en" else pair[0])
 
 
 def catalog_keys() -> list[str]:

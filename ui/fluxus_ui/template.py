@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import panel as pn
+from panel.reactive import ReactiveHTML
 
 from fluxus_ui.i18n import LANGUAGES
 
@@ -38,7 +39,35 @@ dt { color: #56616b; } dd { margin: 0; font-weight: 600; word-break: break-all; 
 .pill { background: """ + ACCENT + """; color: #fff; border-radius: 10px; padding: 2px 10px;
         font-size: 12px; }
 ul.features { padding-left: 18px; margin: 8px 0; }
+p, dd, dt, li { font-size: 15px; line-height: 1.5; }
+.code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: 22px;
+        font-weight: 700; letter-spacing: 1px; word-break: break-all; }
+button.copy { min-height: 44px; min-width: 64px; margin-left: 8px; font-size: 15px;
+              border: 1px solid #b9c3ca; border-radius: 6px; background: #fff; }
+.coderow { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px;
+           padding: 6px 0; border-bottom: 1px solid #eef1f3; }
+.coderow .label { color: #56616b; min-width: 7em; font-size: 15px; }
+.coderow .note { font-size: 18px; font-weight: 600; }
+/* At a phone's width a table becomes a list: one block per row, each cell labelled. */
+@media (max-width: 600px) {
+  table, thead, tbody, tr, th, td { display: block; width: 100%; }
+  thead { display: none; }
+  tr { border-bottom: 1px solid #dfe3e6; padding: 8px 0; }
+  td { border: none; padding: 2px 0; white-space: normal; font-size: 15px; }
+  td::before { content: attr(data-label); display: inline-block; min-width: 7em;
+               color: #56616b; }
+  dl { grid-template-columns: 1fr; gap: 0; } dd { margin-bottom: 6px; }
+}
 """
+# Tap targets of at least 44 px and 16 px text in inputs (smaller makes phones zoom in).
+TAP_CSS = """
+.bk-btn, .bk-input, select.bk-input { min-height: 44px; font-size: 16px; }
+.bk-btn-group { display: flex; flex-wrap: wrap; }
+.bk-btn-group .bk-btn { min-height: 44px; flex: 1 1 auto; }
+"""
+for _widget in (pn.widgets.Button, pn.widgets.TextInput, pn.widgets.PasswordInput,
+                pn.widgets.Select, pn.widgets.RadioButtonGroup):
+    _widget.stylesheets = [TAP_CSS]
 
 
 def html_pane(body: str, **kwargs: Any) -> pn.pane.HTML:
@@ -55,9 +84,28 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, raw: bool = 
     """An HTML table; cells are escaped unless ``raw`` (then the caller escaped them)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     cell = (lambda c: c) if raw else esc
-    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in row) + "</tr>" for row in rows)
+    labels = [esc(h) for h in headers]
+    body = "".join(
+        "<tr>" + "".join(f'<td data-label="{label}">{cell(c)}</td>'
+                         for label, c in zip(labels, row, strict=False)) + "</tr>"
+        for row in rows
+    )
     return (f'<div class="wrap"><table><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
+
+
+def code_rows(rows: Sequence[tuple[str, str, str, bool]], copy: str, copied: str) -> str:
+    """Payment codes in type-from-it size: (label, code, a note beside it, copyable)."""
+    out = []
+    for label, value, note, copyable in rows:
+        action = (f'<button class="copy fx-copy" data-code="{esc(value)}" '
+                  f'data-done="{esc(copied)}" onclick="navigator.clipboard.writeText('
+                  f'this.dataset.code).then(() => {{ this.textContent = this.dataset.done; }})">'
+                  f"{esc(copy)}</button>") if copyable else ""
+        aside = f'<span class="note">{esc(note)}</span>' if note else ""
+        out.append(f'<div class="coderow"><span class="label">{esc(label)}</span>'
+                   f'<span class="code">{esc(value)}</span>{aside}{action}</div>')
+    return "".join(out)
 
 
 def badge(status: str, label: str) -> str:
@@ -130,3 +178,16 @@ class Shell:
 
     def show(self, *objects: Any) -> None:
         self.main.objects = list(objects)
+
+
+class ScrollIntoView(ReactiveHTML):
+    """Placed at the top of a section that just appeared: brings it into view, because below
+    the fold a click seems to do nothing."""
+
+    _template = '<div id="mark" class="fx-scroll-mark"></div>'
+    _scripts = {  # noqa: RUF012 - Panel reads this class attribute
+        "render": "setTimeout(() => mark.scrollIntoView({block: 'start'}), 50);",
+    }
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(height=0, margin=0, sizing_mode="stretch_width", **params)

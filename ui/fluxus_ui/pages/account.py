@@ -13,6 +13,7 @@ from fluxus_ui.models import Subscription, User
 from fluxus_ui.pages import View
 from fluxus_ui.pages.auth import FieldForm
 from fluxus_ui.pages.invoice_form import InvoiceForm
+from fluxus_ui.pages.subscription import cancel_confirmation
 from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
 
 PROFILE_FIELDS = (("first_name", "acct.first_name"), ("last_name", "acct.last_name"),
@@ -134,13 +135,18 @@ class AccountView(View):
             button(self.t("acct.cancel_end"), lambda _e: self.app.spawn(self._cancel, sub, True),
                    "warning", name="cancel-end")
         )
+        confirm = pn.Column(sizing_mode="stretch_width")
+
+        def ask(_event: Any) -> None:
+            confirm.objects = cancel_confirmation(
+                self, sub, lambda: self.app.spawn(self._cancel, sub, False),
+                lambda: setattr(confirm, "objects", []))
+
         parts.append(pn.FlexBox(
-            renewal,
-            button(self.t("acct.cancel_now"), lambda _e: self.app.spawn(self._cancel, sub, False),
-                   "danger", name="cancel-now"),
+            renewal, button(self.t("acct.cancel_now"), ask, "danger", name="cancel-now"),
             flex_wrap="wrap",
         ))
-        return pn.Column(*parts, sizing_mode="stretch_width")
+        return pn.Column(*parts, confirm, sizing_mode="stretch_width")
 
     async def _renew_on(self, sub: Subscription) -> None:
         done = await self.app.guarded(lambda: self.app.billing.set_auto_renew(sub, True))

@@ -91,7 +91,9 @@ class LoginView(View):
         go = button(self.t("login.submit"), submit, "primary", name="login-submit")
         signup = button(self.t("nav.register"), lambda _e: self.app.navigate("register"),
                         "light", name="to-register")
-        return _column(self.t("login.title"), form, go,
+        forgot = button(self.t("login.forgot"), lambda _e: self.app.navigate("forgot"),
+                        "light", name="to-forgot")
+        return _column(self.t("login.title"), form, go, forgot,
                        pn.Row(pn.pane.HTML(esc(self.t("login.no_account"))), signup))
 
 

@@ -8,7 +8,7 @@ import panel as pn
 
 from fluxus_ui.i18n import date, money
 from fluxus_ui.pages import View
-from fluxus_ui.stores.insights import next_renewal
+from fluxus_ui.pages.subscription import SubscriptionFacts, pay_actions
 from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane, table
 
 
@@ -43,29 +43,35 @@ class DashboardView(View):
         return out
 
     def _subscription(self) -> Any:
-        sub = self.app.billing.current
-        if sub is None:
+        """Every subscription, live ones first: each with its own next charge and actions."""
+        subs = self.app.billing.subscriptions
+        if not any(s.is_live for s in subs):
             return pn.Column(
                 html_pane(f"<p>{esc(self.t('dash.no_subscription'))}</p>"),
                 button(self.t("dash.choose_plan"), lambda _e: self.app.navigate("plans"),
                        "primary", name="choose-plan"),
             )
-        plan = self.app.billing.plan(sub.plan_id) or sub.plan
-        period = f"{date(sub.start_date)} – {date(sub.end_date)}" if sub.start_date else "—"
-        if sub.cancel_at_period_end:
-            renew = self.t("acct.will_cancel", date=date(sub.end_date))
-        else:
-            renew = date(next_renewal(sub))
-        rows = [
-            (self.t("dash.plan"), plan.name if plan else "—"),
-            (self.t("dash.period"), period),
-            (self.t("dash.next_renewal"), renew),
-            (self.t("dash.auto_renew"), self.t("yes") if sub.auto_renew else self.t("no")),
-        ]
-        label = esc(self.t("dash.status"))
-        status = f"<p>{label}: {badge(sub.status, self.status(sub.status))}</p>"
-        return html_pane(f'<div class="card">{status}{definition_list(rows)}</div>',
-                         css_classes=["fx-subscription"])
+        facts = SubscriptionFacts(self)
+        cards: list[Any] = []
+        for sub in sorted(subs, key=lambda s: (not s.is_live, s.status)):
+            if not sub.is_live:
+                continue
+            manage = button(self.t("sub.manage"),
+                            lambda _e, i=sub.id: self.app.navigate("subscription",
+                                                                   subscription_id=i),
+                            "light", name=f"manage-{sub.id[:8]}")
+            cards.append(facts.card(sub, *pay_actions(self, sub), manage))
+        ended = [s for s in subs if not s.is_live]
+        if ended:
+            rows = [[esc((self.app.billing.plan(s.plan_id) or s.plan).name
+                         if (self.app.billing.plan(s.plan_id) or s.plan) else "—"),
+                     badge(s.status, self.status(s.status)), esc(date(s.end_date))]
+                    for s in ended]
+            cards.append(html_pane(
+                f"<h3>{esc(self.t('dash.ended'))}</h3>"
+                + table([self.t("dash.plan"), self.t("dash.status"), self.t("col.end")], rows,
+                        raw=True), css_classes=["fx-ended-subscriptions"]))
+        return pn.Column(*cards, sizing_mode="stretch_width", css_classes=["fx-subscriptions"])
 
     def _orders(self) -> Any:
         orders = self.app.billing.orders[:5]

@@ -6,13 +6,13 @@ from typing import Any
 
 import panel as pn
 
-from fluxus_ui.i18n import date, datetime_text, money
+from fluxus_ui.i18n import bank_name, date, datetime_text, money
 from fluxus_ui.models import Order
 from fluxus_ui.pages import View
 from fluxus_ui.pages.gateway import GatewayRedirect
 from fluxus_ui.stores.einvoices import summary
 from fluxus_ui.stores.insights import payment_instructions
-from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
+from fluxus_ui.template import badge, button, code_rows, definition_list, esc, heading, html_pane
 
 POLL_MS = 2000
 POLL_COUNT = 45  # about a minute and a half of waiting for the gateway's callback
@@ -73,10 +73,17 @@ class OrdersView(View):
         ]
         steps = payment_instructions(order) if order.status in ("pending", "processing") else []
         if steps:
-            pairs = [(self._label(key), value) for key, value in steps]
+            expire = dict(steps).get("pay.expire", "—")
+            rows = [(self._label(key), value, self._note(key, value), key != "pay.expire")
+                    for key, value in steps]
+            waiting = self.t(f"orders.waiting_{order.payment_method}", expire=expire)
             parts += [heading(self.t("orders.instructions")),
-                      html_pane(f'<div class="card">{definition_list(pairs)}</div>',
-                                css_classes=["fx-payment-code"])]
+                      html_pane(f'<div class="card"><p class="fx-waiting"><b>{esc(waiting)}</b>'
+                                f"</p>{code_rows(rows, self.t('pay.copy'), self.t('pay.copied'))}"
+                                "</div>", css_classes=["fx-payment-code"])]
+        if order.failure_reason and order.status == "pending":
+            failed = self.t("orders.failed_before", reason=order.failure_reason)
+            parts.append(html_pane(f"<p class='fx-failure'>{esc(failed)}</p>"))
         if order.status in ("pending", "processing"):
             parts.append(html_pane(f"<p class='muted'>{esc(self.t('orders.waiting'))}</p>"))
             parts.append(button(self.t("orders.refresh"),
@@ -84,11 +91,16 @@ class OrdersView(View):
                                 "light", name="order-refresh"))
         holder = pn.Column(sizing_mode="stretch_width")
         if order.status == "pending" and not order.awaits_customer:
-            parts.append(button(self.t("orders.pay_now"),
+            label = "orders.retry" if order.failure_reason else "orders.pay_now"
+            parts.append(button(self.t(label),
                                 lambda _e: self.app.spawn(self._pay, order, holder),
                                 "primary", name="pay-now"))
         parts.append(holder)
         return parts
+
+    def _note(self, key: str, value: str) -> str:
+        """The bank's name beside its code (812 台新銀行), so the customer finds it at the ATM."""
+        return bank_name(value, self.app.auth.language) if key == "pay.bank_code" else ""
 
     def _label(self, key: str) -> str:
         if key.startswith("pay.barcode:"):

@@ -7,12 +7,14 @@ from typing import Any
 import panel as pn
 
 from fluxus_ui.errors import ApiError
-from fluxus_ui.i18n import money
+from fluxus_ui.i18n import date, money
 from fluxus_ui.models import Plan
 from fluxus_ui.pages import View
 from fluxus_ui.pages.gateway import GatewayRedirect
 from fluxus_ui.pages.order_invoice import OrderInvoice
-from fluxus_ui.template import button, esc, heading, html_pane
+from fluxus_ui.routes import url_for
+from fluxus_ui.stores.checkout_terms import terms
+from fluxus_ui.template import ScrollIntoView, button, esc, heading, html_pane
 
 METHODS = ("credit_card", "atm", "cvs", "barcode")
 
@@ -30,6 +32,9 @@ class PlansView(View):
         else:
             cards = pn.FlexBox(*[self._card(p) for p in plans], flex_wrap="wrap",
                                gap="12px", sizing_mode="stretch_width")
+        chosen = next((p for p in plans if p.slug == params.get("plan")), None)
+        if chosen is not None and self.app.auth.logged_in:
+            await self._open_checkout(chosen)  # a bookmark, or back from logging in
         return pn.Column(heading(self.t("plans.title")), cards, self.checkout_area,
                          sizing_mode="stretch_width", css_classes=["fx-page-plans"])
 
@@ -55,12 +60,13 @@ class PlansView(View):
 
     def _choose(self, plan: Plan) -> None:
         if not self.app.auth.logged_in:
-            self.app.after_login = ("plans", {})
-            self.app.navigate("login")
+            # After logging in the visitor comes back to this plan's checkout.
+            self.app.navigate("login", next=url_for("plans", {"plan": plan.slug}))
             return
-        self.app.spawn(self._open_checkout, plan)
+        self.app.navigate("plans", plan=plan.slug)  # its own URL: refresh keeps the checkout
 
     async def _open_checkout(self, plan: Plan) -> None:
+        await self.app.guarded(self.app.billing.load_account)  # for the one-trial rule
         account = await self.app.guarded(self.app.billing.account)
         if account is None:
             return
@@ -68,6 +74,7 @@ class PlansView(View):
         method = pn.widgets.RadioButtonGroup(
             name=self.t("plans.method"), options={self.method(m): m for m in METHODS},
             value="credit_card", css_classes=["fx-method"], button_type="light",
+            sizing_mode="stretch_width",
         )
         go: pn.widgets.Button = button(
             self.t("plans.checkout"), lambda _e: self.app.spawn(self._checkout, plan, method, go),
@@ -75,7 +82,11 @@ class PlansView(View):
         )
         self.invoice = invoice
         self.checkout_area.objects = [
+            ScrollIntoView(),
             heading(f"{plan.name} — {money(plan.price, plan.currency)}"),
+            html_pane(checkout_summary(self.t, plan, self.app.billing.had_trial(plan),
+                                       self.app.billing.now()),
+                      css_classes=["fx-checkout-summary"]),
             html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, invoice.layout(), go,
         ]
 
@@ -105,3 +116,17 @@ class PlansView(View):
             html_pane(f"<p>{esc(self.t('plans.redirecting'))}</p>"),
             GatewayRedirect.for_form(form, self.t("plans.continue")),
         ]
+
+
+def checkout_summary(t: Any, plan: Plan, had_trial: bool, now: Any) -> str:
+    """Charged today, the period it pays for, the tax in it, and the trial and its end."""
+    deal = terms(plan, had_trial, now)
+    lines = [t("checkout.today", amount=money(deal.charge, plan.currency)),
+             t("checkout.tax", tax=money(deal.tax, plan.currency)),
+             t("checkout.period", start=date(deal.period_start), end=date(deal.period_end))]
+    if deal.trial_end is not None:
+        lines.append(t("checkout.trial", days=plan.trial_days, date=date(deal.trial_end)))
+    lines.append(t("checkout.renews", amount=money(deal.charge, plan.currency),
+                   cycle=t(f"cycle.{plan.billing_cycle}")))
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return f'<div class="card"><ul class="features">{items}</ul></div>'

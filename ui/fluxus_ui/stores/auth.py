@@ -60,6 +60,11 @@ class AuthStore(param.Parameterized):
         finally:
             self._forget()
 
+    def rotate_session(self) -> str:
+        """A new session id for this browser (login, logout); the ticket sets its cookie."""
+        self.sid, ticket = self.vault.rotate(self.sid)
+        return ticket
+
     def _forget(self) -> None:
         self.vault.sign_out(self.sid)
         self.client.credentials = None

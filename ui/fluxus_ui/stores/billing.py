@@ -44,15 +44,24 @@ class BillingStore(param.Parameterized):
         self.plans = await self.client.plans()
         return self.plans
 
+    def _own_id(self) -> str:
+        creds = self.client.credentials
+        return creds.user.id if creds is not None and creds.user is not None else ""
+
     async def load_account(self) -> None:
-        """Everything the dashboard shows (a customer's lists are short)."""
-        self.subscriptions = (await self.client.subscriptions(page_size=100)).items
+        """Everything the dashboard shows (a customer's lists are short).
+
+        Always filtered to the signed-in account: staff see everyone's data without the
+        filter, and their own pages must show their own (the staff section has the rest).
+        """
+        own = self._own_id()
+        self.subscriptions = (await self.client.subscriptions(user_id=own, page_size=100)).items
         self.orders = sorted(
-            (await self.client.orders(page_size=100)).items,
+            (await self.client.orders(user_id=own, page_size=100)).items,
             key=lambda o: o.created_at or datetime.min.replace(tzinfo=UTC), reverse=True,
         )
         self.invoices = sorted(
-            (await self.client.invoices(page_size=100)).items,
+            (await self.client.invoices(user_id=own, page_size=100)).items,
             key=lambda i: i.issued_at or datetime.min.replace(tzinfo=UTC), reverse=True,
         )
         if not self.plans:
@@ -82,7 +91,7 @@ class BillingStore(param.Parameterized):
 
         `invoice` is this order's e-invoice choice; None leaves the account's.
         """
-        subs = (await self.client.subscriptions(page_size=100)).items
+        subs = (await self.client.subscriptions(user_id=self._own_id(), page_size=100)).items
         sub = next((s for s in subs if s.plan_id == plan.id and s.status in ORDERABLE), None)
         if sub is None:
             sub = await self.client.create_subscription(plan.id, auto_renew=True)
@@ -97,7 +106,21 @@ class BillingStore(param.Parameterized):
         return order, form
 
     async def pay_order(self, order: Order) -> CheckoutForm:
+        """A new payment attempt at `order` (its own MerchantTradeNo), as a gateway form."""
         return await self.client.checkout_form(order.id)
+
+    def subscription(self, subscription_id: str) -> Subscription | None:
+        return next((s for s in self.subscriptions if s.id == subscription_id), None)
+
+    def open_order(self, subscription: Subscription) -> Order | None:
+        """The newest order of `subscription` that still waits for money."""
+        return next((o for o in self.orders if o.subscription_id == subscription.id
+                     and o.status in ("pending", "processing")), None)
+
+    def had_trial(self, plan: Plan) -> bool:
+        """One free trial per customer and plan (as the API decides at subscribe)."""
+        return any(s.plan_id == plan.id and s.trial_end_date is not None
+                   for s in self.subscriptions)
 
     async def order(self, order_id: str) -> Order:
         return await self.client.order(order_id)

@@ -1,0 +1,132 @@
+"""Account recovery: ask for a reset link, set a new password from it, verify the e-mail.
+
+The e-mailed links open /reset-password?token=… and /verify-email?token=… here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+
+from fluxus_ui.errors import ApiError
+from fluxus_ui.pages import View
+from fluxus_ui.pages.auth import FieldForm
+from fluxus_ui.template import button, esc, heading, html_pane
+
+
+def _page(title: str, *items: Any, css: str) -> pn.Column:
+    return pn.Column(heading(title), *items, sizing_mode="stretch_width",
+                     styles={"max-width": "420px"}, css_classes=[css])
+
+
+class ForgotView(View):
+    name = "forgot"
+    needs_login = False
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        form = FieldForm({"email": pn.widgets.TextInput(
+            name=self.t("register.email"), css_classes=["fx-forgot-email"],
+            sizing_mode="stretch_width")})
+
+        async def send(_event: Any) -> None:
+            if not form.value("email"):
+                form.show({"email": self.t("error.required")})
+                return
+            form.clear()
+            done = await self.app.guarded(
+                lambda: self._send(form.value("email").strip()),
+                on_error=lambda exc: form.show(exc.errors, "" if exc.errors else exc.message))
+            if done:
+                # The same answer for any address: it must not tell who has an account.
+                self.app.shell.flash(self.t("recover.sent"), "success")
+
+        return _page(self.t("recover.forgot_title"),
+                     html_pane(f"<p class='muted'>{esc(self.t('recover.forgot_intro'))}</p>"),
+                     *form.layout(),
+                     button(self.t("recover.send"), send, "primary", name="forgot-submit"),
+                     css="fx-page-forgot")
+
+    async def _send(self, email: str) -> bool:
+        await self.app.client.request_password_reset(email)
+        return True
+
+
+class ResetView(View):
+    name = "reset"
+    needs_login = False
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        token = str(params.get("token") or "")
+        if not token:
+            return self._bad_link()
+        form = FieldForm({
+            "password": pn.widgets.PasswordInput(name=self.t("acct.new_password"),
+                                                 css_classes=["fx-reset-password"],
+                                                 sizing_mode="stretch_width"),
+            "password2": pn.widgets.PasswordInput(name=self.t("register.password2"),
+                                                  css_classes=["fx-reset-password2"],
+                                                  sizing_mode="stretch_width"),
+        })
+
+        async def submit(_event: Any) -> None:
+            if not form.value("password"):
+                form.show({"password": self.t("error.required")})
+                return
+            if form.value("password") != form.value("password2"):
+                form.show({"password2": self.t("error.password_mismatch")})
+                return
+            form.clear()
+
+            def refused(exc: ApiError) -> None:
+                general = "" if exc.errors else self.t("recover.link_invalid")
+                form.show(exc.errors if exc.status == 422 else {}, general)
+
+            done = await self.app.guarded(lambda: self._reset(token, form.value("password")),
+                                          on_error=refused)
+            if done:
+                await self.app.go("login", replace=True)
+                self.app.shell.flash(self.t("recover.reset_done"), "success")
+
+        return _page(self.t("recover.reset_title"), *form.layout(),
+                     button(self.t("recover.reset_submit"), submit, "primary",
+                            name="reset-submit"), css="fx-page-reset")
+
+    async def _reset(self, token: str, password: str) -> bool:
+        await self.app.client.reset_password(token, password)
+        return True
+
+    def _bad_link(self) -> pn.Column:
+        return _page(self.t("recover.reset_title"),
+                     html_pane(f"<p class='fx-error'>{esc(self.t('recover.link_invalid'))}</p>"),
+                     button(self.t("recover.forgot_title"),
+                            lambda _e: self.app.navigate("forgot"), "light", name="to-forgot"),
+                     css="fx-page-reset")
+
+
+class VerifyView(View):
+    name = "verify"
+    needs_login = False
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        token = str(params.get("token") or "")
+        outcome: list[bool] = []
+
+        def refused(_exc: ApiError) -> None:
+            outcome.append(False)
+
+        if token:
+            await self.app.guarded(lambda: self._verify(token, outcome), on_error=refused)
+        ok = bool(outcome) and outcome[0]
+        text = self.t("recover.verified") if ok else self.t("recover.verify_failed")
+        level = "success" if ok else "warning"
+        go = ("dashboard", "nav.dashboard") if self.app.auth.logged_in else ("login", "nav.login")
+        return _page(self.t("recover.verify_title"),
+                     pn.pane.Alert(text, alert_type=level, sizing_mode="stretch_width",
+                                   css_classes=[f"fx-verify-{'ok' if ok else 'failed'}"]),
+                     button(self.t(go[1]), lambda _e: self.app.navigate(go[0]), "primary",
+                            name="verify-continue"), css="fx-page-verify")
+
+    async def _verify(self, token: str, outcome: list[bool]) -> None:
+        await self.app.client.verify_email(token)
+        outcome.append(True)
