@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock
 from services.core.config import Settings
+from services.core.db.models import Refund
 from services.core.ports import RecordingJobs
 from services.core.usecases.payment_processing import complete_payment
 from services.core.usecases.payments import attempts
@@ -69,7 +70,7 @@ def test_staff_refund_an_atm_order_then_confirm_the_transfer(
     # The customer sees it owed, and nothing refunded yet.
     mine = client.get(f"/api/orders/{order_id}/refunds/", headers=customer.headers)
     assert mine.status_code == 200
-    assert [r["status"] for r in mine.get_json()["results"]] == ["owed"]
+    assert [(r["status"], r["last_error"]) for r in mine.get_json()["results"]] == [("owed", "")]
     assert mine.get_json()["refunded_amount"] == "0"
     confirmed = client.post(f"/api/refunds/{refund['id']}/confirm/",
                             json={"reference": "TX-20270301-01"}, headers=staff.headers)
@@ -98,6 +99,13 @@ def test_a_card_refund_is_queued_for_the_worker(
     assert_envelope(client.post(f"/api/refunds/{refund['id']}/confirm/",
                                 json={"reference": "x"}, headers=staff.headers),
                     409, "refund_not_owed")
+    # ECPay's words are for staff; the customer sees the state only.
+    session.get_one(Refund, uuid.UUID(refund["id"])).last_error = "10300003 交易狀態不可執行"
+    session.commit()
+    url = f"/api/orders/{order_id}/refunds/"
+    [seen] = client.get(url, headers=customer.headers).get_json()["results"]
+    [told] = client.get(url, headers=staff.headers).get_json()["results"]
+    assert (seen["last_error"], told["last_error"]) == ("", "10300003 交易狀態不可執行")
 
 
 def test_only_staff_refund_and_customers_read_only_their_own(

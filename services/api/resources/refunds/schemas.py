@@ -12,6 +12,7 @@ from services.core.usecases.refunds.states import (
     RefundMethod,
     RefundStatus,
 )
+from services.web.auth import current_user
 
 
 class RefundSchema(Schema):
@@ -28,7 +29,9 @@ class RefundSchema(Schema):
         "description": "card: requested → sent → succeeded | failed; manual: owed → confirmed"})
     cancel_subscription = fields.String(required=True)
     review_id = fields.UUID(allow_none=True, required=True)
-    last_error = fields.String(required=True, metadata={"description": "ECPay's last answer"})
+    last_error = fields.Function(
+        lambda r: r.last_error if current_user().is_staff else "", required=True,
+        metadata={"description": "ECPay's last answer (staff only; empty for the customer)"})
     attempts = fields.Integer(required=True)
     next_attempt_at = fields.AwareDateTime(allow_none=True, required=True)
     completed_at = fields.AwareDateTime(allow_none=True, required=True,
