@@ -107,6 +107,8 @@ def einvoice_values(einvoice: EInvoice) -> dict[str, Any]:
     """The uniform invoice as the e-mails print it (number, date, random number, carrier)."""
     if einvoice.status == "pending":
         return {"einvoice_pending": True}
+    if einvoice.status == "not_issued" and einvoice.reason == "einvoicing_disabled":
+        return {"einvoice_elsewhere": True}
     if einvoice.status != "issued":
         return {}
     buyer = einvoice.buyer

@@ -63,13 +63,15 @@ _EINVOICE = {
     "zh-TW": (
         "{% if einvoice_number %}統一發票 {{ einvoice_number }}（{{ einvoice_date }}，"
         "隨機碼 {{ einvoice_random }}）{{ einvoice_delivery_zh }}"
-        "{% elif einvoice_pending %}統一發票開立中，開立後會再以電子郵件通知您。{% endif %}"
+        "{% elif einvoice_pending %}統一發票開立中，開立後會再以電子郵件通知您。"
+        "{% elif einvoice_elsewhere %}統一發票由 {{ seller_name }} 另行開立。{% endif %}"
     ),
     "en": (
         "{% if einvoice_number %}Uniform invoice {{ einvoice_number }} ({{ einvoice_date }}, "
         "random number {{ einvoice_random }}){{ einvoice_delivery_en }}"
         "{% elif einvoice_pending %}Your uniform invoice is being issued; we will e-mail you "
-        "its number.{% endif %}"
+        "its number.{% elif einvoice_elsewhere %}{{ seller_name }} issues the uniform invoice "
+        "separately.{% endif %}"
     ),
 }
 

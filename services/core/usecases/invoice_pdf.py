@@ -78,7 +78,12 @@ def _date(moment: datetime | None) -> str:
 
 def _uniform_invoice(w: _Writer, einvoice: EInvoice | None) -> None:
     """The government uniform invoice (統一發票) this receipt stands beside."""
-    if einvoice is None or einvoice.status == "not_issued":
+    if einvoice is None:
+        return
+    if einvoice.status == "not_issued":
+        if einvoice.reason == "einvoicing_disabled":
+            w.line("")
+            w.line("統一發票由賣方另行開立 The seller issues the uniform invoice separately")
         return
     w.line("")
     if einvoice.status == "pending":

@@ -150,6 +150,17 @@ def test_card_renewal_is_paid_by_the_periodic_charge_and_extends_from_the_old_en
     anchor = when(first["start_date"])
     assert when(renewed["end_date"]) == add_cycles(anchor, BillingCycle.MONTHLY, 2)
     assert len(customer.get("/api/invoices/")["results"]) == 2
+    # The periodic charge gets its own uniform invoice, issued once at ECPay's stand-in.
+    def both_issued() -> list[dict] | None:  # type: ignore[type-arg]
+        rows = [i["einvoice"] for i in customer.get("/api/invoices/")["results"]]
+        return rows if all(r["status"] == "issued" for r in rows) else None
+
+    einvoices = wait_for(both_issued, "an e-invoice for the first payment and the renewal")
+    at_ecpay = httpx.get(f"{stack.sim_url}/_sim/einvoice", timeout=10).json()["invoices"]
+    ours = {e["invoice_no"] for e in einvoices}
+    assert len(ours) == 2
+    assert sorted(r["relate_number"] for r in at_ecpay if r["invoice_no"] in ours) == sorted(
+        [order["order_number"], renewal["order_number"]])
 
 
 def test_an_unpaid_renewal_goes_past_due_then_expires(stack: Stack, db: Engine,

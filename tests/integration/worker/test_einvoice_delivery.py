@@ -110,3 +110,18 @@ def test_a_number_that_comes_after_the_confirmation_gets_its_own_email(
     pdf = _pdf_text(isettings, invoice)
     assert einvoice.display_number in pdf and "22099131" in pdf
     assert einvoice.display_number not in pending_pdf
+
+
+def test_a_merchant_invoicing_elsewhere_says_so_on_the_receipt_and_email(
+    session: Session, isettings: Settings, clock: FixedClock, smtp: tuple[Inbox, int], sim: str
+) -> None:
+    elsewhere = dataclasses.replace(isettings, einvoice_enabled=False)
+    context.use(elsewhere, clock)
+    invoice = _pay(session, elsewhere, clock)
+    run_burst(elsewhere)
+    assert _einvoice(session, invoice).status == "not_issued"
+    [mail] = smtp[0].messages
+    assert f"統一發票由 {elsewhere.seller_name} 另行開立" in body(mail, "plain")
+    assert "The seller issues the uniform invoice separately" in _pdf_text(elsewhere, invoice)
+    assert not [i for i in invoices(sim) if i["relate_number"] == _einvoice(
+        session, invoice).relate_number]
