@@ -16,6 +16,7 @@ from fluxus_ui.i18n import translate
 from fluxus_ui.pages import View
 from fluxus_ui.pages.account import AccountView
 from fluxus_ui.pages.auth import LoginView, RegisterView
+from fluxus_ui.pages.backoffice import EInvoiceQueueView, ReviewQueueView
 from fluxus_ui.pages.dashboard import DashboardView
 from fluxus_ui.pages.invoices import InvoicesView
 from fluxus_ui.pages.orders import OrdersView
@@ -27,6 +28,7 @@ from fluxus_ui.routes import parse, safe_next, url_for
 from fluxus_ui.server import PAGE_TEMPLATE
 from fluxus_ui.session import COOKIE_NAME, VAULT, SessionVault, unsign
 from fluxus_ui.stores.auth import AuthStore
+from fluxus_ui.stores.backoffice import BackofficeStore
 from fluxus_ui.stores.billing import BillingStore
 from fluxus_ui.stores.staff import StaffStore
 from fluxus_ui.template import Shell
@@ -44,6 +46,7 @@ class DashboardApp:
         self.auth = AuthStore(self.client, vault, sid)
         self.billing = BillingStore(self.client)
         self.staff = StaffStore(self.client)
+        self.backoffice = BackofficeStore(self.client)
         self.shell = Shell(self.navigate, self.change_language)
         self.urlbar = UrlBar()
         self.urlbar.param.watch(lambda _e: self.spawn(self._went_back), "popped")
@@ -53,6 +56,7 @@ class DashboardApp:
                 LoginView(self), RegisterView(self), DashboardView(self), PlansView(self),
                 OrdersView(self), InvoicesView(self), AccountView(self), StaffView(self),
                 SubscriptionView(self), ForgotView(self), VerifyView(self), ResetView(self),
+                ReviewQueueView(self), EInvoiceQueueView(self),
             )
         }
         self.page: tuple[str, dict[str, Any]] = ("dashboard", {})

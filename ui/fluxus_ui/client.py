@@ -288,6 +288,15 @@ class ApiClient:
         _, body = await self._call("GET", f"/api/invoices/{invoice_id}/")
         return Invoice.from_json(body)
 
+    # --- staff queues (parsed by stores.backoffice) ----------------------------------------
+    async def staff_queue(self, path: str, **filters: Any) -> Page[dict[str, Any]]:
+        """A staff list: "payment-reviews" or "einvoices", filtered as the API allows."""
+        return await self._page(f"/api/{path}/", dict, {"page_size": 100, **filters})
+
+    async def staff_action(self, path: str, payload: dict[str, Any] | None = None) -> None:
+        """A staff action on one item, e.g. "payment-reviews/<id>/resolve"."""
+        await self._call("POST", f"/api/{path}/", json=payload or {})
+
     async def audit_logs(self, **filters: Any) -> Page[AuditEntry]:
         return await self._page("/api/audit-logs/", AuditEntry.from_json, filters)
 

@@ -27,6 +27,8 @@ _PATHS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         ("/verify-email", "verify", ""),
         ("/reset-password", "reset", ""),
         ("/staff", "staff", ""),
+        ("/staff/reviews", "staff-reviews", ""),
+        ("/staff/einvoices", "staff-einvoices", ""),
     )
 )
 # Query parameters a view reads from the URL (nothing else is kept).
@@ -34,13 +36,15 @@ _QUERY = {"plans": ("plan",), "login": ("next",), "verify": ("token",), "reset":
 _BASE = {"dashboard": "/", "plans": "/plans", "orders": "/orders", "invoices": "/invoices",
          "subscription": "/subscriptions", "account": "/account", "login": "/login",
          "register": "/register", "forgot": "/forgot-password", "verify": "/verify-email",
-         "reset": "/reset-password", "staff": "/staff"}
+         "reset": "/reset-password", "staff": "/staff", "staff-reviews": "/staff/reviews",
+         "staff-einvoices": "/staff/einvoices"}
 _PARAM = {"orders": "order_id", "invoices": "invoice_id", "subscription": "subscription_id"}
 
 # The URL paths the server answers with the dashboard (Panel's route templates).
 SERVED = ("/", "/plans", "/orders", "/orders/{order_id}", "/invoices", "/invoices/{invoice_id}",
           "/subscriptions/{subscription_id}", "/account", "/login", "/register",
-          "/forgot-password", "/verify-email", "/reset-password", "/staff")
+          "/forgot-password", "/verify-email", "/reset-password", "/staff", "/staff/reviews",
+          "/staff/einvoices")
 
 
 def parse(path: str, search: str = "") -> tuple[str, dict[str, Any]]:

@@ -31,7 +31,7 @@ th { color: #56616b; font-weight: 600; }
 .badge.failed, .badge.past_due, .badge.expired { background: #fde2e1; color: #9b1c1c; }
 .badge.pending, .badge.processing, .badge.trial { background: #fff3cd; color: #7a5a00; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
-dt { color: #56616b; } dd { margin: 0; font-weight: 600; word-break: break-all; }
+dt { color: #56616b; } dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .card { border: 1px solid #dfe3e6; border-radius: 10px; padding: 16px; background: #fff; }
 .card.popular { border: 2px solid """ + ACCENT + """; }
 .price { font-size: 26px; font-weight: 700; }

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from fluxus_ui.models import Plan
-from fluxus_ui.routes import parse, safe_next, url_for
+from fluxus_ui.routes import SERVED, parse, safe_next, url_for
 from fluxus_ui.server import security_headers
 from fluxus_ui.session import SessionVault, sign, unsign
 from fluxus_ui.stores.checkout_terms import add_cycle, terms
@@ -26,12 +26,21 @@ ORDER = "0f6e5a2c-1111-4222-8333-444455556666"
     ("/login?next=%2Forders", "login", {"next": "/orders"}),
     ("/verify-email?token=abc", "verify", {"token": "abc"}),
     ("/reset-password?token=xyz", "reset", {"token": "xyz"}),
+    ("/staff/reviews", "staff-reviews", {}),
+    ("/staff/einvoices", "staff-einvoices", {}),
 ])
 def test_every_page_url_reads_back_to_the_same_view(url: str, view: str,
                                                     params: dict[str, str]) -> None:
     path, _, query = url.partition("?")
     assert parse(path, query) == (view, params)
     assert parse(*url_for(view, params).partition("?")[::2]) == (view, params)
+
+
+def test_the_server_answers_every_url_the_router_makes() -> None:
+    served = {path.split("{")[0].rstrip("/") or "/" for path in SERVED}
+    for view in ("dashboard", "plans", "orders", "invoices", "account", "login", "register",
+                 "forgot", "verify", "reset", "staff", "staff-reviews", "staff-einvoices"):
+        assert url_for(view).split("?")[0] in served, view
 
 
 def test_unknown_paths_and_foreign_parameters_fall_back_safely() -> None:

@@ -11,7 +11,7 @@ from bokeh.plotting import figure
 from fluxus_ui.i18n import date, datetime_text, money
 from fluxus_ui.pages import View
 from fluxus_ui.stores.staff import MonthPoint
-from fluxus_ui.template import badge, esc, heading, html_pane, table
+from fluxus_ui.template import badge, button, esc, heading, html_pane, table
 
 STATUSES = ("", "pending", "trial", "active", "past_due", "cancelled", "expired")
 
@@ -34,8 +34,14 @@ class StaffView(View):
             (self.t("staff.audit"), self._audit()),
             sizing_mode="stretch_width", dynamic=False,
         )
-        return pn.Column(heading(self.t("staff.title")), tabs, sizing_mode="stretch_width",
-                         css_classes=["fx-page-staff"])
+        queues = pn.FlexBox(
+            button(self.t("queue.reviews"), lambda _e: self.app.navigate("staff-reviews"),
+                   "light", name="to-reviews"),
+            button(self.t("queue.einvoices"), lambda _e: self.app.navigate("staff-einvoices"),
+                   "light", name="to-einvoices"),
+            flex_wrap="wrap")
+        return pn.Column(heading(self.t("staff.title")), queues, tabs,
+                         sizing_mode="stretch_width", css_classes=["fx-page-staff"])
 
     def _customers(self) -> Any:
         store = self.app.staff
