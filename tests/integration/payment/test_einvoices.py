@@ -8,6 +8,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -39,9 +40,7 @@ PAID_AT = NOW
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # A small number range of its own, so one test can use it up.
-    with simulator_process(tmp_path_factory.mktemp("einvoice-core"),
-                           "--einvoice-range", "10000000-10000039") as url:
+    with simulator_process(tmp_path_factory.mktemp("einvoice-core")) as url:
         yield url
 
 
@@ -265,17 +264,18 @@ def test_staff_see_the_einvoice_of_each_order(engine: Engine, settings: Settings
 
 
 def test_a_used_up_number_range_fails_with_its_own_reason(
-    engine: Engine, settings: Settings, gateway: EInvoiceClient, sim: str
+    engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
-    used = len(invoices(sim))
-    for _ in range(40 - used):
-        _, einvoice_id = pay(engine, settings)
-        assert issue(engine, gateway, einvoice_id) is IssueOutcome.ISSUED
-    _, last = pay(engine, settings)
-    assert issue(engine, gateway, last) is IssueOutcome.FAILED
-    assert row_of(engine, last).reason == "range_exhausted"
-
-
+    # A simulator with a range of two numbers of its own.
+    with simulator_process(tmp_path, "--einvoice-range", "10000000-10000001") as small:
+        gateway = client(small)
+        for _ in range(2):
+            _, einvoice_id = pay(engine, settings)
+            assert issue(engine, gateway, einvoice_id) is IssueOutcome.ISSUED
+        _, last = pay(engine, settings)
+        assert issue(engine, gateway, last) is IssueOutcome.FAILED
+        assert row_of(engine, last).reason == "range_exhausted"
+        gateway.close()
 
 
 def test_an_online_allowance_exists_once_the_buyer_consents_at_ecpay(
