@@ -95,7 +95,7 @@ class DashboardApp:
             view = self.views["login"]
             replace = True
         self.page = (view.name, params)
-        self.urlbar.show(url_for(view.name, params), replace=replace)
+        self.urlbar.set_url(url_for(view.name, params), replace=replace)
         self.refresh_navigation()
         self.shell.clear_messages()
         self.shell.main.loading = True
@@ -199,7 +199,7 @@ def create_view(api_url: str, payment_url: str,
     """The Panel entry point: one DashboardApp per browser session."""
     sid = unsign(pn.state.cookies.get(COOKIE_NAME)) or VAULT.create()
     if pn.state.curdoc is not None:
-        pn.state.curdoc.template = PAGE_TEMPLATE
+        pn.state.curdoc.template = PAGE_TEMPLATE  # type: ignore[assignment]  # str is allowed
     app = DashboardApp(api_url, payment_url, sid, client_ip=_session_ip(trusted_proxies))
     location = pn.state.location
     url = f"{location.pathname}{location.search}" if location is not None else "/"

@@ -41,7 +41,7 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
         extra_patterns=session_routes(secure),
         verbose=show_url,
     )
-    server._tornado.transforms.append(  # type: ignore[attr-defined]
+    server._tornado.transforms.append(
         headers_transform(security_headers(settings.ecpay_gateway_url)))
     server.start()
     server.io_loop.start()

@@ -67,7 +67,7 @@ TAP_CSS = """
 """
 for _widget in (pn.widgets.Button, pn.widgets.TextInput, pn.widgets.PasswordInput,
                 pn.widgets.Select, pn.widgets.RadioButtonGroup):
-    _widget.stylesheets = [TAP_CSS]
+    _widget.stylesheets = [TAP_CSS]  # type: ignore[assignment]  # a class default
 
 
 def html_pane(body: str, **kwargs: Any) -> pn.pane.HTML:

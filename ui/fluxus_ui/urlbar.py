@@ -43,7 +43,7 @@ class UrlBar(ReactiveHTML):
     def __init__(self, **params: object) -> None:
         super().__init__(height=0, width=0, margin=0, **params)
 
-    def show(self, url: str, *, replace: bool = False) -> None:
+    def set_url(self, url: str, *, replace: bool = False) -> None:
         self.nav = json.dumps([url, replace])
 
     def popped_url(self) -> str:

@@ -3,6 +3,7 @@ and a note) and /staff/einvoices (e-invoices ECPay refused, sent again)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import panel as pn
@@ -86,7 +87,7 @@ class EInvoiceQueueView(_StaffQueue):
     def _item(self, einvoice: FailedEInvoice) -> pn.Column:
         facts = definition_list([
             (self.t("orders.number"), einvoice.relate_number),
-            (self.t("orders.amount"), money(einvoice.sales_amount)),
+            (self.t("orders.amount"), money(Decimal(einvoice.sales_amount))),
             (self.t("queue.attempts"), str(einvoice.attempts)),
             (self.t("queue.last_error"), einvoice.last_error or "—"),
             (self.t("orders.date"), datetime_text(einvoice.created_at)),

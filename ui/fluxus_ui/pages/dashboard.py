@@ -7,6 +7,7 @@ from typing import Any
 import panel as pn
 
 from fluxus_ui.i18n import date, money
+from fluxus_ui.models import Subscription
 from fluxus_ui.pages import View
 from fluxus_ui.pages.subscription import SubscriptionFacts, pay_actions
 from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane, table
@@ -63,15 +64,17 @@ class DashboardView(View):
             cards.append(facts.card(sub, *pay_actions(self, sub), manage))
         ended = [s for s in subs if not s.is_live]
         if ended:
-            rows = [[esc((self.app.billing.plan(s.plan_id) or s.plan).name
-                         if (self.app.billing.plan(s.plan_id) or s.plan) else "—"),
-                     badge(s.status, self.status(s.status)), esc(date(s.end_date))]
-                    for s in ended]
+            rows = [[esc(self._plan_name(s)), badge(s.status, self.status(s.status)),
+                     esc(date(s.end_date))] for s in ended]
             cards.append(html_pane(
                 f"<h3>{esc(self.t('dash.ended'))}</h3>"
                 + table([self.t("dash.plan"), self.t("dash.status"), self.t("col.end")], rows,
                         raw=True), css_classes=["fx-ended-subscriptions"]))
         return pn.Column(*cards, sizing_mode="stretch_width", css_classes=["fx-subscriptions"])
+
+    def _plan_name(self, sub: Subscription) -> str:
+        plan = self.app.billing.plan(sub.plan_id) or sub.plan
+        return plan.name if plan else "—"
 
     def _orders(self) -> Any:
         orders = self.app.billing.orders[:5]

@@ -74,12 +74,12 @@ class OrdersView(View):
         steps = payment_instructions(order) if order.status in ("pending", "processing") else []
         if steps:
             expire = dict(steps).get("pay.expire", "—")
-            rows = [(self._label(key), value, self._note(key, value), key != "pay.expire")
-                    for key, value in steps]
+            codes = [(self._label(key), value, self._note(key, value), key != "pay.expire")
+                     for key, value in steps]
             waiting = self.t(f"orders.waiting_{order.payment_method}", expire=expire)
             parts += [heading(self.t("orders.instructions")),
                       html_pane(f'<div class="card"><p class="fx-waiting"><b>{esc(waiting)}</b>'
-                                f"</p>{code_rows(rows, self.t('pay.copy'), self.t('pay.copied'))}"
+                                f"</p>{code_rows(codes, self.t('pay.copy'), self.t('pay.copied'))}"
                                 "</div>", css_classes=["fx-payment-code"])]
         if order.failure_reason and order.status == "pending":
             failed = self.t("orders.failed_before", reason=order.failure_reason)
