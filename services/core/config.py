@@ -194,6 +194,11 @@ class Settings:
     operator_env_configmap: str = _setting(
         "", "FLUXUS_OPERATOR_ENV_CONFIGMAP", "ConfigMap whose keys the CronJobs get as env"
     )
+    webhooks_allow_private: bool = _setting(
+        False, "FLUXUS_WEBHOOKS_ALLOW_PRIVATE",
+        "`true` lets webhook endpoints point at private, loopback and link-local addresses"
+        " (local development only; refused targets are an SSRF guard)",
+    )
     component: str = _setting(
         "", "FLUXUS_COMPONENT",
         "the process (api, payment, worker, ...): production checks only the credentials it uses",

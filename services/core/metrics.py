@@ -133,6 +133,12 @@ REFUNDS = Counter(
     "Refunds finished, by method (card, manual) and outcome (succeeded, confirmed, failed).",
     ["method", "outcome"],
 )
+WEBHOOK_OUTCOMES = frozenset({"succeeded", "retrying", "failed", "disabled"})
+WEBHOOK_DELIVERIES = Counter(
+    "fluxus_billing_webhook_deliveries_total",
+    "Outgoing webhook delivery attempts, by outcome (retrying: failed, another attempt due).",
+    ["outcome"],
+)
 
 # --- Jobs (RQ) ------------------------------------------------------------------------------
 JOBS_STARTED = Counter("fluxus_jobs_started_total", "Job attempts started.", ["job_name", "queue"])
@@ -206,6 +212,10 @@ SCRAPE_TIME_METRICS = frozenset(
         "fluxus_payment_agreements_cancelling_oldest_age_seconds",
         "fluxus_payment_refunds_attention",
         "fluxus_payment_refunds_oldest_in_flight_age_seconds",
+        "fluxus_billing_webhook_deliveries",
+        "fluxus_billing_webhook_oldest_failing_age_seconds",
+        "fluxus_billing_mrr_movements_month_twd",
+        "fluxus_billing_mrr_booked_twd",
         "fluxus_queue_depth",
         "fluxus_queue_oldest_job_age_seconds",
         "fluxus_queue_started_jobs",
@@ -280,6 +290,10 @@ def record_einvoice(outcome: str) -> None:
 
 def record_refund(method: str, outcome: str) -> None:
     REFUNDS.labels(_bounded(method, REFUND_METHODS), _bounded(outcome, REFUND_OUTCOMES)).inc()
+
+
+def record_webhook_delivery(outcome: str) -> None:
+    WEBHOOK_DELIVERIES.labels(_bounded(outcome, WEBHOOK_OUTCOMES)).inc()
 
 
 def record_reconcile(outcome: str, seconds: float) -> None:

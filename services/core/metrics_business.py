@@ -35,6 +35,7 @@ from services.core.db.session import session_scope
 from services.core.domain.periods import BillingCycle
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.metrics_refunds import refund_counts, refund_metrics
+from services.core.metrics_webhooks import WebhookMrrSnapshot, metrics_of, take
 from services.core.usecases.payments.reviews import ReviewReason, ReviewStatus
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class BusinessSnapshot:
     einvoices_oldest_pending_seconds: float = 0.0
     refunds: dict[str, int] = field(default_factory=dict)  # attention state -> refunds
     refunds_oldest_in_flight_seconds: float = 0.0
+    webhooks_mrr: WebhookMrrSnapshot = field(default_factory=WebhookMrrSnapshot)
 
 
 def _renewal_backlog(session: Session, clock: Clock, snap: BusinessSnapshot) -> None:
@@ -213,6 +215,7 @@ def take_snapshot(session: Session, clock: Clock) -> BusinessSnapshot:
     _reviews_and_agreements(session, clock, snap)
     _einvoices(session, clock, snap)
     snap.refunds, snap.refunds_oldest_in_flight_seconds = refund_counts(session, clock)
+    snap.webhooks_mrr = take(session, clock)
     return snap
 
 
@@ -301,6 +304,7 @@ def snapshot_metrics(snap: BusinessSnapshot) -> list[Metric]:
         *_review_metrics(snap),
         *_einvoice_metrics(snap),
         *refund_metrics(snap.refunds, snap.refunds_oldest_in_flight_seconds),
+        *metrics_of(snap.webhooks_mrr),
     ]
 
 

@@ -77,6 +77,14 @@ JOBS: dict[str, JobSpec] = {
     "prune_expired_tokens": JobSpec(
         "services.worker.jobs.periodic.prune_expired_tokens", MAINTENANCE, (), 300
     ),
+    # A delivery keeps its schedule on the row (Standard Webhooks: 5 s … 24 h) and is swept.
+    "deliver_webhook": JobSpec(
+        "services.worker.jobs.webhooks.deliver_webhook", MAINTENANCE, (30, 120), 60
+    ),
+    "sweep_webhooks": JobSpec("services.worker.jobs.webhooks.sweep_webhooks", MAINTENANCE, (), 60),
+    "prune_webhook_events": JobSpec(
+        "services.worker.jobs.webhooks.prune_webhook_events", MAINTENANCE, (), 300
+    ),
     "recover_abandoned_jobs": JobSpec(
         "services.worker.jobs.periodic.recover_abandoned_jobs", MAINTENANCE, (), 60
     ),
@@ -102,6 +110,8 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_einvoices", 60),
     PeriodicJob("sweep_refunds", 60),
     PeriodicJob("prune_expired_tokens", 3600),
+    PeriodicJob("sweep_webhooks", 30),
+    PeriodicJob("prune_webhook_events", 3600),
 )
 
 

@@ -275,6 +275,20 @@ TEMPLATES: dict[str, dict[str, Words]] = {
             ),
         ),
     },
+    # To staff: an outgoing webhook endpoint stopped receiving events.
+    "webhook_endpoint_disabled": {
+        "zh-TW": Words(
+            "Webhook 端點已停用：{{ endpoint_url }}",
+            ("Webhook 端點 {{ endpoint_url }} 已停用，不再傳送事件。原因：{{ reason }}",
+             "修正接收端後，請在管理介面重新啟用，並重送停用期間的事件。"),
+        ),
+        "en": Words(
+            "Webhook endpoint disabled: {{ endpoint_url }}",
+            ("The webhook endpoint {{ endpoint_url }} was disabled and gets no more events."
+             " Reason: {{ reason }}",
+             "Once the receiver is fixed, enable it again and replay the events it missed."),
+        ),
+    },
     # Account notices: registration answers the same whether or not an account exists, so
     # these say what happened to whoever reads the mailbox.
     "email_changed": {
@@ -341,6 +355,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "card_agreement_ended": ("plan_name",),
     "einvoice_issued": ("order_number", "einvoice_number"),
     "refund_issued": ("order_number", "refund_amount"),
+    "webhook_endpoint_disabled": ("endpoint_url", "reason"),
 }
 
 # Text parts are never HTML; the HTML part escapes every value. Optional values render empty

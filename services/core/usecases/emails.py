@@ -31,6 +31,7 @@ TEMPLATES = frozenset(
         "card_agreement_ended",
         "einvoice_issued",
         "refund_issued",
+        "webhook_endpoint_disabled",
     }
 )
 

@@ -23,6 +23,7 @@ from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.emails import queue_email
 from services.core.usecases.payments import closing
+from services.core.usecases.webhooks import events
 
 S = SubscriptionStatus
 BATCH = 200
@@ -67,6 +68,7 @@ def _move(session: Session, sub: Subscription, target: S, why: str, now: datetim
         description=why,
         meta={"from": before, "end_date": sub.end_date.isoformat() if sub.end_date else None},
     )
+    events.subscription_changed(session, now, sub, before)
 
 
 def _mail(

@@ -28,6 +28,7 @@ from services.core.usecases.payments.completion import (
     lock_order,
 )
 from services.core.usecases.payments.period_charges import record_period_charge
+from services.core.usecases.webhooks import events
 from services.ecpay.notifications import PaymentInfoNotification, PeriodNotification
 from services.ecpay.notifications import PaymentNotification as ReturnNotification
 
@@ -66,6 +67,9 @@ def fail_payment(
         event_key=f"payment_failed:{attempt.id}",
         context={"order_id": str(order.id)},
     )
+    events.record(session, clock.now(), "payment.failed", {
+        "order_id": str(order.id), "subscription_id": str(order.subscription_id),
+        "customer_id": str(order.user_id), "attempt": attempt.merchant_trade_no}, jobs)
     return PaymentResult(order.id, Outcome.FAILED)
 
 

@@ -21,6 +21,7 @@ from services.core.usecases import audit
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
 from services.core.usecases.payments import closing
+from services.core.usecases.webhooks import events
 
 S = SubscriptionStatus
 
@@ -130,6 +131,7 @@ def change_status(session: Session, clock: Clock, jobs: Jobs, actor: Actor, call
             closing.end_subscription(session, clock, jobs, subscription, f"subscription {status}")
         description = f"Status {previous} → {status}."
     session.flush()
+    events.subscription_changed(session, clock.now(), subscription, previous, jobs=jobs)
     audit.record(session, actor, "subscription_status_change", resource_type="subscription",
                  resource_id=subscription.id, description=description,
                  meta={"from": previous, "to": subscription.status,

@@ -23,6 +23,7 @@ from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.einvoices.states import EInvoiceStatus, FailureReason
 from services.core.usecases.emails import queue_email
+from services.core.usecases.webhooks import events
 from services.ecpay.einvoice import (
     EInvoiceClient,
     EInvoiceDuplicate,
@@ -182,6 +183,10 @@ def issue(session: Session, clock: Clock, gateway: EInvoiceClient, einvoice_id: 
                  description=f"E-invoice {row.display_number} issued",
                  meta={"relate_number": row.relate_number, "recovered": outcome.value ==
                        IssueOutcome.RECOVERED.value})
+    events.record(session, now, "einvoice.issued", {
+        "einvoice_id": str(row.id), "einvoice_number": row.display_number,
+        "order_id": str(row.order_id), "invoice_id": str(row.invoice_id),
+        "customer_id": str(row.user_id)}, jobs)
     return outcome
 
 

@@ -13,6 +13,7 @@ from services.core.domain.money import split_tax_included
 from services.core.domain.periods import TAIPEI, BillingCycle, Period, add_cycles, period_after
 from services.core.domain.states import SubscriptionStatus, can_transition_subscription
 from services.core.usecases import audit
+from services.core.usecases.webhooks import events
 
 S = SubscriptionStatus
 
@@ -79,6 +80,7 @@ def activate(session: Session, order: Order, sub: Subscription, plan: Plan,
         resource_type="subscription", resource_id=sub.id, user_id=sub.user_id,
         meta={"from": previous, "start": period.start.isoformat(), "end": period.end.isoformat()},
     )
+    events.subscription_changed(session, paid_at, sub, previous)
     return period
 
 
@@ -103,4 +105,8 @@ def issue_invoice(
     )
     session.add(invoice)
     session.flush()  # the unique order_id is the last guard against a second invoice
+    events.record(session, issued_at, "invoice.issued", {
+        "invoice_id": str(invoice.id), "invoice_number": invoice.invoice_number,
+        "order_id": str(order.id), "customer_id": str(order.user_id),
+        "total_amount": str(invoice.total_amount), "currency": invoice.currency})
     return invoice

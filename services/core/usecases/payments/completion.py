@@ -29,6 +29,7 @@ from services.core.usecases.payments import agreements, attempts
 from services.core.usecases.payments.activation import activate, issue_invoice, reactivatable
 from services.core.usecases.payments.attempts import AttemptStatus
 from services.core.usecases.payments.reviews import ReviewReason, park
+from services.core.usecases.webhooks import events
 
 INVOICE_PDF_JOB = "render_invoice_pdf"
 OPEN_ORDER = (OrderStatus.PENDING, OrderStatus.PROCESSING)
@@ -216,6 +217,10 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
         context={"order_id": str(order.id), "invoice_id": str(invoice.id)},
     )
     jobs.enqueue(INVOICE_PDF_JOB, str(invoice.id), job_id=f"invoice-pdf-{invoice.id}")
+    events.record(session, clock.now(), "order.paid", {
+        "order_id": str(order.id), "subscription_id": str(sub.id),
+        "customer_id": str(order.user_id), "invoice_id": str(invoice.id),
+        "amount": str(order.amount), "currency": order.currency}, jobs)
     return PaymentResult(order.id, Outcome.COMPLETED, invoice.id)
 
 

@@ -35,6 +35,7 @@ from services.core.usecases.payments.completion import (
     lock_subscription,
 )
 from services.core.usecases.payments.reviews import ReviewReason, park
+from services.core.usecases.webhooks import events
 from services.ecpay.notifications import PeriodNotification
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ def _declined(session: Session, clock: Clock, jobs: Jobs, agreement: CardAgreeme
         resource_id=sub.id, user_id=sub.user_id, description=reason,
         meta={"from": previous, "to": sub.status, "agreement": charge.merchant_trade_no},
     )
+    events.subscription_changed(session, clock.now(), sub, previous, jobs=jobs)
     if sub.status not in _CLOSED:
         queue_email(
             session, jobs, template="payment_failed", user=session.get_one(User, sub.user_id),

@@ -1,0 +1,171 @@
+"""MRR movements: how each customer's monthly recurring revenue moves, written with every
+subscription change, and the monthly report built from them.
+
+A customer's MRR is the sum over their active and past-due subscriptions of the plan price
+normalised to a month (quarterly ÷3, yearly ÷12), tax excluded (price × 100/105); trials
+and ended subscriptions count nothing. Each change books the difference from the customer's
+last booked MRR as one movement, so the movements of a customer always add up to their MRR:
+starting + movements = ending holds for every month by construction, and the report's
+`ending` is checked against the subscriptions themselves in the tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.core.db.models import MrrMovement, Plan, Subscription
+from services.core.domain.periods import TAIPEI, BillingCycle
+from services.core.domain.states import SubscriptionStatus
+from services.core.errors import ValidationError
+
+S = SubscriptionStatus
+PAYING = (S.ACTIVE.value, S.PAST_DUE.value)  # past due counts until it churns
+KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
+CENT = Decimal("0.01")
+
+
+def monthly_amount(price: Decimal | int, billing_cycle: str) -> Decimal:
+    """A plan's price per month in NT$, tax excluded (prices are tax-inclusive integers)."""
+    months = BillingCycle.parse(billing_cycle).months
+    return (Decimal(price) * 100 / 105 / months).quantize(CENT, ROUND_HALF_UP)
+
+
+def customer_mrr(session: Session, customer_id: uuid.UUID) -> Decimal:
+    rows = session.execute(
+        select(Plan.price, Plan.billing_cycle).select_from(Subscription)
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(Subscription.user_id == customer_id, Subscription.status.in_(PAYING))
+    ).all()
+    return sum((monthly_amount(price, cycle) for price, cycle in rows), Decimal("0.00"))
+
+
+def _last(session: Session, customer_id: uuid.UUID) -> MrrMovement | None:
+    return session.scalars(
+        select(MrrMovement).where(MrrMovement.customer_id == customer_id)
+        .order_by(MrrMovement.occurred_at.desc(), MrrMovement.created_at.desc()).limit(1)
+    ).first()
+
+
+def _kind(before: Decimal, after: Decimal, churned_before: bool) -> str:
+    if before == 0:
+        return "reactivation" if churned_before else "new"
+    if after == 0:
+        return "churn"
+    return "expansion" if after > before else "contraction"
+
+
+def track(session: Session, at: datetime, sub: Subscription,
+          previous_status: str | None) -> MrrMovement | None:
+    """Book the change of `sub`'s customer's MRR (nothing when it did not move)."""
+    last = _last(session, sub.user_id)
+    before = last.mrr_after_twd if last is not None else Decimal("0.00")
+    after = customer_mrr(session, sub.user_id)
+    if after == before:
+        return None
+    kind = _kind(before, after, last is not None)
+    reason = ""
+    if kind == "churn":
+        delinquent = previous_status == S.PAST_DUE.value and sub.status == S.EXPIRED.value
+        reason = "delinquent" if delinquent else "voluntary"
+    movement = MrrMovement(
+        customer_id=sub.user_id, subscription_id=sub.id, occurred_at=at, kind=kind,
+        amount_twd=after - before, mrr_after_twd=after, reason=reason,
+    )
+    session.add(movement)
+    session.flush()
+    return movement
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: str  # YYYY-MM, Asia/Taipei
+    starting: Decimal
+    new: Decimal
+    expansion: Decimal
+    contraction: Decimal  # a decrease, as a positive amount
+    churn_voluntary: Decimal  # positive
+    churn_delinquent: Decimal  # positive
+    reactivation: Decimal
+    ending: Decimal
+    revenue_churn_rate: Decimal | None  # (churn + contraction) ÷ starting
+    net_revenue_retention: Decimal | None  # (starting + expansion − contraction − churn) ÷ starting
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=TAIPEI).astimezone(UTC)
+
+
+def _months(first: date, last: date) -> list[tuple[int, int]]:
+    out, (y, m) = [], (first.year, first.month)
+    while (y, m) <= (last.year, last.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def report(session: Session, first: date, last: date) -> list[MonthRow]:
+    """One row per month from `first`'s month to `last`'s (both inclusive, Taipei months)."""
+    months = _months(first, last)
+    if len(months) > 120:
+        raise ValidationError("at most 120 months per report", errors={"to": ["range too long"]})
+    start = _month_start(*months[0])
+    starting = session.scalar(
+        select(func.coalesce(func.sum(MrrMovement.amount_twd), 0))
+        .where(MrrMovement.occurred_at < start)
+    )
+    balance = Decimal(starting or 0).quantize(CENT)
+    rows = []
+    for year, month in months:
+        lo = _month_start(year, month)
+        hi = _month_start(*((year + 1, 1) if month == 12 else (year, month + 1)))
+        sums = {(k, r): Decimal(v or 0) for k, r, v in session.execute(
+            select(MrrMovement.kind, MrrMovement.reason, func.sum(MrrMovement.amount_twd))
+            .where(MrrMovement.occurred_at >= lo, MrrMovement.occurred_at < hi)
+            .group_by(MrrMovement.kind, MrrMovement.reason)
+        )}
+
+        def total(kind: str, reason: str | None = None, sums: dict = sums) -> Decimal:
+            return sum((v for (k, r), v in sums.items()
+                        if k == kind and (reason is None or r == reason)), Decimal("0.00"))
+
+        row_start, moved = balance, sum(sums.values(), Decimal("0.00"))
+        balance = (balance + moved).quantize(CENT)
+        churn = -total("churn")
+        contraction = -total("contraction")
+        rows.append(MonthRow(
+            month=f"{year:04d}-{month:02d}", starting=row_start, new=total("new"),
+            expansion=total("expansion"), contraction=contraction,
+            churn_voluntary=-total("churn", "voluntary"),
+            churn_delinquent=-total("churn", "delinquent"),
+            reactivation=total("reactivation"), ending=balance,
+            revenue_churn_rate=((churn + contraction) / row_start).quantize(Decimal("0.0001"))
+            if row_start else None,
+            net_revenue_retention=(
+                (row_start + total("expansion") - contraction - churn) / row_start
+            ).quantize(Decimal("0.0001")) if row_start else None,
+        ))
+    return rows
+
+
+def to_csv(rows: list[MonthRow]) -> str:
+    out = io.StringIO()
+    fields = list(MonthRow.__dataclass_fields__)
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else str(v) for k, v in asdict(row).items()})
+    return out.getvalue()
+
+
+def current(session: Session) -> Decimal:
+    """Everyone's MRR now: the sum of every movement."""
+    total = session.scalar(select(func.coalesce(func.sum(MrrMovement.amount_twd), 0)))
+    return Decimal(total or 0).quantize(CENT)
