@@ -360,8 +360,16 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Free trial of {days} days until {date}: paying today keeps it, and the paid period "
         "starts when it ends",
     ),
-    "checkout.renews": ("之後{cycle}自動續訂 {amount}，可隨時關閉",
-                        "Then renews at {amount} {cycle}; turn it off at any time"),
+    "checkout.renews_card": (
+        "信用卡定期定額：之後{cycle}由綠界自動以此卡扣款 {amount}，關閉自動續訂即停止扣款",
+        "Card agreement: ECPay then charges {amount} {cycle} to this card until you turn "
+        "auto-renew off",
+    ),
+    "checkout.renews_order": (
+        "之後{cycle}到期前會產生 {amount} 的續訂訂單，由您自行付款；可隨時關閉自動續訂",
+        "Then a renewal order of {amount} is created {cycle} before the period ends, for you "
+        "to pay; turn auto-renew off at any time",
+    ),
     "recover.forgot_title": ("忘記密碼", "Forgot password"),
     "recover.forgot_intro": ("輸入註冊的電子郵件，我們會寄送重設密碼的連結。",
                              "Enter your account's e-mail and we will send a link to set a "

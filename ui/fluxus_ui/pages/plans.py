@@ -81,12 +81,16 @@ class PlansView(View):
             "success", name="checkout",
         )
         self.invoice = invoice
+        had_trial, now = self.app.billing.had_trial(plan), self.app.billing.now()
+        summary = html_pane(checkout_summary(self.t, plan, had_trial, now, method.value),
+                            css_classes=["fx-checkout-summary"])
+        # Card payments renew through ECPay's recurring agreement; the others by new orders.
+        method.param.watch(lambda e: setattr(summary, "object", checkout_summary(
+            self.t, plan, had_trial, now, e.new)), "value")
         self.checkout_area.objects = [
             ScrollIntoView(),
             heading(f"{plan.name} — {money(plan.price, plan.currency)}"),
-            html_pane(checkout_summary(self.t, plan, self.app.billing.had_trial(plan),
-                                       self.app.billing.now()),
-                      css_classes=["fx-checkout-summary"]),
+            summary,
             html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, invoice.layout(), go,
         ]
 
@@ -118,15 +122,17 @@ class PlansView(View):
         ]
 
 
-def checkout_summary(t: Any, plan: Plan, had_trial: bool, now: Any) -> str:
-    """Charged today, the period it pays for, the tax in it, and the trial and its end."""
+def checkout_summary(t: Any, plan: Plan, had_trial: bool, now: Any, method: str) -> str:
+    """Charged today, the period it pays for, the tax in it, the trial and its end, and how
+    it renews with this payment method."""
     deal = terms(plan, had_trial, now)
     lines = [t("checkout.today", amount=money(deal.charge, plan.currency)),
              t("checkout.tax", tax=money(deal.tax, plan.currency)),
              t("checkout.period", start=date(deal.period_start), end=date(deal.period_end))]
     if deal.trial_end is not None:
         lines.append(t("checkout.trial", days=plan.trial_days, date=date(deal.trial_end)))
-    lines.append(t("checkout.renews", amount=money(deal.charge, plan.currency),
+    renews = "checkout.renews_card" if method == "credit_card" else "checkout.renews_order"
+    lines.append(t(renews, amount=money(deal.charge, plan.currency),
                    cycle=t(f"cycle.{plan.billing_cycle}")))
     items = "".join(f"<li>{esc(line)}</li>" for line in lines)
     return f'<div class="card"><ul class="features">{items}</ul></div>'
