@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from services.core.db.models import EInvoice, Invoice, Order, Plan
 from services.core.domain.periods import TAIPEI
 from services.core.errors import NotFound
+from services.core.usecases.invoice_font import cjk_font
 
 # Fonts with Traditional Chinese glyphs, first found wins (Debian: fonts-wqy-microhei).
 CJK_FONT_CANDIDATES = (
@@ -38,18 +39,20 @@ def pdf_path(invoice_dir: Path, invoice_number: str) -> Path:
 
 
 class _Writer:
-    """fpdf2 with a CJK font when there is one, else a Latin-1 core font that drops CJK."""
+    """fpdf2 with a CJK font when there is one, else a Latin-1 core font that drops CJK.
+
+    Lines are collected first and laid out in `output()`, once the document's characters
+    are known: the CJK font embedded is cut to exactly those glyphs (see invoice_font).
+    """
 
     def __init__(self, font: Path | None) -> None:
+        self.font = font
+        self.unicode = font is not None
+        self.family = "cjk" if font is not None else "helvetica"
         self.pdf = FPDF(format="A4")
         self.pdf.set_auto_page_break(auto=True, margin=15)
         self.pdf.add_page()
-        self.unicode = font is not None
-        if font is not None:
-            self.pdf.add_font("cjk", "", str(font))
-            self.family = "cjk"
-        else:
-            self.family = "helvetica"
+        self.lines: list[tuple[str, str | None, int, float]] = []  # left, right, size, height
 
     def text(self, value: str) -> str:
         if self.unicode:
@@ -59,13 +62,26 @@ class _Writer:
         return " ".join(kept.split()) or "-"
 
     def line(self, value: str, size: int = 11, height: float = 7) -> None:
-        self.pdf.set_font(self.family, size=size)
-        self.pdf.cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
+        self.lines.append((self.text(value), None, size, height))
 
     def row(self, left: str, right: str, size: int = 11) -> None:
-        self.pdf.set_font(self.family, size=size)
-        self.pdf.cell(120, 7, self.text(left))
-        self.pdf.cell(0, 7, self.text(right), align="R", new_x="LMARGIN", new_y="NEXT")
+        self.lines.append((self.text(left), self.text(right), size, 7))
+
+    def output(self) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="fluxus-font-") as tmp:
+            if self.font is not None:
+                used = "".join(left + (right or "") for left, right, _, _ in self.lines)
+                subset = Path(tmp) / "cjk.ttf"
+                subset.write_bytes(cjk_font(self.font).subset(used))
+                self.pdf.add_font("cjk", "", str(subset))
+            for left, right, size, height in self.lines:
+                self.pdf.set_font(self.family, size=size)
+                if right is None:
+                    self.pdf.cell(0, height, left, new_x="LMARGIN", new_y="NEXT")
+                    continue
+                self.pdf.cell(120, height, left)
+                self.pdf.cell(0, height, right, align="R", new_x="LMARGIN", new_y="NEXT")
+            return bytes(self.pdf.output())
 
 
 def _money(value: Decimal, currency: str) -> str:
@@ -136,7 +152,7 @@ def build_pdf(
     w.row("銷售額 Net", _money(invoice.amount, invoice.currency))
     w.row("營業稅 5% Tax", _money(invoice.tax_amount, invoice.currency))
     w.row("總計 Total", _money(invoice.total_amount, invoice.currency), size=13)
-    return bytes(w.pdf.output())
+    return w.output()
 
 
 def _item_name(session: Session, invoice: Invoice) -> str:
