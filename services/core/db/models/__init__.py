@@ -2,6 +2,7 @@
 
 from services.core.db.models.audit_log import AuditLog
 from services.core.db.models.card_agreement import CardAgreement
+from services.core.db.models.credit import CreditEntry
 from services.core.db.models.einvoice import EInvoice, EInvoiceAllowance
 from services.core.db.models.email_delivery import EmailDelivery
 from services.core.db.models.invoice import Invoice, InvoiceSequence
@@ -12,6 +13,7 @@ from services.core.db.models.payment_notification import PaymentNotification
 from services.core.db.models.payment_review import PaymentReview
 from services.core.db.models.period_charge import PeriodCharge
 from services.core.db.models.plan import Plan
+from services.core.db.models.plan_change import PlanChange
 from services.core.db.models.refund import Refund
 from services.core.db.models.subscription import Subscription
 from services.core.db.models.tokens import RefreshToken, RevokedAccessToken, UserToken
@@ -21,6 +23,7 @@ from services.core.db.models.webhook import Event, WebhookDelivery, WebhookEndpo
 __all__ = [
     "AuditLog",
     "CardAgreement",
+    "CreditEntry",
     "EInvoice",
     "EInvoiceAllowance",
     "EmailDelivery",
@@ -34,6 +37,7 @@ __all__ = [
     "PaymentReview",
     "PeriodCharge",
     "Plan",
+    "PlanChange",
     "RefreshToken",
     "Refund",
     "RevokedAccessToken",
