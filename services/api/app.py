@@ -15,8 +15,10 @@ from services.api.resources.orders.routes import blp as orders
 from services.api.resources.payment_reviews.routes import blp as payment_reviews
 from services.api.resources.plans.routes import blp as plans
 from services.api.resources.refunds.routes import blp as refunds
+from services.api.resources.reports.routes import blp as reports
 from services.api.resources.subscriptions.routes import blp as subscriptions
 from services.api.resources.users.routes import blp as users
+from services.api.resources.webhooks.routes import blp as webhooks
 from services.api.throttle import install_auth_throttle
 from services.core.clock import Clock, SystemClock
 from services.core.config import Settings, get_settings
@@ -28,7 +30,7 @@ from services.web.setup import install_web
 
 BLUEPRINTS = (
     auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
-    refunds,
+    refunds, webhooks, reports,
 )
 HEALTH_PATHS = {
     "/api/health/live": "The process answers.",

@@ -34,7 +34,7 @@ def take(session: Session, clock: Clock) -> WebhookMrrSnapshot:
     failing = (WebhookDelivery.status == "pending") & WebhookDelivery.first_failed_at.isnot(None)
     counts = dict(session.execute(
         select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
-    ).tuples().all())
+    ).all())
     n_failing = int(session.scalar(select(func.count()).where(failing)) or 0)
     snap.deliveries = {"pending": int(counts.get("pending", 0)) - n_failing,
                        "failing": n_failing, "succeeded": int(counts.get("succeeded", 0)),

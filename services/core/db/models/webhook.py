@@ -45,6 +45,10 @@ class WebhookEndpoint(Base):
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
+
 
 class WebhookDelivery(Base):
     """One event to one endpoint; retries reuse this row (and the event's `webhook-id`)."""

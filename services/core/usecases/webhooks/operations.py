@@ -38,7 +38,7 @@ def delivery_log(session: Session, caller: User, endpoint_id: uuid.UUID, *, page
         query = query.where(WebhookDelivery.status == status)
     found = paginate(session, query, page=page, page_size=page_size)
     types = dict(session.execute(select(Event.id, Event.type).where(
-        Event.id.in_([d.event_id for d in found.items]))).tuples().all())
+        Event.id.in_([d.event_id for d in found.items]))).all())
     for delivery in found.items:
         delivery.event_type = types.get(delivery.event_id, "")
     return found

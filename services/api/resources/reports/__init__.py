@@ -1,0 +1,1 @@
+"""Reports for staff and accountants (MRR movements)."""

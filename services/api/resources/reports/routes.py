@@ -1,0 +1,53 @@
+"""Reports (staff): MRR movements by month, as JSON or CSV for accountants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.api.resources.common import authenticated, document_errors
+from services.api.resources.reports.schemas import MrrArgsSchema, MrrReportSchema
+from services.core.errors import PermissionDenied
+from services.core.usecases import mrr
+from services.web.auth import current_user
+from services.web.uow import db_session
+
+blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Reports")
+BASIS = ("NT$ excluding tax (price × 100/105); quarterly ÷3, yearly ÷12; trials excluded;"
+         " past due counts until it churns; months in Asia/Taipei")
+
+
+def _rows(args: dict[str, Any]) -> list[mrr.MonthRow]:
+    # Seam for API keys: a key with billing:read will pass here too.
+    if not current_user().is_staff:
+        raise PermissionDenied("Only staff read reports.")
+    return mrr.report(db_session(), args["since"], args["until"])
+
+
+@blp.route("/mrr/")
+class MrrReport(MethodView):
+    @authenticated(blp, staff=True)
+    @document_errors(blp, 422)
+    @blp.arguments(MrrArgsSchema, location="query")
+    @blp.response(200, MrrReportSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """MRR by month: starting, new, expansion, contraction, churn (voluntary and
+        delinquent), reactivation and ending, with revenue churn and net revenue retention;
+        starting + movements = ending for every month (staff)."""
+        return {"currency": "TWD", "basis": BASIS, "months": _rows(args)}
+
+
+@blp.route("/mrr/export/")
+class MrrExport(MethodView):
+    @authenticated(blp, staff=True)
+    @document_errors(blp, 422)
+    @blp.arguments(MrrArgsSchema, location="query")
+    @blp.response(200, content_type="text/csv", description="one row per month")
+    def get(self, args: dict[str, Any]) -> Any:
+        """The same report as CSV (one row per month) for accountants (staff)."""
+        name = f"mrr-{args['since']:%Y-%m}-{args['until']:%Y-%m}.csv"
+        return Response(mrr.to_csv(_rows(args)), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}"'})

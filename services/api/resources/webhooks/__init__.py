@@ -1,0 +1,1 @@
+"""Outgoing webhook endpoints, their deliveries and events (staff)."""
