@@ -53,7 +53,9 @@ def test_the_mailed_verification_link_verifies_the_address(
     assert link.startswith(stack.ui_url + "/verify-email?token=")
     page.goto(link)
     page.locator(".fx-verify-ok").get_by_text("您的電子郵件已完成驗證。").wait_for()
+    page.wait_for_url(stack.ui_url + "/verify-email")  # the spent token left the address bar
     snap(page, tmp_path, "s1-verified")
+    page.locator(".fx-verify-ok").get_by_text("您的電子郵件已完成驗證。").wait_for()
     api = httpx.Client(base_url=stack.api_url, timeout=10)
     access = api.post("/api/auth/login/", json={"username": username, "password": PASSWORD})
     me = api.get("/api/users/me/", headers={"Authorization": f"Bearer {access.json()['access']}"})

@@ -12,6 +12,7 @@ import panel as pn
 from fluxus_ui.errors import ApiError
 from fluxus_ui.pages import View
 from fluxus_ui.pages.auth import FieldForm
+from fluxus_ui.routes import url_for
 from fluxus_ui.template import button, esc, heading, html_pane
 
 
@@ -108,6 +109,11 @@ class VerifyView(View):
     name = "verify"
     needs_login = False
 
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        # A token is spent once; the page drawn again (another language) keeps its outcome.
+        self.outcomes: dict[str, bool] = {}
+
     async def render(self, **params: Any) -> pn.viewable.Viewable:
         token = str(params.get("token") or "")
         outcome: list[bool] = []
@@ -115,9 +121,14 @@ class VerifyView(View):
         def refused(_exc: ApiError) -> None:
             outcome.append(False)
 
-        if token:
+        if token and token not in self.outcomes:
             await self.app.guarded(lambda: self._verify(token, outcome), on_error=refused)
-        ok = bool(outcome) and outcome[0]
+            self.outcomes[token] = bool(outcome) and outcome[0]
+        if token:
+            # The spent token leaves the address bar and history (it is useless, but a URL
+            # with a token in it gets copied and shared).
+            self.app.urlbar.set_url(url_for(self.name), replace=True)
+        ok = self.outcomes.get(token, False)
         text = self.t("recover.verified") if ok else self.t("recover.verify_failed")
         level = "success" if ok else "warning"
         go = ("dashboard", "nav.dashboard") if self.app.auth.logged_in else ("login", "nav.login")
