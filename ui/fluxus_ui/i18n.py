@@ -322,6 +322,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "pay.copied": ("已複製", "Copied"),
     "dash.ended": ("已結束的訂閱", "Ended subscriptions"),
     "sub.manage": ("管理訂閱", "Manage"),
+    "acct.other_subscriptions": ("其他訂閱", "Other subscriptions"),
     "sub.no_period": ("付款後開始", "Starts when paid"),
     "sub.trial_until": ("免費試用至", "Free trial until"),
     "sub.next_charge": ("下次扣款", "Next charge"),

@@ -60,6 +60,10 @@ def test_a_customer_with_two_subscriptions_sees_and_manages_both(
     page.wait_for_url(f"{stack.ui_url}/orders/{declined['id']}")
     page.locator(".fx-order-status").get_by_text("已付款").wait_for(timeout=60_000)
 
+    # The account page leads to the other subscription too.
+    click(page, "fx-nav-account")
+    page.locator(".fx-other-subscriptions").get_by_text(re.compile("Starter|Pro")).wait_for()
+
     # Cancel the Pro subscription now: first it says what happens to the period and money.
     click(page, "fx-nav-dashboard")
     page.locator(".fx-sub-pro-monthly button", has_text="管理訂閱").click()

@@ -146,7 +146,21 @@ class AccountView(View):
             renewal, button(self.t("acct.cancel_now"), ask, "danger", name="cancel-now"),
             flex_wrap="wrap",
         ))
-        return pn.Column(*parts, confirm, sizing_mode="stretch_width")
+        return pn.Column(*parts, confirm, *self._others(sub), sizing_mode="stretch_width")
+
+    def _others(self, shown: Subscription) -> list[Any]:
+        """The account's other live subscriptions, each to manage on its own page."""
+        others = [s for s in self.app.billing.subscriptions if s.is_live and s.id != shown.id]
+        links = []
+        for sub in others:
+            plan = self.app.billing.plan(sub.plan_id)
+            label = f"{plan.name if plan else sub.id[:8]} · {self.status(sub.status)}"
+            links.append(button(label, lambda _e, i=sub.id: self.app.navigate(
+                "subscription", subscription_id=i), "light", name=f"other-{sub.id[:8]}"))
+        if not links:
+            return []
+        return [html_pane(f"<h3>{esc(self.t('acct.other_subscriptions'))}</h3>"),
+                pn.FlexBox(*links, flex_wrap="wrap", css_classes=["fx-other-subscriptions"])]
 
     async def _renew_on(self, sub: Subscription) -> None:
         done = await self.app.guarded(lambda: self.app.billing.set_auto_renew(sub, True))
