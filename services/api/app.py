@@ -13,6 +13,7 @@ from services.api.resources.einvoices.routes import blp as einvoices
 from services.api.resources.invoices.routes import blp as invoices
 from services.api.resources.orders.routes import blp as orders
 from services.api.resources.payment_reviews.routes import blp as payment_reviews
+from services.api.resources.plan_changes.routes import blp as plan_changes
 from services.api.resources.plans.routes import blp as plans
 from services.api.resources.refunds.routes import blp as refunds
 from services.api.resources.reports.routes import blp as reports
@@ -30,7 +31,7 @@ from services.web.setup import install_web
 
 BLUEPRINTS = (
     auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
-    refunds, webhooks, reports,
+    refunds, webhooks, reports, plan_changes,
 )
 HEALTH_PATHS = {
     "/api/health/live": "The process answers.",

@@ -131,7 +131,9 @@ def create_checkout(
     amount = int(order.amount)
     periodic = None
     if (method is ChoosePayment.CREDIT and sub.auto_renew and not sub.cancel_at_period_end
-            and not sub.period_agreement_no):
+            and not sub.period_agreement_no and order.amount == plan.price):
+        # Only a full-price order sets up an agreement: ECPay charges every period the
+        # first amount, so a prorated upgrade or a credit-reduced order must not be it.
         periodic = periodic_plan(
             BillingCycle.parse(plan.billing_cycle), amount, urls.period_return_url
         )

@@ -24,6 +24,7 @@ from services.core.errors import DomainError, NotFound, ValidationError
 from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.emails import EmailRequest, queue_emails
+from services.core.usecases.plan_changes import effects as plan_change_effects
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,8 @@ def renew_due(
             .with_for_update()
         )
     }
+    # A downgrade scheduled for this period's start moves the plan before it is priced.
+    plan_change_effects.switch_at_renewal(session, clock, subs, wanted)
     rows, skips = _plan_orders(session, clock.now(), wanted, subs)
     for skip in skips:
         counts.skip(skip.reason)

@@ -29,6 +29,7 @@ from services.core.usecases.payments import agreements, attempts
 from services.core.usecases.payments.activation import activate, issue_invoice, reactivatable
 from services.core.usecases.payments.attempts import AttemptStatus
 from services.core.usecases.payments.reviews import ReviewReason, park
+from services.core.usecases.plan_changes import effects as plan_change_effects
 from services.core.usecases.webhooks import events
 
 INVOICE_PDF_JOB = "render_invoice_pdf"
@@ -126,6 +127,10 @@ def _why_not(session: Session, order: Order, sub: Subscription, plan: Plan,
     """The reason this money cannot complete `order`, or None when it can."""
     if to_twd(payment.amount) != order.amount:
         return ReviewReason.AMOUNT_MISMATCH, f"paid {payment.amount}, order is {order.amount}"
+    if (change := plan_change_effects.change_of_order(session, order)) is not None:
+        if order.status in CLOSED_ORDER:
+            return ReviewReason.ORDER_CLOSED, f"order {order.order_number} is {order.status}"
+        return plan_change_effects.refusal(change, sub)
     late_but_welcome = reactivatable(order, sub, plan)
     if order.status in CLOSED_ORDER and not late_but_welcome:
         return ReviewReason.ORDER_CLOSED, f"order {order.order_number} is {order.status}"
@@ -189,7 +194,10 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
     if attempt is not None:
         attempt.status = AttemptStatus.PAID.value
         attempt.trade_no = payment.trade_no[:20] or attempt.trade_no
-    period = activate(session, order, sub, plan, payment.paid_at)
+    change = plan_change_effects.change_of_order(session, order)
+    period = (activate(session, order, sub, plan, payment.paid_at) if change is None
+              else plan_change_effects.activate_paid(session, clock, jobs, change, order, sub,
+                                                     payment.paid_at))
     if attempt is not None and attempt.periodic:
         index = period_number(sub.anchor_date or period.start,
                               BillingCycle.parse(plan.billing_cycle), period.start)

@@ -1,0 +1,28 @@
+"""Orders and the credit balance: credit is used first, and an order it fully covers is
+completed without ECPay (a zero total issues no e-invoice)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from services.core.clock import Clock
+from services.core.db.models import Order
+from services.core.ports import Jobs
+from services.core.usecases import credits
+from services.core.usecases.payments import completion
+
+SOURCE = "credit_balance"
+
+
+def apply_credit(session: Session, clock: Clock, jobs: Jobs, order: Order) -> Decimal:
+    """Use the customer's credit on a new pending order; complete it if nothing is left to
+    pay. Returns the credit used."""
+    used = credits.use_on_order(session, order)
+    if used > 0 and order.amount == 0:
+        completion.complete_payment(
+            session, clock, jobs, order_id=order.id, trade_no="", paid_at=clock.now(),
+            amount=0, payment_type=SOURCE, raw={"credit_used": str(used)}, source=SOURCE,
+            source_key=f"{SOURCE}:{order.order_number}", by_agreement=True)
+    return used

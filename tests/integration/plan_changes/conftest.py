@@ -1,0 +1,102 @@
+"""Plan-change tests: an API on a fixed clock, a customer paid for March 2027 (Taipei)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from services.api.app import create_app
+from services.core.clock import FixedClock
+from services.core.config import Settings
+from services.core.db.models import Plan, Subscription
+from services.core.db.session import dispose_engines
+from services.core.domain.periods import TAIPEI
+from services.core.ports import RecordingJobs
+from services.core.usecases import auth_passwords
+from services.core.usecases.payments import attempts
+from services.core.usecases.payments.completion import complete_payment
+from tests.integration.api.api_helpers import Account, create_account, log_in
+from tests.support.factories import make_order, make_plan, make_subscription
+
+PAID_AT = datetime(2027, 3, 1, tzinfo=TAIPEI)  # the period is Mar 1 – Apr 1 (31 days)
+MID_MARCH = datetime(2027, 3, 16, tzinfo=TAIPEI)
+
+
+@pytest.fixture(autouse=True)
+def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth_passwords, "BCRYPT_ROUNDS", 4)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MID_MARCH)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock) -> Iterator[Flask]:
+    app = create_app(settings, clock=clock)
+    app.testing = True
+    yield app
+    dispose_engines()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def customer(session: Session, client: FlaskClient) -> Account:
+    return log_in(client, create_account(session))
+
+
+@pytest.fixture
+def staff(session: Session, client: FlaskClient) -> Account:
+    return log_in(client, create_account(session, is_staff=True))
+
+
+@dataclass(frozen=True)
+class Plans:
+    basic: Plan  # NT$300 a month
+    pro: Plan  # NT$900 a month
+    yearly: Plan  # NT$3,000 a year: cheaper a day than Basic
+
+
+@pytest.fixture
+def plans(session: Session) -> Plans:
+    made = Plans(make_plan(session, name="Basic", price=Decimal(300)),
+                 make_plan(session, name="Pro", price=Decimal(900)),
+                 make_plan(session, name="Yearly", price=Decimal(3000), billing_cycle="yearly"))
+    session.commit()
+    return made
+
+
+def pay(session: Session, settings: Settings, order_id: uuid.UUID, paid_at: datetime,
+        amount: Decimal, trade_no: str = "2703011000001234",
+        jobs: RecordingJobs | None = None) -> None:
+    """ECPay's payment for an order, through the payment use case (invoice and all)."""
+    complete_payment(session, FixedClock(paid_at), jobs or RecordingJobs(), order_id=order_id,
+                     trade_no=trade_no, paid_at=paid_at, amount=int(amount),
+                     payment_type="Credit_CreditCard", raw={}, source="callback",
+                     settings=settings)
+    session.commit()
+
+
+def paid_subscription(session: Session, settings: Settings, account: Account,
+                      plan: Plan) -> Subscription:
+    """The customer's subscription to `plan`, paid on Mar 1 2027 00:00 Taipei."""
+    sub = make_subscription(session, account.user, plan)
+    order = make_order(session, sub, amount=plan.price)
+    attempts.start(session, FixedClock(PAID_AT), order)
+    session.commit()
+    pay(session, settings, order.id, PAID_AT, plan.price)
+    session.refresh(sub)
+    return sub
