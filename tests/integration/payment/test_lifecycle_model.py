@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import create_engine, func, select
@@ -47,6 +47,8 @@ from services.core.usecases.einvoices import issuing
 from services.core.usecases.payment_notifications import Kind, receive_notification
 from services.core.usecases.payment_processing import process_notification
 from services.core.usecases.payments import agreements
+from services.core.usecases.refunds import einvoice_step as refund_einvoices
+from services.core.usecases.refunds import requests as refunds
 from services.ecpay.einvoice import EInvoiceClient
 from services.ecpay.errors import EcpayUnavailable
 from services.ecpay.simulator.app import create_app as ecpay_simulator
@@ -95,6 +97,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.charges_after_stop: set[str] = set()
         with self.tx() as s:
             self.user_id = make_user(s).id
+            self.staff_id = make_user(s, is_staff=True).id
             self.plan_id = make_plan(s, price=Decimal(PRICE), trial_days=14, grace_days=7).id
 
     def teardown(self) -> None:
@@ -304,6 +307,39 @@ class MoneyLifecycle(RuleBasedStateMachine):
             except EcpayUnavailable:
                 assert not self.gateway.up
 
+    @rule(data=st.data(), whole=st.booleans(),
+          cancel=st.sampled_from(["no", "now", "at_period_end"]))
+    def staff_refund_an_offline_payment(self, data: st.DataObject, whole: bool,
+                                        cancel: str) -> None:
+        """ATM, CVS and barcode money goes back by bank transfer: staff ask, then confirm
+        the transfer; the e-invoice is voided or allowed by the worker afterwards."""
+        with self.tx() as s:
+            paid = list(s.scalars(select(Order).where(
+                Order.status == "completed", Order.payment_method != "credit_card")))
+        if not paid:
+            return
+        order = data.draw(st.sampled_from(paid))
+        amount = Decimal(int(order.amount) if whole else int(order.amount) // 2)
+
+        def ask(s: Session, jobs: RecordingJobs) -> uuid.UUID:
+            staff = s.get_one(User, self.staff_id)
+            return refunds.request_refund(
+                s, self.clock, jobs, SYSTEM, staff, order.id, amount=amount,
+                reason="model", cancel_subscription=cancel,
+                idempotency_key=f"model-{uuid.uuid4().hex}").refund.id
+
+        try:
+            refund_id = self.run(ask)
+        except FluxusError as exc:  # nothing left to refund: refused, never over-refunded
+            assert exc.status in (409, 422), exc
+            return
+        event(f"refund confirmed ({'whole' if whole else 'part'}, cancel {cancel})")
+        self.run(lambda s, jobs: refunds.confirm_transfer(
+            s, self.clock, jobs, SYSTEM, s.get_one(User, self.staff_id), refund_id,
+            reference=f"TX{refund_id.hex[:10]}"))
+        if cancel != "no":
+            self._stop_agreements_of(order.subscription_id)
+
     @rule(fault=st.sampled_from(["none", "busy", "lose", "too_fast"]))
     def worker_issues_einvoices(self, fault: str) -> None:
         """The e-invoice sweep: every due e-invoice is sent to ECPay, the first call perhaps
@@ -317,6 +353,11 @@ class MoneyLifecycle(RuleBasedStateMachine):
         for einvoice_id in due:
             self.run(lambda s, jobs, e=einvoice_id: issuing.issue(
                 s, self.clock, self.einvoices, e, jobs))
+        with self.tx() as s:
+            corrections_due = refund_einvoices.due(s, self.clock)
+        for refund_id in corrections_due:
+            self.run(lambda s, _j, r=refund_id: refund_einvoices.correct(
+                s, self.clock, self.einvoices, r))
         self.einvoice_sim.test_client().delete("/_sim/einvoice/faults")
 
     @rule(days=st.sampled_from([1, 2, 5, 13, 29, 31]))
