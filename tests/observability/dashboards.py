@@ -414,6 +414,24 @@ def billing() -> dict[str, Any]:
                 unit="s",
                 description="FluxusEInvoicePending fires above one day.",
             ),
+            panel(
+                "MRR movements this month (TWD, excl. tax)",
+                ("sum by (kind) (fluxus_billing_mrr_movements_month_twd)", "{{kind}}"),
+                ("fluxus_billing_mrr_booked_twd", "booked MRR"),
+                unit="currencyTWD",
+                description="New, expansion, contraction, churn (voluntary, delinquent) and "
+                "reactivation so far this Taipei month; GET /api/reports/mrr/ has every month.",
+            ),
+            panel(
+                "Outgoing webhooks",
+                ("sum by (state) (fluxus_billing_webhook_deliveries)", "{{state}}"),
+                ("sum by (outcome) (increase(fluxus_billing_webhook_deliveries_total[1h]))",
+                 "attempts: {{outcome}} /h"),
+                ("fluxus_billing_webhook_oldest_failing_age_seconds / 3600",
+                 "oldest failing (hours)"),
+                description="FluxusOutgoingWebhookFailing fires after six hours of failing; "
+                "the delivery log is GET /api/webhook-endpoints/<id>/deliveries/.",
+            ),
         ],
         [],
     )
