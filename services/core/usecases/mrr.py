@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.core.db.models import MrrMovement, Plan, Subscription
+from services.core.db.models import MrrMovement, Plan, Subscription, User
 from services.core.domain.periods import TAIPEI, BillingCycle
 from services.core.domain.states import SubscriptionStatus
 from services.core.errors import ValidationError
@@ -65,6 +65,8 @@ def _kind(before: Decimal, after: Decimal, churned_before: bool) -> str:
 def track(session: Session, at: datetime, sub: Subscription,
           previous_status: str | None) -> MrrMovement | None:
     """Book the change of `sub`'s customer's MRR (nothing when it did not move)."""
+    # One booking per customer at a time: each movement starts where the previous ended.
+    session.execute(select(User.id).where(User.id == sub.user_id).with_for_update())
     last = _last(session, sub.user_id)
     before = last.mrr_after_twd if last is not None else Decimal("0.00")
     after = customer_mrr(session, sub.user_id)
