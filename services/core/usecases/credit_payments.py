@@ -4,6 +4,7 @@ completed without ECPay (a zero total issues no e-invoice)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,3 +27,26 @@ def apply_credit(session: Session, clock: Clock, jobs: Jobs, order: Order) -> De
             amount=0, payment_type=SOURCE, raw={"credit_used": str(used)}, source=SOURCE,
             source_key=f"{SOURCE}:{order.order_number}", by_agreement=True)
     return used
+
+
+def apply_to_renewals(session: Session, clock: Clock, jobs: Jobs,
+                      rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Credit on the renewal orders just created (paid by link, not by an agreement, which
+    charges ECPay's fixed amount); returns the rows still to be paid by the customer.
+
+    One query finds the customers with credit, so a batch without any costs nothing more.
+    """
+    if not rows:
+        return rows
+    holders = credits.users_with_credit(session, {row["user_id"] for row in rows})
+    if not holders:
+        return rows
+    to_pay = []
+    for row in rows:
+        if row["user_id"] in holders:
+            order = session.get_one(Order, row["id"])
+            apply_credit(session, clock, jobs, order)
+            if order.amount == 0:
+                continue
+        to_pay.append(row)
+    return to_pay

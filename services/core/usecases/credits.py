@@ -25,6 +25,13 @@ def balance(session: Session, user_id: uuid.UUID) -> Decimal:
     return Decimal(total or 0)
 
 
+def users_with_credit(session: Session, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these customers have a positive balance (one grouped query)."""
+    return set(session.scalars(
+        select(CreditEntry.user_id).where(CreditEntry.user_id.in_(user_ids))
+        .group_by(CreditEntry.user_id).having(func.sum(CreditEntry.amount) > 0)))
+
+
 def entries(session: Session, user_id: uuid.UUID, *, limit: int = 100) -> list[CreditEntry]:
     return list(session.scalars(
         select(CreditEntry).where(CreditEntry.user_id == user_id)

@@ -17,7 +17,8 @@ from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import Conflict, NotFound
-from services.core.usecases import audit
+from services.core.ports import Jobs
+from services.core.usecases import audit, credit_payments
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
 from services.core.usecases.einvoices import preferences
@@ -107,7 +108,7 @@ def _check_orderable(session: Session, subscription: Subscription) -> _Period:
 def place_order(
     session: Session, clock: Clock, actor: Actor, user: User, *, subscription_id: uuid.UUID,
     payment_method: str, client_ip: str | None, idempotency_key: str | None = None,
-    invoice_preference: dict[str, Any] | None = None,
+    invoice_preference: dict[str, Any] | None = None, jobs: Jobs | None = None,
 ) -> PlacedOrder:
     """Create a pending order priced from the subscription's plan (never from the client).
 
@@ -151,6 +152,9 @@ def place_order(
                  description=f"Order {order.order_number} for {plan.slug}: "
                              f"{order.amount} {order.currency} by {payment_method}.",
                  meta={"subscription_id": str(subscription.id), "amount": str(order.amount)})
+    if jobs is not None:
+        # The customer's credit is used first; an order it covers completes without ECPay.
+        credit_payments.apply_credit(session, clock, jobs, order)
     return PlacedOrder(order, created=True)
 
 

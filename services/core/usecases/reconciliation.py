@@ -18,7 +18,7 @@ from services.core.domain.money import to_twd
 from services.core.domain.periods import BillingCycle, period_number
 from services.core.domain.states import OrderStatus, PeriodChargeOutcome
 from services.core.ports import Jobs
-from services.core.usecases import audit
+from services.core.usecases import audit, credits
 from services.core.usecases.payment_processing import complete_payment, fail_payment
 from services.core.usecases.payments import agreements, attempts
 from services.core.usecases.payments.attempts import AttemptStatus
@@ -136,6 +136,7 @@ def _close_expired(session: Session, clock: Clock, order_id: uuid.UUID) -> Recon
     order.status = OrderStatus.CANCELLED.value
     order.failure_reason = "payment window ended unpaid (reconciliation)"
     attempts.expire_open(session, order.id, "payment window ended unpaid")
+    credits.release_from_order(session, order)
     audit.record(
         session, audit.SYSTEM, "payment.expired", resource_type="order", resource_id=order.id,
         user_id=order.user_id, meta={"source": "reconciliation"},

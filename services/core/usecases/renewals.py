@@ -22,7 +22,7 @@ from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import DomainError, NotFound, ValidationError
 from services.core.ports import Jobs
-from services.core.usecases import audit
+from services.core.usecases import audit, credit_payments
 from services.core.usecases.emails import EmailRequest, queue_emails
 from services.core.usecases.plan_changes import effects as plan_change_effects
 
@@ -263,6 +263,8 @@ def renew_due(
     new_rows = [row for row in rows if row["id"] in created]
     _audit_created(session, new_rows)
     offline = [r for r in new_rows if not waits_for_period_charge(subs[r["subscription_id"]])]
+    # Credit is used first; an order it covers completes now and needs no payment link.
+    offline = credit_payments.apply_to_renewals(session, clock, jobs, offline)
     _ask_for_payment(session, jobs, offline, dashboard_url)
     return counts
 

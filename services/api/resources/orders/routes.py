@@ -25,7 +25,7 @@ from services.api.resources.orders.schemas import (
 from services.core.usecases import orders
 from services.web.auth import current_user
 from services.web.requests import client_ip
-from services.web.uow import db_session
+from services.web.uow import db_session, jobs
 
 blp = Blueprint("orders", __name__, url_prefix="/api/orders", description="Orders")
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")
@@ -60,7 +60,7 @@ class Orders(MethodView):
             db_session(), clock(), actor(user), user, subscription_id=data["subscription_id"],
             payment_method=data["payment_method"], client_ip=client_ip(),
             idempotency_key=headers.get("idempotency_key"),
-            invoice_preference=data.get("invoice"),
+            invoice_preference=data.get("invoice"), jobs=jobs(),
         )
         return placed.order, 201, {"Idempotent-Replayed": str(not placed.created).lower()}
 

@@ -12,6 +12,7 @@ from services.core.clock import Clock
 from services.core.db.models import Order, Subscription
 from services.core.domain.states import OrderStatus
 from services.core.ports import Jobs
+from services.core.usecases import credits
 from services.core.usecases.payments import agreements, attempts
 
 _OPEN = (OrderStatus.PENDING.value, OrderStatus.PROCESSING.value)
@@ -42,6 +43,7 @@ def close_open_orders(session: Session, clock: Clock, sub: Subscription, reason:
         order.status = OrderStatus.CANCELLED.value
         order.failure_reason = reason[:200]
         attempts.expire_open(session, order.id, reason)
+        credits.release_from_order(session, order)
         closed += 1
     return closed
 

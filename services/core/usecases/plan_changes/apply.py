@@ -17,7 +17,7 @@ from services.core.domain.proration import ChangePolicy
 from services.core.domain.states import OrderStatus
 from services.core.errors import Conflict, NotFound, ValidationError
 from services.core.ports import Jobs
-from services.core.usecases import audit, credit_payments
+from services.core.usecases import audit, credit_payments, credits
 from services.core.usecases.audit import Actor
 from services.core.usecases.payments import agreements, attempts
 from services.core.usecases.plan_changes import effects
@@ -150,6 +150,7 @@ def _close_order(session: Session, change: PlanChange, reason: str) -> None:
         order.status = OrderStatus.CANCELLED.value
         order.failure_reason = reason[:200]
         attempts.expire_open(session, order.id, reason)
+        credits.release_from_order(session, order)
 
 
 def cancel_scheduled(session: Session, clock: Clock, actor: Actor, caller: User,
