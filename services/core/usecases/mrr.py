@@ -47,11 +47,14 @@ def customer_mrr(session: Session, customer_id: uuid.UUID) -> Decimal:
     return sum((monthly_amount(price, cycle) for price, cycle in rows), Decimal("0.00"))
 
 
-def _last(session: Session, customer_id: uuid.UUID) -> MrrMovement | None:
-    return session.scalars(
-        select(MrrMovement).where(MrrMovement.customer_id == customer_id)
-        .order_by(MrrMovement.occurred_at.desc(), MrrMovement.created_at.desc()).limit(1)
-    ).first()
+def _booked(session: Session, customer_id: uuid.UUID) -> tuple[Decimal, bool]:
+    """The customer's MRR as booked (the sum of their movements, whatever their times), and
+    whether they have any movement at all."""
+    total, count = session.execute(
+        select(func.coalesce(func.sum(MrrMovement.amount_twd), 0), func.count())
+        .where(MrrMovement.customer_id == customer_id)
+    ).one()
+    return Decimal(total).quantize(CENT), bool(count)
 
 
 def _kind(before: Decimal, after: Decimal, churned_before: bool) -> str:
@@ -67,12 +70,11 @@ def track(session: Session, at: datetime, sub: Subscription,
     """Book the change of `sub`'s customer's MRR (nothing when it did not move)."""
     # One booking per customer at a time: each movement starts where the previous ended.
     session.execute(select(User.id).where(User.id == sub.user_id).with_for_update())
-    last = _last(session, sub.user_id)
-    before = last.mrr_after_twd if last is not None else Decimal("0.00")
+    before, booked_before = _booked(session, sub.user_id)
     after = customer_mrr(session, sub.user_id)
     if after == before:
         return None
-    kind = _kind(before, after, last is not None)
+    kind = _kind(before, after, booked_before)
     reason = ""
     if kind == "churn":
         delinquent = previous_status == S.PAST_DUE.value and sub.status == S.EXPIRED.value

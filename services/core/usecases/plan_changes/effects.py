@@ -19,6 +19,7 @@ from services.core.ports import Jobs
 from services.core.usecases import audit, credits
 from services.core.usecases.payments import agreements, attempts, closing
 from services.core.usecases.payments.reviews import ReviewReason
+from services.core.usecases.webhooks import events
 
 APPLIED = "applied"
 AWAITING_PAYMENT = "awaiting_payment"
@@ -54,6 +55,8 @@ def take_effect(session: Session, clock: Clock, jobs: Jobs, change: PlanChange,
                  resource_type="subscription", resource_id=sub.id, user_id=sub.user_id,
                  meta={"plan_change_id": str(change.id), "from": str(change.from_plan_id),
                        "to": str(change.to_plan_id), "net": str(change.net)})
+    events.subscription_changed(session, at, sub, sub.status,
+                                event_type="subscription.plan_changed", jobs=jobs)
 
 
 def _reprice_next_orders(session: Session, sub: Subscription, plan: Plan) -> None:
@@ -120,3 +123,5 @@ def switch_at_renewal(session: Session, clock: Clock, subs: Mapping[uuid.UUID, S
                      resource_type="subscription", resource_id=sub.id, user_id=sub.user_id,
                      meta={"plan_change_id": str(change.id), "from": str(old.id),
                            "to": str(new.id), "net": "0", "at": sub.end_date.isoformat()})
+        events.subscription_changed(session, clock.now(), sub, sub.status,
+                                    event_type="subscription.plan_changed")
