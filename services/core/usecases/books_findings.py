@@ -35,6 +35,9 @@ class Check(StrEnum):
     REFUND_ORDER_STATUS_MISMATCH = "refund_order_status_mismatch"
     REFUND_WITHOUT_EINVOICE_CORRECTION = "refund_without_einvoice_correction"
     REFUND_FAILED_OR_STUCK = "refund_failed_or_stuck"
+    CREDIT_BALANCE_NEGATIVE = "credit_balance_negative"
+    CREDIT_ENTRY_MALFORMED = "credit_entry_malformed"
+    CREDIT_HELD_BY_CLOSED_ORDER = "credit_held_by_closed_order"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from services.core.db.models import (
     CardAgreement,
+    CreditEntry,
     Order,
     PaymentAttempt,
     PaymentReview,
@@ -61,6 +62,9 @@ def completed_without_payment(since: datetime | None) -> Query:
             PaymentAttempt.order_id == Order.id, PaymentAttempt.status == _ATTEMPT_PAID
         ),
         ~exists().where(PeriodCharge.order_id == Order.id, PeriodCharge.outcome == _APPLIED),
+        # An order the credit balance covered in full was paid by that credit.
+        ~and_(Order.amount == 0,
+              exists().where(CreditEntry.order_id == Order.id, CreditEntry.kind == "order_use")),
     )
     if since is not None:
         query = query.where(Order.updated_at >= since)

@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import FixedClock
 from services.core.config import Settings
-from services.core.db.models import EInvoice, Invoice, Order, Subscription
+from services.core.db.models import CreditEntry, EInvoice, Invoice, Order, Subscription
 from services.core.domain.states import OrderStatus
 from services.core.ports import RecordingJobs
 from services.core.usecases import credits, renewals
+from services.core.usecases.books import audit_books
+from services.core.usecases.books_findings import Check
+from services.core.usecases.payments import closing
 from tests.integration.api.api_helpers import Account, assert_envelope
 from tests.integration.plan_changes.conftest import MID_MARCH, Plans, paid_subscription, pay
 from tests.support.factories import make_order
@@ -119,3 +122,29 @@ def test_credit_is_never_used_beyond_the_balance(session: Session, settings: Set
     credits.grant(session, user_id=customer.user.id, amount=Decimal(10), kind="goodwill")
     with pytest.raises(IntegrityError):
         credits.use_on_order(session, two)
+
+
+def test_the_books_are_clean_after_credit_is_used_and_given_back_and_flag_a_negative_balance(
+        client: FlaskClient, session: Session, settings: Settings, customer: Account,
+        staff: Account, plans: Plans) -> None:
+    sub = paid_subscription(session, settings, customer, plans.pro)
+    client.post(f"/api/subscriptions/{sub.id}/change-plan/",
+                json={"plan_id": str(plans.basic.id), "policy": "immediate"},
+                headers=customer.headers)
+    renew(session, session.get_one(Subscription, sub.id), plans.basic.id)  # covered by credit
+    held = make_order(session, sub, amount=Decimal(300))
+    credits.grant(session, user_id=customer.user.id, amount=Decimal(40), kind="goodwill")
+    credits.use_on_order(session, held)
+    closing.close_open_orders(session, FixedClock(MID_MARCH), sub, "test: withdrawn")
+    session.commit()
+    report = audit_books(session, FixedClock(MID_MARCH.replace(month=6)))
+    # No worker issues e-invoices here, so the paid ones are overdue; nothing else may show.
+    found = [f.line() for f in report.findings if f.check is not Check.EINVOICE_OVERDUE]
+    assert found == []
+
+    # A use written past the balance is what the books exist to catch.
+    session.add(CreditEntry(user_id=customer.user.id, amount=Decimal(-999), kind="order_use",
+                            order_id=make_order(session, sub, amount=Decimal(0)).id))
+    session.commit()
+    report = audit_books(session, FixedClock(MID_MARCH.replace(month=6)))
+    assert {f.check for f in report.findings} >= {Check.CREDIT_BALANCE_NEGATIVE}
