@@ -140,7 +140,6 @@ class Resend(MethodView):
         user = current_user()
         delivery = operations.resend(db_session(), clock(), jobs(), actor(user), user,
                                      endpoint_id, data["event_id"])
-        delivery.event_type = ""
         return delivery, 202
 
 

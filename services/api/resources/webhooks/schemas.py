@@ -50,7 +50,7 @@ class EndpointListSchema(Schema):
 class DeliverySchema(Schema):
     id = fields.UUID(required=True)
     event_id = fields.String(required=True)
-    event_type = fields.String(required=True)
+    event_type = fields.String(attribute="event.type", required=True)
     status = fields.String(required=True, metadata={"description": "pending, succeeded, failed"})
     attempts = fields.Integer(required=True)
     next_attempt_at = fields.AwareDateTime(allow_none=True, required=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.core.db.base import Base, JsonDoc, created_at, updated_at, uuid_pk
 
@@ -78,3 +78,4 @@ class WebhookDelivery(Base):
     response_excerpt: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    event: Mapped[Event] = relationship(viewonly=True)  # the log shows its type
