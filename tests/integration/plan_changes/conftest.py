@@ -91,11 +91,14 @@ def pay(session: Session, settings: Settings, order_id: uuid.UUID, paid_at: date
 
 
 def paid_subscription(session: Session, settings: Settings, account: Account,
-                      plan: Plan) -> Subscription:
-    """The customer's subscription to `plan`, paid on Mar 1 2027 00:00 Taipei."""
+                      plan: Plan, *, agreement: bool = False) -> Subscription:
+    """The customer's subscription to `plan`, paid on Mar 1 2027 00:00 Taipei; with
+    `agreement`, by a card checkout that set up a 定期定額 agreement for the plan's price."""
     sub = make_subscription(session, account.user, plan)
     order = make_order(session, sub, amount=plan.price)
-    attempts.start(session, FixedClock(PAID_AT), order)
+    periodic = {"period_type": "M", "frequency": 1, "exec_times": 99,
+                "period_amount": int(plan.price)} if agreement else None
+    attempts.start(session, FixedClock(PAID_AT), order, periodic=periodic)
     session.commit()
     pay(session, settings, order.id, PAID_AT, plan.price)
     session.refresh(sub)
