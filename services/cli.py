@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "ui": "fluxus_ui.cli:ui",
     "dev": "services.devserver.cli:dev",
     "audit": "services.core.usecases.books_cli:audit",
+    "mrr": "services.core.usecases.mrr_cli:mrr",
 }
 
 

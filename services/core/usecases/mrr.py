@@ -88,6 +88,32 @@ def track(session: Session, at: datetime, sub: Subscription,
     return movement
 
 
+def reconcile(session: Session, at: datetime) -> list[MrrMovement]:
+    """Book, for every customer whose booked MRR differs from their subscriptions now, the
+    difference (reason `reconciled`; a churn counts as voluntary). Run once after the first
+    deploy (subscriptions paying before MRR was booked) and whenever a change was missed."""
+    paying = select(Subscription.user_id).where(Subscription.status.in_(PAYING))
+    booked = select(MrrMovement.customer_id)
+    customers = session.scalars(paying.union(booked)).all()
+    made = []
+    for customer_id in customers:
+        session.execute(select(User.id).where(User.id == customer_id).with_for_update())
+        before, booked_before = _booked(session, customer_id)
+        after = customer_mrr(session, customer_id)
+        if after == before:
+            continue
+        kind = _kind(before, after, booked_before)
+        movement = MrrMovement(
+            customer_id=customer_id, subscription_id=None, occurred_at=at, kind=kind,
+            amount_twd=after - before, mrr_after_twd=after,
+            reason="voluntary" if kind == "churn" else "reconciled",
+        )
+        session.add(movement)
+        made.append(movement)
+    session.flush()
+    return made
+
+
 @dataclass(frozen=True)
 class MonthRow:
     month: str  # YYYY-MM, Asia/Taipei

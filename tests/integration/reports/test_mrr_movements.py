@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -197,3 +201,31 @@ def test_staff_read_the_report_as_json_and_csv_and_customers_cannot(
                                headers=admin.headers), 422)
     other = log_in(client, create_account(world.session, username=f"c{uuid.uuid4().hex[:6]}"))
     assert_envelope(client.get(f"/api/reports/mrr/{query}", headers=other.headers), 403)
+
+
+def _fluxus(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUXUS_")}
+    env.update(FLUXUS_ENV="development", FLUXUS_DATABASE_URL=settings.database_url,
+               FLUXUS_REDIS_URL=settings.redis_url)
+    return subprocess.run([str(Path(sys.executable).parent / "fluxus"), *args],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_reconcile_books_subscriptions_paying_before_mrr_was_booked(
+        world: World, settings: Settings) -> None:
+    monthly, _b, yearly, _q = world.plans
+    before = make_user(world.session)
+    for plan in (monthly, yearly):  # paying before this version: no movements
+        world.session.add(Subscription(user_id=before.id, plan_id=plan.id, status="active"))
+    world.session.commit()
+    done = _fluxus(settings, "mrr", "reconcile")
+    assert done.returncode == 0, done.stderr
+    assert "1 movements booked" in done.stdout
+    world.session.expire_all()
+    assert world.moves(before) == [("new", "reconciled", Decimal("1728.57"))]
+    again = _fluxus(settings, "mrr", "reconcile")
+    assert "0 movements booked" in again.stdout
+    today = datetime.now(UTC).astimezone(TAIPEI).date().isoformat()
+    exported = _fluxus(settings, "mrr", "report", "--from", today, "--to", today)
+    [row] = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert (row["new"], row["ending"]) == ("1728.57", "1728.57")
