@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from services.core.db.models import MrrMovement, Plan, Subscription, User
+from services.core.db.models import MrrMovement, Plan, Subscription
 from services.core.domain.periods import TAIPEI, BillingCycle
 from services.core.domain.states import SubscriptionStatus
 from services.core.errors import ValidationError
@@ -30,6 +30,7 @@ S = SubscriptionStatus
 PAYING = (S.ACTIVE.value, S.PAST_DUE.value)  # past due counts until it churns
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
 CENT = Decimal("0.01")
+LOCK_SPACE = 2126  # advisory-lock namespace of MRR bookings (any int4 no one else uses)
 
 
 def monthly_amount(price: Decimal | int, billing_cycle: str) -> Decimal:
@@ -57,6 +58,18 @@ def _booked(session: Session, customer_id: uuid.UUID) -> tuple[Decimal, bool]:
     return Decimal(total).quantize(CENT), bool(count)
 
 
+def _serialize(session: Session, customer_id: uuid.UUID) -> None:
+    """One booking per customer at a time, so each starts from what the last one booked.
+
+    A transaction-scoped advisory lock, not the customer's row: paths that lock the customer
+    row before a subscription (credit at checkout) and paths that book MRR after locking a
+    subscription (payments, sweeps) must not wait on each other in a cycle. SQLite (the
+    development default) has one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                        {"space": LOCK_SPACE, "key": customer_id.int % 2**31})
+
+
 def _kind(before: Decimal, after: Decimal, churned_before: bool) -> str:
     if before == 0:
         return "reactivation" if churned_before else "new"
@@ -68,8 +81,7 @@ def _kind(before: Decimal, after: Decimal, churned_before: bool) -> str:
 def track(session: Session, at: datetime, sub: Subscription,
           previous_status: str | None) -> MrrMovement | None:
     """Book the change of `sub`'s customer's MRR (nothing when it did not move)."""
-    # One booking per customer at a time: each movement starts where the previous ended.
-    session.execute(select(User.id).where(User.id == sub.user_id).with_for_update())
+    _serialize(session, sub.user_id)
     before, booked_before = _booked(session, sub.user_id)
     after = customer_mrr(session, sub.user_id)
     if after == before:
@@ -97,7 +109,7 @@ def reconcile(session: Session, at: datetime) -> list[MrrMovement]:
     customers = session.scalars(paying.union(booked)).all()
     made = []
     for customer_id in customers:
-        session.execute(select(User.id).where(User.id == customer_id).with_for_update())
+        _serialize(session, customer_id)
         before, booked_before = _booked(session, customer_id)
         after = customer_mrr(session, customer_id)
         if after == before:

@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,14 +20,14 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from services.api.app import create_app
 from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import MrrMovement, Plan, Subscription, User
-from services.core.db.session import dispose_engines
+from services.core.db.session import dispose_engines, session_factory
 from services.core.domain.periods import TAIPEI
 from services.core.ports import RecordingJobs
 from services.core.usecases import auth_passwords, mrr, subscriptions
@@ -34,6 +35,7 @@ from services.core.usecases.audit import Actor
 from services.core.usecases.webhooks import events
 from tests.integration.api.api_helpers import assert_envelope, create_account, log_in
 from tests.support.factories import make_plan, make_user
+from tests.support.waiting import wait_for
 
 START = datetime(2026, 1, 1, 4, 0, tzinfo=UTC)
 MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
@@ -229,3 +231,46 @@ def test_reconcile_books_subscriptions_paying_before_mrr_was_booked(
     exported = _fluxus(settings, "mrr", "report", "--from", today, "--to", today)
     [row] = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert (row["new"], row["ending"]) == ("1728.57", "1728.57")
+
+
+def test_two_changes_of_one_customer_at_once_book_one_after_the_other(
+        world: World, engine: Engine) -> None:
+    monthly, _b, yearly, _q = world.plans
+    customer = make_user(world.session)
+    first, second = (Subscription(user_id=customer.id, plan_id=p.id, status="pending")
+                     for p in (monthly, yearly))
+    world.session.add_all([first, second])
+    world.session.commit()
+    staff = world.staff
+
+    def activate(session: Session, sub_id: uuid.UUID) -> None:
+        subscriptions.change_status(session, world.clock, RecordingJobs(),
+                                    Actor(user_id=staff.id, is_staff=True),
+                                    session.get_one(User, staff.id), sub_id, status="active")
+
+    holder = session_factory(engine)()
+    activate(holder, first.id)  # booked, not committed: it holds the customer's booking
+    done = threading.Event()
+
+    def other() -> None:
+        with session_factory(engine)() as session:
+            activate(session, second.id)
+            session.commit()
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    waiting = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND classid = :space AND database ="
+        " (SELECT oid FROM pg_database WHERE datname = current_database())")
+    wait_for(lambda: world.session.scalar(waiting, {"space": mrr.LOCK_SPACE}),
+             "the second booking to wait for the first")
+    assert not done.is_set()
+    holder.commit()
+    holder.close()
+    thread.join(30)
+    assert done.is_set()
+    world.session.expire_all()
+    assert world.moves(customer) == [("new", "", Decimal("942.86")),
+                                     ("expansion", "", Decimal("785.71"))]
