@@ -3,6 +3,7 @@ effect once its net is paid (invoiced for the net only), a downgrade waits for t
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -100,6 +101,9 @@ def test_a_downgrade_is_scheduled_shown_cancellable_and_switched_by_the_renewal_
     assert body["effective_at"] == sub.end_date.isoformat()
     shown = client.get(f"/api/subscriptions/{sub.id}/change-plan/", headers=customer.headers)
     assert shown.get_json()["to_plan_id"] == str(plans.basic.id)
+    on_sub = client.get(f"/api/subscriptions/{sub.id}/", headers=customer.headers).get_json()
+    assert on_sub["scheduled_change"]["to_plan_id"] == str(plans.basic.id)
+    assert on_sub["scheduled_change"]["effective_at"] == body["effective_at"]
 
     # The renewal job, three days before the end, prices the next period on Basic.
     clock = FixedClock(sub.end_date)
@@ -124,6 +128,8 @@ def test_a_cancelled_downgrade_is_not_applied_by_the_renewal_job(
     cancelled = client.delete(f"/api/subscriptions/{sub.id}/change-plan/",
                               headers=customer.headers)
     assert cancelled.get_json()["status"] == "cancelled"
+    assert client.get(f"/api/subscriptions/{sub.id}/",
+                      headers=customer.headers).get_json()["scheduled_change"] is None
     clock = FixedClock(sub.end_date)
     dues = renewals.due_batch(session, clock, plan_id=plans.pro.id, after=None, limit=10)
     renewals.renew_due(session, clock, RecordingJobs(), dues, dashboard_url="http://x")
@@ -171,3 +177,21 @@ def test_monthly_to_yearly_compares_daily_prices(
     # A new yearly period starts on the change day.
     assert datetime.fromisoformat(now["new_period_start"]) == MID_MARCH
     assert datetime.fromisoformat(now["new_period_end"]) == MID_MARCH.replace(year=2028)
+
+
+def test_a_retried_change_with_the_same_key_answers_the_first_and_makes_one_order(
+        client: FlaskClient, session: Session, settings: Settings, customer: Account,
+        plans: Plans) -> None:
+    sub = paid_subscription(session, settings, customer, plans.basic)
+    headers = customer.headers | {"Idempotency-Key": "upgrade-1"}
+    body = {"plan_id": str(plans.pro.id)}
+    path = f"/api/subscriptions/{sub.id}/change-plan/"
+    first = client.post(path, json=body, headers=headers).get_json()
+    again = client.post(path, json=body, headers=headers).get_json()
+    assert again == first
+    orders = session.scalars(select(Order).where(Order.subscription_id == sub.id,
+                                                 Order.amount == 310)).all()
+    assert [o.id for o in orders] == [uuid.UUID(first["order_id"])]
+    assert orders[0].status == OrderStatus.PENDING
+    assert_envelope(client.post(path, json={"plan_id": str(plans.yearly.id)}, headers=headers),
+                    409, "idempotency_key_reused")

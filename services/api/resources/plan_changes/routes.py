@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.api.resources.common import actor, authenticated, clock, document_errors
+from services.api.resources.orders.schemas import IdempotencyHeaderSchema
 from services.api.resources.plan_changes.schemas import (
     AppliedChangeSchema,
     ApplyChangeSchema,
@@ -23,28 +24,12 @@ from services.core.db.models import PlanChange
 from services.core.errors import NotFound, PermissionDenied
 from services.core.usecases import audit, credits
 from services.core.usecases.plan_changes import apply
-from services.core.usecases.plan_changes.quotes import Quote
 from services.core.usecases.subscriptions import get_subscription
 from services.web.auth import current_user
 from services.web.uow import db_session, jobs
 
 blp = Blueprint("plan_changes", __name__, url_prefix="/api",
                 description="Plan changes and credit balances")
-
-
-def _quote_body(q: Quote) -> dict[str, Any]:
-    p = q.proration
-    return {
-        "subscription_id": q.subscription.id, "from_plan_id": q.from_plan.id,
-        "to_plan_id": q.to_plan.id, "policy": q.policy.value, "upgrade": q.upgrade,
-        "proration_date": q.proration_date, "effective_at": q.effective_at,
-        "requires_payment": q.requires_payment, "credit": str(p.credit),
-        "charge": str(p.charge), "net": str(p.net),
-        "credit_balance_used": str(q.credit_balance_used), "amount_due": str(q.amount_due),
-        "tax": {"amount": str(q.tax.amount), "tax": str(q.tax.tax), "total": str(q.tax.total)},
-        "remaining_days": p.remaining_days, "period_days": p.period_days,
-        "new_period_start": p.new_period.start, "new_period_end": p.new_period.end,
-    }
 
 
 @blp.route("/subscriptions/<uuid:subscription_id>/change-plan/preview/")
@@ -59,26 +44,29 @@ class ChangePlanPreview(MethodView):
 
         Pass the returned `proration_date` to the change itself to get the same numbers.
         """
-        return _quote_body(apply.preview(db_session(), clock(), current_user(),
-                                         subscription_id, **data))
+        return apply.quote_answer(apply.preview(db_session(), clock(), current_user(),
+                                                subscription_id, **data))
 
 
 @blp.route("/subscriptions/<uuid:subscription_id>/change-plan/")
 class ChangePlan(MethodView):
     @authenticated(blp)
     @document_errors(blp, 404, 409, 422)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(ApplyChangeSchema)
     @blp.response(200, AppliedChangeSchema)
-    def post(self, data: dict[str, Any], subscription_id: uuid.UUID) -> Any:
+    def post(self, headers: dict[str, Any], data: dict[str, Any],
+             subscription_id: uuid.UUID) -> Any:
         """Change plan (owner or staff). An immediate upgrade returns the order of its net:
         the plan switches once it is paid. A downgrade is scheduled for the period end (its
         card agreement stops now; the new plan is billed by link). A newer change replaces
-        an open one."""
+        an open one. Send an `Idempotency-Key` to retry safely: a retry answers the first
+        change (409 if the key was used with another body)."""
         user = current_user()
-        q, change = apply.change_plan(db_session(), clock(), jobs(), actor(user), user,
-                                      subscription_id, **data)
-        return {**_quote_body(q), "plan_change_id": change.id, "status": change.status,
-                "order_id": change.order_id}
+        change = apply.change_plan(db_session(), clock(), jobs(), actor(user), user,
+                                   subscription_id, **data,
+                                   idempotency_key=headers.get("idempotency_key"))
+        return apply.change_answer(change)
 
     @authenticated(blp)
     @document_errors(blp, 404)

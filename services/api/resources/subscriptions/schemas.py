@@ -38,8 +38,20 @@ class SubscriptionSchema(Schema):
         CardAgreementSchema, allow_none=True, required=True,
         metadata={"description": "the newest 定期定額 card agreement, or null"},
     )
+    scheduled_change = fields.Nested(
+        "ScheduledChangeSchema", allow_none=True, required=True,
+        metadata={"description": "a plan change waiting for the period end (cancel it with "
+                                 "DELETE …/change-plan/), or null"},
+    )
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
+
+
+class ScheduledChangeSchema(Schema):
+    id = fields.UUID(required=True)
+    to_plan_id = fields.UUID(required=True)
+    policy = fields.String(required=True)
+    effective_at = fields.AwareDateTime(required=True)
 
 
 class SubscriptionCreateSchema(Schema):

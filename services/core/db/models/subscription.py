@@ -13,6 +13,7 @@ from services.core.db.base import Base, created_at, updated_at, uuid_pk
 
 if TYPE_CHECKING:
     from services.core.db.models.card_agreement import CardAgreement
+    from services.core.db.models.plan_change import PlanChange
 
 
 class Subscription(Base):
@@ -44,6 +45,16 @@ class Subscription(Base):
     card_agreements: Mapped[list[CardAgreement]] = relationship(
         order_by="CardAgreement.created_at", viewonly=True, lazy="select"
     )
+
+    plan_changes: Mapped[list[PlanChange]] = relationship(
+        order_by="PlanChange.created_at", viewonly=True, lazy="select"
+    )
+
+    @property
+    def scheduled_change(self) -> PlanChange | None:
+        """The downgrade (or other end-of-term change) waiting for the period end, if any."""
+        waiting = [c for c in self.plan_changes if c.status == "scheduled"]
+        return waiting[-1] if waiting else None
 
     @property
     def card_agreement(self) -> CardAgreement | None:

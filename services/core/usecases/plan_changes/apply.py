@@ -4,8 +4,9 @@ for a change that owes nothing, or a downgrade scheduled for the end of the paid
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,16 +68,21 @@ def open_change(session: Session, subscription_id: uuid.UUID) -> PlanChange | No
 def change_plan(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller: User,
                 subscription_id: uuid.UUID, *, plan_id: uuid.UUID,
                 proration_date: datetime | None = None, policy: str | None = None,
-                payment_method: str = "credit_card") -> tuple[Quote, PlanChange]:
+                payment_method: str = "credit_card", idempotency_key: str | None = None
+                ) -> PlanChange:
     """Apply the change the preview showed; the same `proration_date` gives the same lines.
 
     A newer change replaces an open one (its unpaid order closes), as Lago's upgrade
-    cancels a pending downgrade.
+    cancels a pending downgrade. With an Idempotency-Key a retry returns the first change.
     """
     if payment_method not in PAYMENT_METHODS:
         raise ValidationError("Unknown payment method.",
                               errors={"payment_method": [f"one of {', '.join(PAYMENT_METHODS)}"]})
     sub = get_subscription(session, caller, subscription_id, for_update=True)
+    if idempotency_key:
+        first = _replay(session, sub, idempotency_key, plan_id, proration_date, policy)
+        if first is not None:
+            return first
     now = clock.now()
     if proration_date is not None and abs(proration_date - now) > PRORATION_DATE_SLACK:
         raise ValidationError("A change applies now: proration_date must be within a day of now.",
@@ -90,7 +96,8 @@ def change_plan(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller
         effective_at=q.effective_at, credit=q.proration.credit, charge=q.proration.charge,
         net=q.proration.net, new_period_start=q.proration.new_period.start,
         new_period_end=q.proration.new_period.end, requested_by=actor.user_id,
-        status=ChangeStatus.SCHEDULED,
+        status=ChangeStatus.SCHEDULED, idempotency_key=idempotency_key or None,
+        lines=lines_of(q),
     )
     session.add(change)
     session.flush()
@@ -115,7 +122,58 @@ def change_plan(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller
                  meta={"plan_change_id": str(change.id), "policy": q.policy.value,
                        "net": str(q.proration.net), "status": change.status})
     session.flush()
-    return q, change
+    return change
+
+
+def _replay(session: Session, sub: Subscription, key: str, plan_id: uuid.UUID,
+            proration_date: datetime | None, policy: str | None) -> PlanChange | None:
+    first = session.scalars(select(PlanChange).where(
+        PlanChange.subscription_id == sub.id, PlanChange.idempotency_key == key)).one_or_none()
+    if first is None:
+        return None
+    if first.to_plan_id != plan_id or (policy and policy != first.policy) or (
+            proration_date is not None and proration_date != first.proration_date):
+        raise Conflict("This Idempotency-Key was used for a different change.",
+                       code="idempotency_key_reused",
+                       errors={"Idempotency-Key": ["Already used with another body."]})
+    return first
+
+
+def lines_of(q: Quote) -> dict[str, Any]:
+    """The numbers of a quote as strings (whole TWD), as stored and answered."""
+    p = q.proration
+    return {
+        "upgrade": q.upgrade, "requires_payment": q.requires_payment,
+        "credit": str(p.credit), "charge": str(p.charge), "net": str(p.net),
+        "credit_balance_used": str(q.credit_balance_used), "amount_due": str(q.amount_due),
+        "tax": {"amount": str(q.tax.amount), "tax": str(q.tax.tax), "total": str(q.tax.total)},
+        "remaining_days": p.remaining_days, "period_days": p.period_days,
+    }
+
+
+def quote_answer(q: Quote) -> dict[str, Any]:
+    """A preview as the API answers it (instants in UTC, like a stored change's)."""
+    return {
+        **lines_of(q), "subscription_id": q.subscription.id, "from_plan_id": q.from_plan.id,
+        "to_plan_id": q.to_plan.id, "policy": q.policy.value,
+        "proration_date": q.proration_date.astimezone(UTC),
+        "effective_at": q.effective_at.astimezone(UTC),
+        "new_period_start": q.proration.new_period.start.astimezone(UTC),
+        "new_period_end": q.proration.new_period.end.astimezone(UTC),
+    }
+
+
+def change_answer(change: PlanChange) -> dict[str, Any]:
+    """An applied change as the API answers it: the same lines as its preview."""
+    return {
+        **change.lines, "subscription_id": change.subscription_id,
+        "from_plan_id": change.from_plan_id, "to_plan_id": change.to_plan_id,
+        "policy": change.policy, "proration_date": change.proration_date.astimezone(UTC),
+        "effective_at": change.effective_at.astimezone(UTC),
+        "new_period_start": change.new_period_start.astimezone(UTC),
+        "new_period_end": change.new_period_end.astimezone(UTC), "plan_change_id": change.id,
+        "status": change.status, "order_id": change.order_id,
+    }
 
 
 def _proration_order(session: Session, clock: Clock, sub: Subscription, change: PlanChange,

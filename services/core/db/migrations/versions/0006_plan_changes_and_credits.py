@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0006"
 down_revision = "0005"
@@ -16,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 MONEY = sa.Numeric(12, 0)
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
 def _when(name: str, nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
@@ -51,6 +53,8 @@ def upgrade() -> None:
         _when("new_period_end", nullable=False),
         sa.Column("order_id", sa.Uuid(), nullable=True),
         sa.Column("requested_by", sa.Uuid(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=True),
+        sa.Column("lines", JSON, nullable=False),
         _when("applied_at"),
         _when("cancelled_at"),
         _stamp("created_at"),
@@ -63,6 +67,8 @@ def upgrade() -> None:
         _fk("plan_changes", "requested_by", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_changes")),
         sa.UniqueConstraint("order_id", name=op.f("uq_plan_changes_order_id")),
+        sa.UniqueConstraint("subscription_id", "idempotency_key",
+                            name="uq_plan_changes_subscription_idempotency_key"),
     )
     op.create_index("ix_plan_changes_subscription_id", "plan_changes", ["subscription_id"])
     op.create_index("ix_plan_changes_status_effective", "plan_changes",
