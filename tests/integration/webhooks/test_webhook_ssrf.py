@@ -42,7 +42,7 @@ def test_private_loopback_and_link_local_targets_are_refused(url: str) -> None:
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "http://user:pw@example.com/",
-                                 "not a url"])
+                                 "http://[abc/x", "not a url"])
 def test_urls_that_are_not_plain_http_are_refused(url: str) -> None:
     with pytest.raises(targets.RefusedTarget):
         targets.resolve(url, allow_private=True)

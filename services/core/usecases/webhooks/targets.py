@@ -38,8 +38,12 @@ def _public(address: IpAddress) -> bool:
 
 
 def parse(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed [IPv6 literal
+        raise RefusedTarget("the URL does not parse", errors={"url": [str(exc)]}) from exc
+    if parts.scheme not in ("http", "https") or not hostname:
         raise RefusedTarget("the URL must be http:// or https:// with a host",
                             errors={"url": ["must be an absolute http(s) URL"]})
     if parts.username or parts.password:
@@ -49,7 +53,7 @@ def parse(url: str) -> tuple[str, str, int]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise RefusedTarget("the URL's port is not valid", errors={"url": [str(exc)]}) from exc
-    return parts.scheme, parts.hostname, port
+    return parts.scheme, hostname, port
 
 
 def resolve(url: str, *, allow_private: bool) -> Target:
