@@ -195,3 +195,17 @@ def test_a_retried_change_with_the_same_key_answers_the_first_and_makes_one_orde
     assert orders[0].status == OrderStatus.PENDING
     assert_envelope(client.post(path, json={"plan_id": str(plans.yearly.id)}, headers=headers),
                     409, "idempotency_key_reused")
+
+
+def test_cancelling_the_subscription_withdraws_its_scheduled_downgrade(
+        client: FlaskClient, session: Session, settings: Settings, customer: Account,
+        plans: Plans) -> None:
+    sub = paid_subscription(session, settings, customer, plans.pro)
+    change(client, customer, sub.id, {"plan_id": str(plans.basic.id)})
+    answer = client.patch(f"/api/subscriptions/{sub.id}/update_status/",
+                          json={"status": "cancelled", "at_period_end": True},
+                          headers=customer.headers)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["scheduled_change"] is None
+    assert client.get(f"/api/subscriptions/{sub.id}/change-plan/",
+                      headers=customer.headers).status_code == 404

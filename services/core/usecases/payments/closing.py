@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import Order, Subscription
+from services.core.db.models import Order, PlanChange, Subscription
 from services.core.domain.states import OrderStatus
 from services.core.ports import Jobs
 from services.core.usecases import credits
@@ -22,6 +22,12 @@ def stop_charging(session: Session, clock: Clock, jobs: Jobs, sub: Subscription,
                   reason: str) -> None:
     """Cancel the subscription's card agreements (auto-renew off, cancel, expiry)."""
     agreements.request_cancel(session, clock, jobs, sub, reason)
+    # Nor will it renew onto a plan change scheduled for the period end.
+    session.execute(
+        update(PlanChange)
+        .where(PlanChange.subscription_id == sub.id, PlanChange.status == "scheduled")
+        .values(status="cancelled", cancelled_at=clock.now())
+    )
 
 
 def close_open_orders(session: Session, clock: Clock, sub: Subscription, reason: str, *,
