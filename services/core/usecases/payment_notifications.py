@@ -12,15 +12,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import Order, PaymentNotification
+from services.core.db.models import Order, PaymentAttempt, PaymentNotification
 from services.core.db.upsert import insert_for
 from services.core.errors import ValidationError
 from services.core.ports import Jobs
-from services.core.usecases.payments import attempts, reviews
+from services.core.usecases.payments import reviews
 from services.core.usecases.payments.reviews import ReviewReason
 from services.ecpay.checkmac import CHECK_MAC_FIELD, sign, verify_check_mac_value
 from services.ecpay.credentials import EcpayCredentials
@@ -138,14 +138,25 @@ def _target(
     session: Session, merchant_trade_no: str
 ) -> tuple[Order | None, uuid.UUID | None]:
     """The order a MerchantTradeNo pays, through its attempt (or, for orders made before
-    attempts existed, the order's own number)."""
-    attempt = attempts.find(session, merchant_trade_no)
-    if attempt is not None:
-        return session.get_one(Order, attempt.order_id), attempt.id
-    order = session.scalars(
-        select(Order).where(Order.order_number == merchant_trade_no)
+    attempts existed, the order's own number): one statement, the attempt's match first."""
+    by_attempt = select(
+        PaymentAttempt.order_id.label("order_id"),
+        PaymentAttempt.id.label("attempt_id"),
+        literal(0).label("rank"),
+    ).where(PaymentAttempt.merchant_trade_no == merchant_trade_no)
+    by_number = select(
+        Order.id.label("order_id"),
+        null().label("attempt_id"),
+        literal(1).label("rank"),
+    ).where(Order.order_number == merchant_trade_no)
+    match = union_all(by_attempt, by_number).subquery()
+    row = session.execute(
+        select(Order, match.c.attempt_id)
+        .join(match, match.c.order_id == Order.id)
+        .order_by(match.c.rank)
+        .limit(1)
     ).one_or_none()
-    return order, None
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def judge(
@@ -273,17 +284,26 @@ def receive_notification(
     notification_id, inserted = _store(session, clock, kind, fields, judgement, request_id)
     if notification_id is None:
         return Receipt(None, judgement.verdict, duplicate=False)
+    if inserted:
+        # The row is the one just written: its verdict is ours and it is unprocessed, so
+        # the accepted path costs no re-read.
+        _park_unapplicable(session, clock, kind, fields, judgement, notification_id)
+        if judgement.verdict is Verdict.SIMULATED:
+            session.execute(  # nothing to apply: no money moved
+                update(PaymentNotification)
+                .where(PaymentNotification.id == notification_id)
+                .values(processed_at=clock.now())
+            )
+        elif judgement.verdict is Verdict.ACCEPTED:
+            enqueue_processing(jobs, notification_id)
+        return Receipt(notification_id, judgement.verdict, duplicate=False)
     stored = session.scalars(
         select(PaymentNotification).where(PaymentNotification.id == notification_id)
     ).one()
     verdict = Verdict(stored.verdict)
-    if inserted:
-        _park_unapplicable(session, clock, kind, fields, judgement, notification_id)
-        if verdict is Verdict.SIMULATED:
-            stored.processed_at = clock.now()  # nothing to apply: no money moved
     if verdict is Verdict.ACCEPTED and stored.processed_at is None:
         enqueue_processing(jobs, notification_id)
-    return Receipt(notification_id, verdict, duplicate=not inserted)
+    return Receipt(notification_id, verdict, duplicate=True)
 
 
 def enqueue_processing(jobs: Jobs, notification_id: uuid.UUID) -> None:
