@@ -9,13 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from services.core.db.models import EInvoice, Invoice, Order, Plan
 from services.core.domain.periods import TAIPEI
 from services.core.errors import NotFound
-from services.core.usecases.invoice_font import cjk_font
 
 # Fonts with Traditional Chinese glyphs, first found wins (Debian: fonts-wqy-microhei).
 CJK_FONT_CANDIDATES = (
@@ -46,6 +44,10 @@ class _Writer:
     """
 
     def __init__(self, font: Path | None) -> None:
+        # Imported here: fpdf2 brings numpy and Pillow (~40 MiB), and most processes that
+        # import this module (the payment service, e-mail jobs) rarely render a PDF.
+        from fpdf import FPDF
+
         self.font = font
         self.unicode = font is not None
         self.family = "cjk" if font is not None else "helvetica"
@@ -68,6 +70,8 @@ class _Writer:
         self.lines.append((self.text(left), self.text(right), size, 7))
 
     def output(self) -> bytes:
+        from services.core.usecases.invoice_font import cjk_font  # fontTools: lazily too
+
         with tempfile.TemporaryDirectory(prefix="fluxus-font-") as tmp:
             if self.font is not None:
                 used = "".join(left + (right or "") for left, right, _, _ in self.lines)
