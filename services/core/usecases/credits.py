@@ -44,6 +44,8 @@ def grant(session: Session, *, user_id: uuid.UUID, amount: Decimal, kind: str,
     """Give the customer `amount` of credit (whole NT$, more than zero)."""
     if kind not in GRANT_KINDS:
         raise ValueError(f"not a credit kind: {kind}")
+    if session.get(User, user_id) is None:
+        raise ValidationError("No customer with this id.", errors={"user_id": ["unknown"]})
     whole = to_twd(amount)
     if whole <= 0:
         raise ValidationError("Credit must be more than zero.",

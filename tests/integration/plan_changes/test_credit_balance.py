@@ -83,6 +83,8 @@ def test_goodwill_lowers_an_upgrade_and_comes_back_when_its_order_is_withdrawn(
     assert_envelope(client.post("/api/credits/", json=goodwill, headers=customer.headers), 403)
     assert client.post("/api/credits/", json=goodwill,
                        headers=staff.headers).status_code == 201
+    nobody = goodwill | {"user_id": str(plans.pro.id)}
+    assert_envelope(client.post("/api/credits/", json=nobody, headers=staff.headers), 422)
     body = {"plan_id": str(plans.pro.id), "proration_date": MID_MARCH.isoformat()}
     shown = client.post(f"/api/subscriptions/{sub.id}/change-plan/preview/", json=body,
                         headers=customer.headers).get_json()
