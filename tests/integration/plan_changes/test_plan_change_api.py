@@ -209,3 +209,16 @@ def test_cancelling_the_subscription_withdraws_its_scheduled_downgrade(
     assert answer.get_json()["scheduled_change"] is None
     assert client.get(f"/api/subscriptions/{sub.id}/change-plan/",
                       headers=customer.headers).status_code == 404
+
+
+def test_a_downgrade_after_the_next_period_was_billed_is_refused_not_lost(
+        client: FlaskClient, session: Session, settings: Settings, customer: Account,
+        plans: Plans) -> None:
+    sub = paid_subscription(session, settings, customer, plans.pro)
+    clock = FixedClock(sub.end_date)
+    dues = renewals.due_batch(session, clock, plan_id=plans.pro.id, after=None, limit=10)
+    renewals.renew_due(session, clock, RecordingJobs(), dues, dashboard_url="http://x")
+    session.commit()
+    for preview in (True, False):
+        assert_envelope(change(client, customer, sub.id, {"plan_id": str(plans.basic.id)},
+                               preview=preview), 409, "next_period_billed")

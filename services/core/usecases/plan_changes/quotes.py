@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.core.db.models import Plan, Subscription
+from services.core.db.models import Order, Plan, Subscription
 from services.core.domain.money import TaxBreakdown, split_tax_included
 from services.core.domain.periods import BillingCycle, Period, add_cycles
 from services.core.domain.proration import (
@@ -23,7 +24,7 @@ from services.core.domain.proration import (
     is_upgrade,
     prorate,
 )
-from services.core.domain.states import SubscriptionStatus
+from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import Conflict, ValidationError
 from services.core.usecases import credits
 
@@ -98,6 +99,7 @@ def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime
                                                                  period.start)
     upgrade = is_upgrade(terms(old), terms(new), period.start)
     if chosen is ChangePolicy.END_OF_TERM:
+        _check_next_period_not_billed(session, sub)
         nothing = Proration(credit=Decimal(0), charge=Decimal(0), net=Decimal(0),
                             tax=split_tax_included(0), remaining_days=0,
                             period_days=(period.end - period.start).days,
@@ -108,6 +110,18 @@ def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime
     used = min(credits.balance(session, sub.user_id), due)
     return Quote(sub, old, new, chosen, upgrade, at, lines, at, lines.net > 0,
                  credit_balance_used=used, amount_due=due - used)
+
+
+def _check_next_period_not_billed(session: Session, sub: Subscription) -> None:
+    # The renewal job prices the next period up to three days ahead; once its order exists
+    # a change at the period end would not reach it.
+    billed = session.scalars(select(Order.id).where(
+        Order.subscription_id == sub.id, Order.period_start == sub.end_date,
+        Order.status.not_in((OrderStatus.CANCELLED.value, OrderStatus.FAILED.value)))).first()
+    if billed is not None:
+        raise Conflict("The next period is already billed on the current plan; change "
+                       "immediately, or at the end of the next period.",
+                       code="next_period_billed", errors={"policy": ["end_of_term"]})
 
 
 def _next_period(period: Period, new: Plan) -> Period:
