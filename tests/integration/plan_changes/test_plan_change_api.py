@@ -4,7 +4,6 @@ effect once its net is paid (invoiced for the net only), a downgrade waits for t
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -163,20 +162,29 @@ def test_impossible_changes_are_refused_clearly(
                     409, "not_changeable")
 
 
-def test_monthly_to_yearly_compares_daily_prices(
+def test_monthly_to_yearly_compares_daily_prices_and_waits_for_the_period_end(
         client: FlaskClient, session: Session, settings: Settings, customer: Account,
         plans: Plans) -> None:
     sub = paid_subscription(session, settings, customer, plans.basic)
     lines = change(client, customer, sub.id, {"plan_id": str(plans.yearly.id)},
                    preview=True).get_json()
     # NT$3,000 a year is cheaper a day than NT$300 a month: a downgrade, at the end of term.
-    assert (lines["upgrade"], lines["policy"]) == (False, "end_of_term")
-    now = change(client, customer, sub.id, {"plan_id": str(plans.yearly.id),
-                                            "policy": "immediate"}, preview=True).get_json()
-    assert (now["credit"], now["charge"], now["net"]) == ("155", "3000", "2845")
-    # A new yearly period starts on the change day.
-    assert datetime.fromisoformat(now["new_period_start"]) == MID_MARCH
-    assert datetime.fromisoformat(now["new_period_end"]) == MID_MARCH.replace(year=2028)
+    assert (lines["upgrade"], lines["policy"], lines["net"]) == (False, "end_of_term", "0")
+    assert_envelope(change(client, customer, sub.id, {"plan_id": str(plans.yearly.id),
+                                                      "policy": "immediate"}),
+                    409, "cycle_change_at_end_of_term")
+    assert change(client, customer, sub.id,
+                  {"plan_id": str(plans.yearly.id)}).get_json()["status"] == "scheduled"
+    # The renewal job starts a yearly period on the old end date.
+    end = sub.end_date
+    clock = FixedClock(end)
+    dues = renewals.due_batch(session, clock, plan_id=plans.basic.id, after=None, limit=10)
+    renewals.renew_due(session, clock, RecordingJobs(), dues, dashboard_url="http://x")
+    session.commit()
+    order = session.scalars(select(Order).where(Order.subscription_id == sub.id,
+                                                Order.period_start == end)).one()
+    assert (order.amount, order.plan_id) == (3000, plans.yearly.id)
+    assert order.period_end == end.replace(year=end.year + 1)
 
 
 def test_a_retried_change_with_the_same_key_answers_the_first_and_makes_one_order(

@@ -98,6 +98,15 @@ def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime
     chosen = ChangePolicy(policy) if policy else default_policy(terms(old), terms(new),
                                                                  period.start)
     upgrade = is_upgrade(terms(old), terms(new), period.start)
+    if old.billing_cycle != new.billing_cycle:
+        # A new cycle starts a new period, which only the period end gives cleanly: the
+        # paid period stays whole and the next one is the new plan's (as Kill Bill's
+        # catalogs usually rule billing-period changes END_OF_TERM).
+        if policy == ChangePolicy.IMMEDIATE:
+            raise Conflict("A change of billing cycle takes effect at the end of the period.",
+                           code="cycle_change_at_end_of_term",
+                           errors={"policy": ["end_of_term"]})
+        chosen = ChangePolicy.END_OF_TERM
     if chosen is ChangePolicy.END_OF_TERM:
         _check_next_period_not_billed(session, sub)
         nothing = Proration(credit=Decimal(0), charge=Decimal(0), net=Decimal(0),
