@@ -17,7 +17,7 @@ from services.core.domain.periods import Period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.ports import Jobs
 from services.core.usecases import audit, credits
-from services.core.usecases.payments import agreements, attempts, closing
+from services.core.usecases.payments import agreements, attempts
 from services.core.usecases.payments.reviews import ReviewReason
 from services.core.usecases.webhooks import events
 
@@ -29,20 +29,11 @@ _OPEN = (OrderStatus.PENDING.value, OrderStatus.PROCESSING.value)
 
 def take_effect(session: Session, clock: Clock, jobs: Jobs, change: PlanChange,
                 sub: Subscription, at: datetime) -> None:
-    """Move `sub` to the new plan now (an immediate change)."""
-    old_end = sub.end_date
-    old, new = session.get_one(Plan, change.from_plan_id), session.get_one(
-        Plan, change.to_plan_id)
+    """Move `sub` to the new plan now (an immediate change, always within one billing cycle:
+    a cycle change waits for the period end, see quotes)."""
+    new = session.get_one(Plan, change.to_plan_id)
     sub.plan_id = new.id
-    if old.billing_cycle != new.billing_cycle:
-        # A cycle change starts a new period on the change instant (a new anchor).
-        sub.anchor_date = change.new_period_start
-        sub.end_date = change.new_period_end
-        if old_end is not None:
-            closing.close_open_orders(session, clock, sub, "plan changed to another cycle",
-                                      only_from=old_end)
-    else:
-        _reprice_next_orders(session, sub, new)
+    _reprice_next_orders(session, sub, new)
     # An agreement charges the old plan's amount; the next period is paid by checkout
     # (which sets up an agreement for the new amount).
     agreements.request_cancel(session, clock, jobs, sub, "plan changed")
