@@ -28,6 +28,10 @@ JOBS: dict[str, JobSpec] = {
     "send_email": JobSpec(
         "services.worker.jobs.email.send_email", EMAIL, (30, 120, 600, 1800, 3600), 60
     ),
+    # A batch (a renewal run's payment links): up to a renewal batch of messages per job.
+    "send_emails": JobSpec(
+        "services.worker.jobs.email.send_emails", EMAIL, (30, 120, 600, 1800, 3600), 900
+    ),
     "render_invoice_pdf": JobSpec(
         "services.worker.jobs.invoices.render_invoice_pdf", INVOICES, (30, 300, 1800), 120
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,8 +69,14 @@ def queue_emails(session: Session, jobs: Jobs, requests: Sequence[EmailRequest])
         .returning(EmailDelivery.id)
     )
     created = list(session.scalars(statement, rows)) if rows else []
-    for delivery_id in created:
-        jobs.enqueue("send_email", str(delivery_id), job_id=f"email-{delivery_id}")
+    if len(created) == 1:
+        jobs.enqueue("send_email", str(created[0]), job_id=f"email-{created[0]}")
+    elif created:
+        # A batch (renewals: hundreds at once) is one job, not one RQ job per message; each
+        # delivery row's lock and status still send every message once.
+        ids = [str(delivery_id) for delivery_id in created]
+        digest = hashlib.sha256(";".join(sorted(ids)).encode()).hexdigest()[:32]
+        jobs.enqueue("send_emails", ids, job_id=f"emails-{digest}")
     return created
 
 

@@ -1,4 +1,5 @@
-"""Job: send one recorded e-mail (retried with the registry's backoff when SMTP fails)."""
+"""Jobs: send recorded e-mails, one or a batch (retried with the registry's backoff when SMTP
+fails)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,20 @@ def send_email(delivery_id: str) -> str:
     if outcome.error:
         raise EmailNotSent(f"e-mail {delivery_id}: {outcome.error}")
     return outcome.status
+
+
+def send_emails(delivery_ids: list[str]) -> dict[str, int]:
+    """Send a batch, each message in its own unit of work (one failure costs no other its
+    message); a retry of the batch skips what was sent. Counts by outcome."""
+    counts: dict[str, int] = {}
+    failed = []
+    for delivery_id in delivery_ids:
+        try:
+            outcome = send_email(delivery_id)
+        except EmailNotSent as exc:
+            failed.append(str(exc))
+            outcome = "retry"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    if failed:
+        raise EmailNotSent(f"{len(failed)} of {len(delivery_ids)} e-mails not sent: {failed[0]}")
+    return counts

@@ -11,7 +11,7 @@ from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import EmailDelivery
 from services.core.ports import RecordingJobs
-from services.core.usecases.emails import queue_email
+from services.core.usecases.emails import EmailRequest, queue_email, queue_emails
 from services.worker import context
 from services.worker.jobs.periodic import sweep_email_deliveries
 from services.worker.queues import RQJobs, enqueue_now, redis_connection
@@ -88,3 +88,27 @@ def test_sweeper_sends_a_delivery_whose_enqueue_was_lost(
     assert len(inbox.messages) == 1
     session.expire_all()
     assert session.get_one(EmailDelivery, delivery_id).status == "sent"
+
+
+def test_a_batch_of_emails_is_one_job_and_sends_each_message_once(
+    session: Session, wsettings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _port = smtp
+    people = [make_user(session, language="en") for _ in range(3)]
+    jobs = RQJobs(redis_connection(wsettings))
+    requests = [
+        EmailRequest("welcome", p.id, p.email, f"welcome:{p.id}", {}) for p in people
+    ]
+    ids = queue_emails(session, jobs, requests)
+    session.commit()
+    jobs.flush()
+    # A second copy of the batch (a retry, a renewer run twice) sends nothing more.
+    enqueue_now(redis_connection(wsettings), "send_emails", [str(i) for i in ids],
+                job_id="emails-copy")
+
+    run_burst(wsettings)
+
+    assert sorted(m["To"] for m in inbox.messages) == sorted(p.email for p in people)
+    session.expire_all()
+    rows = [session.get_one(EmailDelivery, i) for i in ids]
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * 3

@@ -233,4 +233,6 @@ def test_renewal_batches_also_run_on_the_development_database(
         {"created": 3, "exists": 0, "skipped": 0},
         {"created": 0, "exists": 3, "skipped": 0},
     ]
-    assert (orders, deliveries, len(jobs.pending)) == (3, 3, 3)
+    # The three payment links go out as one batch job, not one RQ job each.
+    assert (orders, deliveries, [job[0] for job in jobs.pending]) == (3, 3, ["send_emails"])
+    assert len(jobs.pending[0][1][0]) == 3
