@@ -4,6 +4,7 @@ effect once its net is paid (invoiced for the net only), a downgrade waits for t
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -230,3 +231,28 @@ def test_a_downgrade_after_the_next_period_was_billed_is_refused_not_lost(
     for preview in (True, False):
         assert_envelope(change(client, customer, sub.id, {"plan_id": str(plans.basic.id)},
                                preview=preview), 409, "next_period_billed")
+
+
+def test_with_the_next_period_paid_ahead_the_running_period_is_prorated(
+        client: FlaskClient, session: Session, settings: Settings, customer: Account,
+        plans: Plans) -> None:
+    """Found by the money-lifecycle model: a renewal paid early made the change date fall
+    before "the last paid period" and the change was refused."""
+    sub = paid_subscription(session, settings, customer, plans.basic)
+    clock = FixedClock(sub.end_date)
+    dues = renewals.due_batch(session, clock, plan_id=plans.basic.id, after=None, limit=10)
+    renewals.renew_due(session, clock, RecordingJobs(), dues, dashboard_url="http://x")
+    session.commit()
+    april = session.scalars(select(Order).where(Order.subscription_id == sub.id,
+                                                Order.is_renewal.is_(True))).one()
+    pay(session, settings, april.id, MID_MARCH, april.amount, trade_no="2703161000000004")
+    lines = change(client, customer, sub.id, {"plan_id": str(plans.pro.id),
+                                              "proration_date": MID_MARCH.isoformat()},
+                   preview=True)
+    assert lines.status_code == 200, lines.get_json()
+    assert (lines.get_json()["credit"], lines.get_json()["net"]) == ("155", "310")
+    session.expire_all()
+    paid_until = session.get_one(Subscription, sub.id).end_date
+    later = change(client, customer, sub.id, {"plan_id": str(plans.yearly.id)},
+                   preview=True).get_json()
+    assert datetime.fromisoformat(later["effective_at"]) == paid_until

@@ -67,8 +67,8 @@ def _target_plan(session: Session, sub: Subscription, plan_id: object) -> tuple[
     return old, new
 
 
-def paid_period(sub: Subscription, cycle: BillingCycle) -> Period:
-    """The running paid period (ending at `end_date`); 409 when there is none to change."""
+def paid_period(sub: Subscription, cycle: BillingCycle, at: datetime) -> Period:
+    """The paid period running at `at`; 409 when there is none to change."""
     # Only a paid, running period can be prorated: a trial or an unpaid subscription is
     # not changed (subscribe to the other plan instead), a past-due one pays first.
     if sub.status != SubscriptionStatus.ACTIVE or sub.start_date is None \
@@ -79,11 +79,14 @@ def paid_period(sub: Subscription, cycle: BillingCycle) -> Period:
     if sub.cancel_at_period_end or sub.cancelled_at is not None:
         raise Conflict("This subscription is cancelled at the end of its period.",
                        code="not_changeable", errors={"subscription": ["cancelling"]})
-    # The last anchor boundary before end_date (a short period starts off-anchor).
+    # The anchor period holding `at`, within the paid span: a period already paid ahead (an
+    # early renewal) is not prorated, and a short period off the anchor is cut at end_date.
     n = 0
-    while add_cycles(sub.anchor_date, cycle, n + 1) < sub.end_date:
+    while (boundary := add_cycles(sub.anchor_date, cycle, n + 1)) <= at \
+            and boundary < sub.end_date:
         n += 1
-    return Period(max(add_cycles(sub.anchor_date, cycle, n), sub.start_date), sub.end_date)
+    return Period(max(add_cycles(sub.anchor_date, cycle, n), sub.start_date),
+                  min(add_cycles(sub.anchor_date, cycle, n + 1), sub.end_date))
 
 
 def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime,
@@ -94,7 +97,7 @@ def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime
     if at.tzinfo is None:
         raise ValidationError("proration_date needs a time zone.",
                               errors={"proration_date": ["timezone-aware ISO 8601"]})
-    period = paid_period(sub, terms(old).cycle)
+    period = paid_period(sub, terms(old).cycle, at)
     chosen = ChangePolicy(policy) if policy else default_policy(terms(old), terms(new),
                                                                  period.start)
     upgrade = is_upgrade(terms(old), terms(new), period.start)
@@ -112,8 +115,9 @@ def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime
         nothing = Proration(credit=Decimal(0), charge=Decimal(0), net=Decimal(0),
                             tax=split_tax_included(0), remaining_days=0,
                             period_days=(period.end - period.start).days,
-                            new_period=_next_period(period, new))
-        return Quote(sub, old, new, chosen, upgrade, at, nothing, period.end, False)
+                            new_period=_next_period(sub, new))
+        return Quote(sub, old, new, chosen, upgrade, at, nothing, nothing.new_period.start,
+                     False)
     lines = prorate(period, at, terms(old), terms(new))
     due = max(lines.net, Decimal(0))
     used = min(credits.balance(session, sub.user_id), due)
@@ -133,5 +137,8 @@ def _check_next_period_not_billed(session: Session, sub: Subscription) -> None:
                        code="next_period_billed", errors={"policy": ["end_of_term"]})
 
 
-def _next_period(period: Period, new: Plan) -> Period:
-    return Period(period.end, add_cycles(period.end, BillingCycle.parse(new.billing_cycle), 1))
+def _next_period(sub: Subscription, new: Plan) -> Period:
+    # End of term is the end of everything paid (a period paid ahead included).
+    assert sub.end_date is not None  # noqa: S101 - paid_period checked it
+    return Period(sub.end_date,
+                  add_cycles(sub.end_date, BillingCycle.parse(new.billing_cycle), 1))
