@@ -47,6 +47,7 @@ from services.core.usecases.einvoices import issuing
 from services.core.usecases.payment_notifications import Kind, receive_notification
 from services.core.usecases.payment_processing import process_notification
 from services.core.usecases.payments import agreements
+from services.core.usecases.plan_changes import apply as plan_change_apply
 from services.core.usecases.refunds import einvoice_step as refund_einvoices
 from services.core.usecases.refunds import requests as refunds
 from services.ecpay.einvoice import EInvoiceClient
@@ -99,6 +100,11 @@ class MoneyLifecycle(RuleBasedStateMachine):
             self.user_id = make_user(s).id
             self.staff_id = make_user(s, is_staff=True).id
             self.plan_id = make_plan(s, price=Decimal(PRICE), trial_days=14, grace_days=7).id
+            # Plans to change to (#17): dearer (an upgrade) and cheaper (a downgrade).
+            self.other_plans = {
+                "pro": make_plan(s, price=Decimal(1990), grace_days=7).id,
+                "lite": make_plan(s, price=Decimal(490), grace_days=7).id,
+            }
 
     def teardown(self) -> None:
         self.einvoices.close()
@@ -205,6 +211,29 @@ class MoneyLifecycle(RuleBasedStateMachine):
                 payment_method=method, client_ip=None))
         except FluxusError as exc:  # "already exists", "already paid"
             assert exc.status == 409, exc
+
+    @rule(to=st.sampled_from(["pro", "lite", "basic"]),
+          policy=st.sampled_from([None, "immediate", "end_of_term"]),
+          method=st.sampled_from(METHODS))
+    def change_plan(self, to: str, policy: str | None, method: str) -> None:
+        """The customer changes plan: an upgrade's net becomes an order to pay, a downgrade
+        waits for the period end, an immediate downgrade becomes credit."""
+        sub_id = self._live_subscription()
+        if sub_id is None:
+            return
+        plan_id = self.plan_id if to == "basic" else self.other_plans[to]
+        try:
+            self.run(lambda s, jobs: plan_change_apply.change_plan(
+                s, self.clock, jobs, SYSTEM, self._user(s), sub_id, plan_id=plan_id,
+                policy=policy, payment_method=method))
+        except FluxusError as exc:  # same_plan, not_changeable, next_period_billed
+            assert exc.status == 409, exc
+            return
+        with self.tx() as s:  # a change in effect or scheduled cancelled the agreement
+            self.stopped_agreements.update(s.scalars(
+                select(CardAgreement.merchant_trade_no).where(
+                    CardAgreement.subscription_id == sub_id,
+                    CardAgreement.status != "active")))
 
     # -- ECPay -----------------------------------------------------------------------------
     def _trades(self, *statuses: str) -> list[Trade]:
@@ -373,11 +402,12 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.run(lambda s, jobs: lifecycle.end_trials(s, self.clock, jobs))
         self.run(lambda s, jobs: lifecycle.run_dunning(s, self.clock, jobs, dashboard))
         self.run(lambda s, jobs: lifecycle.expire_subscriptions(s, self.clock, jobs))
-        dues = self.run(lambda s, _j: renewals.due_batch(s, self.clock, plan_id=self.plan_id,
-                                                           after=None, limit=50))
-        if dues:
-            self.run(lambda s, jobs: renewals.renew_due(s, self.clock, jobs, dues,
-                                                        dashboard_url=dashboard))
+        for plan_id in (self.plan_id, *self.other_plans.values()):
+            dues = self.run(lambda s, _j, p=plan_id: renewals.due_batch(
+                s, self.clock, plan_id=p, after=None, limit=50))
+            if dues:
+                self.run(lambda s, jobs, d=dues: renewals.renew_due(
+                    s, self.clock, jobs, d, dashboard_url=dashboard))
         with self.tx() as s:
             ended = list(s.scalars(select(Subscription.id).where(
                 Subscription.status.in_(("cancelled", "expired")))))
