@@ -19,12 +19,12 @@ from services.core.db.models import Subscription, User
 from services.core.db.session import session_factory
 from services.core.errors import Conflict
 from services.core.ports import RecordingJobs
-from services.core.usecases import subscriptions
+from services.core.usecases import credits, subscriptions
 from services.core.usecases.audit import SYSTEM
 from services.core.usecases.email_delivery import deliver_email
 from services.core.usecases.emails import queue_email
 from services.worker.mailer import SmtpMailer
-from tests.support.factories import make_plan, make_user
+from tests.support.factories import make_order, make_plan, make_subscription, make_user
 from tests.support.smtp import smtp_server
 from tests.support.waiting import wait_for
 
@@ -119,3 +119,41 @@ def test_two_workers_sending_one_email_at_once_send_it_once(
         assert (first, second) == ("sent", "already_sent")
         assert [m.sent for m in mailers] == [1, 0]
         wait_for(lambda: len(inbox.messages) == 1, "the one message", 10)
+
+
+def test_two_checkouts_of_one_customer_using_credit_do_not_deadlock(engine: Engine) -> None:
+    """Each order insert holds a key-share lock on the customer (its foreign key); taking the
+    customer's credit must then queue behind the other checkout, not deadlock with it."""
+    with session_factory(engine)() as session:
+        user = make_user(session)
+        plan = make_plan(session)
+        subs = [make_subscription(session, user, plan).id for _ in range(2)]
+        user_id = user.id
+        session.commit()
+    sessions = [session_factory(engine)() for _ in range(2)]
+    for session, sub_id in zip(sessions, subs, strict=True):
+        make_order(session, session.get_one(Subscription, sub_id))  # inserted, not committed
+    errors: list[BaseException] = []
+    first_locked = threading.Event()
+
+    def take_credit(session: Session, then_wait: bool) -> None:
+        try:
+            credits._lock_customer(session, user_id)
+            if then_wait:
+                first_locked.set()
+                wait_for(lambda: _someone_waits_for_a_row_lock(engine), "the other one", 20)
+            session.commit()
+        except Exception as exc:  # a deadlock must fail the test, not just its thread
+            errors.append(exc)
+            first_locked.set()
+        finally:
+            session.close()
+
+    first = threading.Thread(target=take_credit, args=(sessions[0], True))
+    first.start()
+    first_locked.wait(20)
+    second = threading.Thread(target=take_credit, args=(sessions[1], False))
+    second.start()
+    for thread in (first, second):
+        thread.join(30)
+    assert errors == []

@@ -58,7 +58,12 @@ def grant(session: Session, *, user_id: uuid.UUID, amount: Decimal, kind: str,
 
 
 def _lock_customer(session: Session, user_id: uuid.UUID) -> None:
-    session.scalars(select(User.id).where(User.id == user_id).with_for_update()).one()
+    # FOR NO KEY UPDATE: an order just inserted for this customer already holds FOR KEY SHARE
+    # on the row (its foreign key); FOR UPDATE would wait on another transaction's key share
+    # while that one waits on ours — a deadlock two checkouts at once used to hit.
+    session.scalars(
+        select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+    ).one()
 
 
 def use_on_order(session: Session, order: Order) -> Decimal:
