@@ -85,15 +85,19 @@ class Supervisor:
         return None
 
     def stop_all(self, grace: float = 15.0) -> None:
-        """Stop children newest first, each given `grace` seconds after SIGTERM (workers
-        finish their job) before SIGKILL — so Redis, started first, outlives its clients."""
-        for child in reversed(self.children):
-            process = child.process
-            if process is None or process.poll() is not None:
-                continue
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        """Stop every child but the first at once (workers finish their job), SIGKILL what is
+        left after `grace` seconds, then the first — so Redis, started first, outlives its
+        clients, and Ctrl-C takes at most twice `grace` however many children there are."""
+        running = [c.process for c in self.children
+                   if c.process is not None and c.process.poll() is None]
+        first, clients = running[:1], running[1:]
+        for batch in (clients, first):
+            for process in batch:
+                os.killpg(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for process in batch:
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()

@@ -29,8 +29,10 @@ JOBS: dict[str, JobSpec] = {
         "services.worker.jobs.email.send_email", EMAIL, (30, 120, 600, 1800, 3600), 60
     ),
     # A batch (a renewal run's payment links): up to a renewal batch of messages per job.
+    # Within the workers' shutdown grace (330 s); a batch cut short is retried, and what was
+    # sent is skipped.
     "send_emails": JobSpec(
-        "services.worker.jobs.email.send_emails", EMAIL, (30, 120, 600, 1800, 3600), 900
+        "services.worker.jobs.email.send_emails", EMAIL, (30, 120, 600, 1800, 3600), 300
     ),
     "render_invoice_pdf": JobSpec(
         "services.worker.jobs.invoices.render_invoice_pdf", INVOICES, (30, 300, 1800), 120
