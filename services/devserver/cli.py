@@ -53,6 +53,9 @@ def dev(data_dir: str, base_port: int, plans_path: str, no_ui: bool) -> None:
     root = Path(data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_stop)
+    # Ctrl-C stops everything even when this process was started with SIGINT ignored (as a
+    # background job of a non-interactive shell is): Python then installs no handler itself.
+    signal.signal(signal.SIGINT, _raise_stop)
     # Mail goes to a folder unless a real SMTP server is configured.
     mailbox = None if is_set("FLUXUS_SMTP_HOST") else Mailbox(root / "mailbox")
     supervisor: Supervisor | None = None
