@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from services.core.domain.einvoice_buyer import InvoiceKind, InvoicePreference, normalize, validate
-from services.core.errors import ValidationError
+from services.core.domain.einvoice_buyer import InvoiceKind, InvoicePreference
+from services.core.usecases.einvoices import preferences
 from services.ecpay.einvoice import EInvoiceClient, EInvoiceError
 
 
@@ -27,11 +27,7 @@ class CheckResult:
 
 
 def check(gateway: EInvoiceClient, pref: InvoicePreference) -> CheckResult:
-    pref = normalize(pref)
-    problems = validate(pref)
-    if problems:
-        raise ValidationError("The invoice details are not valid.",
-                              errors={field: [message] for field, message in problems.items()})
+    pref = preferences.checked(pref)
     if pref.kind == InvoiceKind.MOBILE_BARCODE:
         code, call = pref.carrier_num, gateway.check_barcode
     elif pref.kind == InvoiceKind.DONATION:
