@@ -30,9 +30,11 @@ USER_COLUMNS = {
 }
 
 
-def buyer_name(user: User) -> str:
+def buyer_name(user: User, limit: int = 60) -> str:
+    """The buyer as invoices name them: the company, else the full name, else the username
+    (60 characters fit ECPay's CustomerName; the receipt keeps up to 200)."""
     full = f"{user.last_name}{user.first_name}".strip()
-    return (user.company_name or full or user.username)[:60]
+    return (user.company_name or full or user.username)[:limit]
 
 
 def of_user(user: User) -> InvoicePreference:

@@ -13,6 +13,7 @@ from services.core.domain.money import split_tax_included
 from services.core.domain.periods import TAIPEI, BillingCycle, Period, add_cycles, period_after
 from services.core.domain.states import SubscriptionStatus, can_transition_subscription
 from services.core.usecases import audit
+from services.core.usecases.einvoices import preferences
 from services.core.usecases.webhooks import events
 
 S = SubscriptionStatus
@@ -84,11 +85,6 @@ def activate(session: Session, order: Order, sub: Subscription, plan: Plan,
     return period
 
 
-def _buyer_name(user: User) -> str:
-    full = f"{user.last_name}{user.first_name}".strip()
-    return (user.company_name or full or user.username)[:200]
-
-
 def issue_invoice(
     session: Session, clock: Clock, order: Order, user: User, plan: Plan, period: Period
 ) -> Invoice:
@@ -98,8 +94,9 @@ def issue_invoice(
     invoice = Invoice(
         invoice_number=allocate_invoice_number(session, issued_at.astimezone(TAIPEI).year),
         order_id=order.id, user_id=order.user_id, amount=split.amount, tax_amount=split.tax,
-        total_amount=split.total, currency=order.currency, buyer_name=_buyer_name(user),
-        buyer_email=user.email, buyer_tax_id=user.tax_id or "",
+        total_amount=split.total, currency=order.currency,
+        buyer_name=preferences.buyer_name(user, limit=200), buyer_email=user.email,
+        buyer_tax_id=user.tax_id or "",
         description=f"{plan.name} {first} – {last}"[:200], issued_at=issued_at,
         paid_at=order.paid_at,
     )
