@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import pytest
 
 from services.ecpay.credentials import EcpayCredentials
+from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.support.waiting import wait_for as shared_wait_for
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-STARTUP_SECONDS = 20.0
 T = TypeVar("T")
 
 
@@ -89,45 +82,12 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-def _read_lines(stream: Any, lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line)
-
-
 @pytest.fixture(scope="session")
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m services.ecpay.simulator` on a free port; must stop cleanly on SIGTERM."""
-    log = (tmp_path_factory.mktemp("ecpay-sim") / "stderr.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.ecpay.simulator",
-            "--bind",
-            "127.0.0.1:0",
-            "--retry-interval",
-            "0.2",
-            "--max-deliveries",
-            "5",
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
-    try:
-        first = lines.get(timeout=STARTUP_SECONDS)
-    except queue.Empty:
-        proc.kill()
-        raise AssertionError(f"simulator did not start; see {log.name}") from None
-    assert "listening on http://" in first, first
-    yield first.strip().rsplit(" ", 1)[-1]
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0, f"simulator did not stop cleanly; see {log.name}"
-    log.close()
+    with simulator_process(tmp_path_factory.mktemp("ecpay-sim"), "--retry-interval", "0.2",
+                           "--max-deliveries", "5") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
