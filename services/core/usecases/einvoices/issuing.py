@@ -23,6 +23,7 @@ from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.einvoices.states import EInvoiceStatus, FailureReason
 from services.core.usecases.emails import queue_email
+from services.core.usecases.payments.completion import INVOICE_PDF_JOB
 from services.core.usecases.webhooks import events
 from services.ecpay.einvoice import (
     EInvoiceClient,
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 # Seconds before the n-th retry after a transient failure; the last one repeats. The legal
 # limit is two days, the alert fires at 24 h, so retries stay frequent.
 BACKOFF = (60, 300, 900, 1800, 3600)
-INVOICE_PDF_JOB = "render_invoice_pdf"
 
 
 class IssueOutcome(StrEnum):
