@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.core.domain.money import CURRENCY
 from services.core.domain.periods import BillingCycle
+from services.core.domain.plan_text import parse_translations
 from services.core.errors import ValidationError
 
 SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -41,6 +42,8 @@ class PlanSpec:
     # schedule is read in. Neither changes the plans row.
     renewal_suspended: bool = False
     renewal_time_zone: str = DEFAULT_TIME_ZONE
+    # {"zh-TW": {"name", "description", "features"}}: the plans row's `translations`.
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,6 +98,7 @@ def parse_plan_spec(slug: str, spec: dict[str, Any]) -> PlanSpec:
     for name, value, high in (("renewal.graceDays", grace, 90), ("trialDays", trial, 365)):
         if not isinstance(value, int) or not 0 <= value <= high:
             bad(name, f"must be an integer from 0 to {high}")
+    translations = parse_translations(spec.get("translations"), list(features), bad)
     if spec.get("popular") and spec.get("active") is False:
         bad("popular", "an inactive plan cannot be marked popular")
     if errors:
@@ -116,6 +120,7 @@ def parse_plan_spec(slug: str, spec: dict[str, Any]) -> PlanSpec:
         grace_days=grace,
         renewal_suspended=suspend,
         renewal_time_zone=time_zone,
+        translations=translations,
     )
 
 

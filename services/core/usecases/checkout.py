@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from services.core.clock import Clock
 from services.core.db.models import Invoice, Order, Plan, Subscription, User
 from services.core.domain.periods import BillingCycle
+from services.core.domain.plan_text import localized, name_with_cycle
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import Conflict, NotFound
 from services.core.usecases.payments import attempts
@@ -75,9 +76,17 @@ def periodic_plan(cycle: BillingCycle, amount: int, period_return_url: str) -> P
     return PeriodicPlan(amount, period_type, frequency, exec_times, period_return_url)
 
 
-def _item_name(plan: Plan) -> str:
-    name = _NOT_IN_ITEM_NAME.sub(" ", plan.name).strip() or plan.slug
-    return f"{name} ({plan.billing_cycle})"[:200]
+def _item_name(plan: Plan, language: str | None) -> str:
+    """What ECPay's payment page and receipt call the purchase, in the customer's language."""
+    name = localized(plan.name, plan.description, plan.features, plan.translations,
+                     language).name
+    name = _NOT_IN_ITEM_NAME.sub(" ", name).strip() or plan.slug
+    return name_with_cycle(name, plan.billing_cycle, language)[:200]
+
+
+def _language(session: Session, order: Order) -> str | None:
+    owner = session.get(User, order.user_id)
+    return owner.language if owner is not None else None
 
 
 _PAYABLE = (OrderStatus.PENDING, OrderStatus.PROCESSING)
@@ -146,7 +155,7 @@ def create_checkout(
         merchant_trade_no=attempt.merchant_trade_no,
         total_amount=amount,
         trade_desc=TRADE_DESC,
-        item_name=_item_name(plan),
+        item_name=_item_name(plan, _language(session, order)),
         return_url=urls.return_url,
         choose_payment=method,
         client_back_url=f"{urls.customer_return_url}?order_id={order.id}",

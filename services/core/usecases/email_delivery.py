@@ -36,6 +36,7 @@ from services.core.db.models import (
     User,
 )
 from services.core.domain.periods import TAIPEI
+from services.core.domain.plan_text import localized
 from services.core.ports import Jobs
 from services.core.usecases import auth, email_templates
 from services.core.usecases.invoice_pdf import render_invoice_pdf
@@ -83,6 +84,7 @@ def _order_values(session: Session, order: Order, settings: Settings) -> dict[st
         "order_number": order.order_number,
         "amount": _money(order.amount),
         "plan_name": plan.name if plan else "",
+        "_plan_id": order.plan_id,
         "period_start": _day(order.period_start),
         "period_end": _day(order.period_end),
         "pay_url": f"{settings.dashboard_url}/orders/{order.id}",
@@ -143,6 +145,7 @@ def _subscription_values(session: Session, sub: Subscription, settings: Settings
     plan = session.get(Plan, sub.plan_id)
     values: dict[str, Any] = {
         "plan_name": plan.name if plan else "",
+        "_plan_id": sub.plan_id,
         "end_date": _day(sub.end_date),
     }
     if plan is not None:
@@ -174,6 +177,15 @@ def template_values(
             values |= _order_values(session, order, settings)
     values |= {k: v for k, v in context.items() if v not in (None, "")}
     values |= _payment_codes(context.get("payment_info")) if context.get("payment_info") else {}
+    return _plan_name_in(session, values, user)
+
+
+def _plan_name_in(session: Session, values: dict[str, Any], user: User | None) -> dict[str, Any]:
+    """The plan's name in the recipient's language (the Plan resource's translation)."""
+    plan = session.get(Plan, values.pop("_plan_id")) if values.get("_plan_id") else None
+    if plan is not None and user is not None:
+        values["plan_name"] = localized(plan.name, plan.description, plan.features,
+                                        plan.translations, user.language).name
     return values
 
 

@@ -16,6 +16,12 @@ class PlanSchema(Schema):
     currency = fields.String(required=True)
     billing_cycle = fields.String(required=True)
     features = fields.List(fields.String(), required=True)
+    translations = fields.Dict(
+        keys=fields.String(), values=fields.Dict(), required=True,
+        metadata={"description": "by language (zh-TW, en): name, description and features "
+                                 "where the Plan resource translates them; show the default "
+                                 "field for any that is missing",
+                  "example": {"zh-TW": {"name": "專業版", "features": ["最多 15 位團隊成員"]}}})
     max_users = fields.Integer(allow_none=True, required=True)
     max_storage_gb = fields.Integer(allow_none=True, required=True)
     is_popular = fields.Boolean(required=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.db.base import Base, JsonDoc, created_at, updated_at, uuid_pk
@@ -24,6 +25,9 @@ class Plan(Base):
     currency: Mapped[str] = mapped_column(String(3), default="TWD")
     billing_cycle: Mapped[str] = mapped_column(String(16))
     features: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    # Per language: {"zh-TW": {"name", "description", "features"}}; see domain.plan_text.
+    translations: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict,
+                                                         server_default=text("'{}'"))
     max_users: Mapped[int | None]
     max_storage_gb: Mapped[int | None]
     is_active: Mapped[bool] = mapped_column(default=True)
