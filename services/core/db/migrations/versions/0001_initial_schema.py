@@ -15,6 +15,8 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+# The first schema: no code before it to run against it.
+min_compatible_revision = "0001"
 
 
 def upgrade() -> None:

@@ -15,6 +15,11 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+# Not compatible with 0001 code, though it only adds: the backfill turns each live 定期定額
+# agreement (subscriptions.period_agreement_no) into a card_agreements row, and this code
+# cancels agreements at ECPay only through those rows. One the previous image started after
+# this ran would have no row, so cancelling it later would never stop ECPay charging.
+min_compatible_revision = "0002"
 
 
 def upgrade() -> None:

@@ -15,6 +15,10 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+# Not compatible with 0002 code: the users columns have server defaults, but a sale the
+# previous image completed after this ran would get no einvoices row (the backfill covers only
+# earlier sales), so no 統一發票 would be issued for it and `fluxus audit books` would fail.
+min_compatible_revision = "0003"
 
 
 def upgrade() -> None:

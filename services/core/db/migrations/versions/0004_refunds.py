@@ -15,6 +15,9 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+# Compatible with 0003 code: one new table the previous image never reads; a refund saga
+# started by this image waits while an older one runs and resumes when this one is back.
+min_compatible_revision = "0003"
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 

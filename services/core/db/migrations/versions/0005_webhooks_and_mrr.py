@@ -15,6 +15,9 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+# Compatible with 0004 code: new tables only. Changes made by the previous image emit no
+# webhook events; MRR catches up, as each booking is the difference from the last booked.
+min_compatible_revision = "0004"
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 

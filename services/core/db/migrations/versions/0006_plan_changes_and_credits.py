@@ -15,6 +15,9 @@ revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
+# Compatible with 0005 code: new tables only. While the previous image runs, scheduled plan
+# changes wait (its renewals bill the current plan) and credit is neither used nor granted.
+min_compatible_revision = "0005"
 
 MONEY = sa.Numeric(12, 0)
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
