@@ -8,6 +8,8 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup, escape
 
+from services.core.usecases import email_templates_subscriptions as subscription_words
+
 LANGUAGES = ("zh-TW", "en")
 
 
@@ -357,6 +359,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "refund_issued": ("order_number", "refund_amount"),
     "webhook_endpoint_disabled": ("endpoint_url", "reason"),
 }
+
+# A customer's own subscription choices (cancel, auto-renew), kept in a module of their own.
+TEMPLATES |= {name: {lang: Words(subject, lines) for lang, (subject, lines) in by_lang.items()}
+              for name, by_lang in subscription_words.WORDS.items()}
+REQUIRED |= subscription_words.REQUIRED
 
 # Text parts are never HTML; the HTML part escapes every value. Optional values render empty
 # (and their lines disappear); REQUIRED ones are checked before rendering.

@@ -29,6 +29,8 @@ TEMPLATES = frozenset(
         "renewal_payment_link",
         "payment_failed",
         "subscription_expired",
+        "subscription_cancelled",
+        "auto_renew_changed",
         "card_agreement_ended",
         "einvoice_issued",
         "refund_issued",

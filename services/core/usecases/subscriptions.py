@@ -21,6 +21,7 @@ from services.core.usecases import audit
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
 from services.core.usecases.payments import closing
+from services.core.usecases.subscription_notices import notify_auto_renew, notify_cancelled
 from services.core.usecases.webhooks import events
 
 S = SubscriptionStatus
@@ -131,6 +132,8 @@ def change_status(session: Session, clock: Clock, jobs: Jobs, actor: Actor, call
             closing.end_subscription(session, clock, jobs, subscription, f"subscription {status}")
         description = f"Status {previous} → {status}."
     session.flush()
+    if status == S.CANCELLED.value:  # now or at the period end: the customer is told which
+        notify_cancelled(session, clock, jobs, subscription)
     events.subscription_changed(session, clock.now(), subscription, previous, jobs=jobs)
     audit.record(session, actor, "subscription_status_change", resource_type="subscription",
                  resource_id=subscription.id, description=description,
@@ -158,6 +161,7 @@ def set_auto_renew(session: Session, clock: Clock, jobs: Jobs, actor: Actor, cal
     if subscription.status not in {s.value for s in LIVE_SUBSCRIPTION_STATES}:
         raise Conflict(f"A {subscription.status} subscription does not renew.",
                        code="not_renewable", errors={"auto_renew": ["not a live subscription"]})
+    changed = subscription.auto_renew != auto_renew
     subscription.auto_renew = auto_renew
     if auto_renew:
         subscription.cancel_at_period_end = False
@@ -165,6 +169,8 @@ def set_auto_renew(session: Session, clock: Clock, jobs: Jobs, actor: Actor, cal
         closing.stop_charging(session, clock, jobs, subscription, "auto-renew turned off")
         _close_next_period_orders(session, clock, subscription, "auto-renew turned off")
     session.flush()
+    if changed:
+        notify_auto_renew(session, clock, jobs, subscription)
     audit.record(session, actor, "subscription_update", resource_type="subscription",
                  resource_id=subscription.id,
                  description=f"Auto-renew turned {'on' if auto_renew else 'off'}.",
