@@ -9,17 +9,21 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.fluxus-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
-  # Exactly the versions in requirements.lock, each checked against its hashes (the lock is
-  # made by scripts/lock from pyproject.toml), then the project itself without resolving
-  # anything more: a release with a new advisory or a tampered file cannot slip in.
-  echo "==> installing Python packages from requirements.lock (hashes checked)"
-  .venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ] \
+   || [ requirements-dev.lock -nt "$stamp" ]; then
+  # Exactly the versions in the locks, each checked against its hashes (both made by
+  # scripts/lock from pyproject.toml), then the project itself without resolving anything
+  # more: a release with a new advisory or a tampered file cannot slip in. First the runtime
+  # lock as the image installs it, then the development one (the `dev` and `test` extras; it
+  # pins every runtime package at the same version, so nothing installed first moves).
+  echo "==> installing Python packages from requirements.lock and requirements-dev.lock (hashes checked)"
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+  .venv/bin/python -m pip install --quiet --require-hashes -r requirements-dev.lock
   .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
   # A dependency added to pyproject.toml but not to the lock shows up here, not as an import
   # error somewhere in the suite.
   if ! .venv/bin/python -m pip check; then
-    echo "requirements.lock does not cover pyproject.toml: run scripts/lock" >&2
+    echo "the locks do not cover pyproject.toml: run scripts/lock" >&2
     exit 1
   fi
   touch "$stamp"

@@ -48,7 +48,23 @@ class LazyGroup(click.Group):
         if target is None or not _module_exists(target):
             return None
         module_name, attr = target.split(":", 1)
-        command: Any = getattr(importlib.import_module(module_name), attr)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            # The image installs only the runtime lock: `fluxus dev` needs the `dev` extra.
+            # Listed still (so --help works), failing with that message when run.
+            message = (
+                f"`fluxus {cmd_name}` needs the Python package {missing.name!r}, which this"
+                " install lacks (development tools: pip install 'fluxus[dev]')"
+            )
+
+            def unavailable(args: tuple[str, ...]) -> None:
+                raise click.ClickException(message)
+
+            return click.Command(cmd_name, callback=unavailable, help=message,
+                                 context_settings={"ignore_unknown_options": True},
+                                 params=[click.Argument(["args"], nargs=-1)])
+        command: Any = getattr(module, attr)
         return command
 
 
