@@ -14,6 +14,7 @@ from services.core.clock import Clock
 from services.core.db.models import Invoice, Order, PaymentNotification, Subscription
 from services.core.domain.money import TAX_RATE_PERCENT
 from services.core.domain.states import OrderStatus, SubscriptionStatus
+from services.core.usecases.books_coupons import coupon_checks
 from services.core.usecases.books_credits import credit_checks
 from services.core.usecases.books_einvoices import einvoice_checks
 from services.core.usecases.books_findings import Check, Finding, Query, money
@@ -274,6 +275,7 @@ def audit_books(
         *einvoice_checks(since, report.as_of),
         *refund_checks(since, report.as_of),
         *credit_checks(since),
+        *coupon_checks(since),
     ]
     for query, finding in checks:
         rows = session.execute(query.limit(limit + 1)).all()

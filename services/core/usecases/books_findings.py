@@ -38,6 +38,9 @@ class Check(StrEnum):
     CREDIT_BALANCE_NEGATIVE = "credit_balance_negative"
     CREDIT_ENTRY_MALFORMED = "credit_entry_malformed"
     CREDIT_HELD_BY_CLOSED_ORDER = "credit_held_by_closed_order"
+    ORDER_DISCOUNT_WRONG = "order_discount_wrong"
+    COUPON_OVER_LIMIT = "coupon_redeemed_over_limit"
+    REDEMPTION_PERIODS_MISCOUNTED = "coupon_periods_miscounted"
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,10 @@ def completed_without_payment(since: datetime | None) -> Query:
             PaymentAttempt.order_id == Order.id, PaymentAttempt.status == _ATTEMPT_PAID
         ),
         ~exists().where(PeriodCharge.order_id == Order.id, PeriodCharge.outcome == _APPLIED),
-        # An order the credit balance covered in full was paid by that credit.
+        # An order the credit balance covered in full was paid by that credit (or a coupon).
         ~and_(Order.amount == 0,
-              exists().where(CreditEntry.order_id == Order.id, CreditEntry.kind == "order_use")),
+              or_(Order.discount > 0, exists().where(CreditEntry.order_id == Order.id,
+                                                     CreditEntry.kind == "order_use"))),
     )
     if since is not None:
         query = query.where(Order.updated_at >= since)

@@ -1,5 +1,5 @@
-"""Orders and the credit balance: credit is used first, and an order it fully covers is
-completed without ECPay (a zero total issues no e-invoice)."""
+"""Orders and the credit balance: credit is used first, and an order it fully covers (or a
+coupon took to zero) is completed without ECPay (a zero total issues no e-invoice)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,21 @@ from services.core.usecases import credits
 from services.core.usecases.payments import completion
 
 SOURCE = "credit_balance"
+COUPON_SOURCE = "coupon"  # a coupon took the whole price off
 
 
 def apply_credit(session: Session, clock: Clock, jobs: Jobs, order: Order) -> Decimal:
     """Use the customer's credit on a new pending order; complete it if nothing is left to
-    pay. Returns the credit used."""
+    pay (the payment's record says whether credit or a coupon paid it). Returns the credit
+    used."""
     used = credits.use_on_order(session, order)
-    if used > 0 and order.amount == 0:
+    if order.amount == 0 and (used > 0 or order.discount > 0):
+        source = SOURCE if used > 0 else COUPON_SOURCE
         completion.complete_payment(
             session, clock, jobs, order_id=order.id, trade_no="", paid_at=clock.now(),
-            amount=0, payment_type=SOURCE, raw={"credit_used": str(used)}, source=SOURCE,
-            source_key=f"{SOURCE}:{order.order_number}", by_agreement=True)
+            amount=0, payment_type=source,
+            raw={"credit_used": str(used), "discount": str(order.discount)}, source=source,
+            source_key=f"{source}:{order.order_number}", by_agreement=True)
     return used
 
 
@@ -35,15 +39,16 @@ def apply_to_renewals(session: Session, clock: Clock, jobs: Jobs,
     charges ECPay's fixed amount); returns the rows still to be paid by the customer.
 
     One query finds the customers with credit, so a batch without any costs nothing more.
+    A row a coupon took to zero completes the same way.
     """
     if not rows:
         return rows
     holders = credits.users_with_credit(session, {row["user_id"] for row in rows})
-    if not holders:
+    if not holders and all(row["amount"] > 0 for row in rows):
         return rows
     to_pay = []
     for row in rows:
-        if row["user_id"] in holders:
+        if row["user_id"] in holders or row["amount"] == 0:
             order = session.get_one(Order, row["id"])
             apply_credit(session, clock, jobs, order)
             if order.amount == 0:

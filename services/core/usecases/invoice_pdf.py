@@ -131,9 +131,11 @@ def _uniform_invoice(w: _Writer, einvoice: EInvoice | None) -> None:
 
 
 def build_pdf(
-    invoice: Invoice, *, seller_name: str, seller_tax_id: str, item: str, font: Path | None
+    invoice: Invoice, *, seller_name: str, seller_tax_id: str, item: str, font: Path | None,
+    discount: tuple[Decimal, Decimal] | None = None,
 ) -> bytes:
-    """The invoice's PDF bytes (seller, buyer, number, dates, line, tax, total)."""
+    """The invoice's PDF bytes (seller, buyer, number, dates, line, tax, total); with a
+    coupon, `discount` is (list price, discount) shown above the discounted line."""
     w = _Writer(font)
     w.pdf.set_creation_date(invoice.issued_at)
     w.pdf.set_title(f"Invoice {invoice.invoice_number}")
@@ -151,6 +153,9 @@ def build_pdf(
     _uniform_invoice(w, invoice.einvoice)
     w.line("")
     w.row("品項 Item", "金額 Amount", size=12)
+    if discount is not None:
+        w.row("定價(含稅) List price, tax incl.", _money(discount[0], invoice.currency))
+        w.row("折扣 Coupon discount", "−" + _money(discount[1], invoice.currency))
     w.row(f"{item} × 1", _money(invoice.amount, invoice.currency))
     w.line("")
     w.row("銷售額 Net", _money(invoice.amount, invoice.currency))
@@ -165,6 +170,13 @@ def _item_name(session: Session, invoice: Invoice) -> str:
     order = session.get(Order, invoice.order_id)
     plan = session.get(Plan, order.plan_id) if order else None
     return plan.name if plan else "Subscription"
+
+
+def _discount(session: Session, invoice: Invoice) -> tuple[Decimal, Decimal] | None:
+    order = session.get(Order, invoice.order_id)
+    if order is None or not order.discount or order.list_amount is None:
+        return None
+    return order.list_amount, order.discount
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -206,6 +218,7 @@ def render_invoice_pdf(
             seller_tax_id=seller_tax_id,
             item=_item_name(session, invoice),
             font=Path(chosen) if chosen else None,
+            discount=_discount(session, invoice),
         )
         _write_atomically(path, data)
     url = PDF_URL_TEMPLATE.format(order_id=invoice.order_id)

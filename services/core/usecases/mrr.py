@@ -2,7 +2,8 @@
 subscription change, and the monthly report built from them.
 
 A customer's MRR is the sum over their active and past-due subscriptions of the plan price
-normalised to a month (quarterly ÷3, yearly ÷12), tax excluded (price × 100/105); trials
+normalised to a month (quarterly ÷3, yearly ÷12), less a running forever or repeating
+coupon's discount, tax excluded (price × 100/105); trials
 and ended subscriptions count nothing. Each change books the difference from the customer's
 last booked MRR as one movement, so the movements of a customer always add up to their MRR:
 starting + movements = ending holds for every month by construction, and the report's
@@ -25,6 +26,7 @@ from services.core.db.models import MrrMovement, Plan, Subscription
 from services.core.domain.periods import TAIPEI, BillingCycle
 from services.core.domain.states import SubscriptionStatus
 from services.core.errors import ValidationError
+from services.core.usecases import coupon_pricing
 
 S = SubscriptionStatus
 PAYING = (S.ACTIVE.value, S.PAST_DUE.value)  # past due counts until it churns
@@ -41,11 +43,15 @@ def monthly_amount(price: Decimal | int, billing_cycle: str) -> Decimal:
 
 def customer_mrr(session: Session, customer_id: uuid.UUID) -> Decimal:
     rows = session.execute(
-        select(Plan.price, Plan.billing_cycle).select_from(Subscription)
+        select(Subscription.id, Plan.id, Plan.price, Plan.billing_cycle).select_from(Subscription)
         .join(Plan, Plan.id == Subscription.plan_id)
         .where(Subscription.user_id == customer_id, Subscription.status.in_(PAYING))
     ).all()
-    return sum((monthly_amount(price, cycle) for price, cycle in rows), Decimal("0.00"))
+    # A forever or repeating coupon lowers what the customer pays each period (once: not).
+    off = coupon_pricing.recurring_discounts(
+        session, {sub_id: (plan_id, price) for sub_id, plan_id, price, _ in rows})
+    return sum((monthly_amount(price - off.get(sub_id, 0), cycle)
+                for sub_id, _, price, cycle in rows), Decimal("0.00"))
 
 
 def _booked(session: Session, customer_id: uuid.UUID) -> tuple[Decimal, bool]:

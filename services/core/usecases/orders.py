@@ -18,7 +18,7 @@ from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import Conflict, NotFound
 from services.core.ports import Jobs
-from services.core.usecases import audit, credit_payments
+from services.core.usecases import audit, coupon_pricing, coupons, credit_payments
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
 from services.core.usecases.einvoices import preferences
@@ -109,12 +109,14 @@ def place_order(
     session: Session, clock: Clock, actor: Actor, user: User, *, subscription_id: uuid.UUID,
     payment_method: str, client_ip: str | None, idempotency_key: str | None = None,
     invoice_preference: dict[str, Any] | None = None, jobs: Jobs | None = None,
+    coupon_code: str | None = None,
 ) -> PlacedOrder:
     """Create a pending order priced from the subscription's plan (never from the client).
 
     With an Idempotency-Key, a retry returns the first order; the unique (user, key) index
     settles concurrent retries. A past-due subscription's order pays the overdue period, and
-    the unique (subscription, period) index keeps it to one order per period.
+    the unique (subscription, period) index keeps it to one order per period. A coupon code
+    is redeemed on the subscription first; its discount is taken off the plan's price.
     """
     invoice = (None if invoice_preference is None
                else preferences.to_mapping(preferences.checked(
@@ -132,12 +134,16 @@ def place_order(
     plan = session.get(Plan, subscription.plan_id)
     if plan is None:
         raise NotFound("Plan not found.")
+    if coupon_code:
+        coupons.redeem(session, clock, actor, subscription, coupon_code,
+                       source=coupons.CHECKOUT, applied_by=user.id)
+    priced = coupon_pricing.price_order(session, subscription.id, plan.id, plan.price)
     new_id = uuid.uuid4()
     insert = insert_for(session)
     inserted = session.execute(
         insert(Order).values(
             id=new_id, order_number=new_order_number(clock.now()), user_id=user.id,
-            subscription_id=subscription.id, plan_id=plan.id, amount=plan.price,
+            subscription_id=subscription.id, plan_id=plan.id, **priced.columns(),
             currency=plan.currency, status=OrderStatus.PENDING.value,
             payment_method=payment_method, is_renewal=period_start is not None,
             period_start=period_start, period_end=period_end, client_ip=client_ip,

@@ -22,7 +22,7 @@ from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import DomainError, NotFound, ValidationError
 from services.core.ports import Jobs
-from services.core.usecases import audit, credit_payments
+from services.core.usecases import audit, coupon_pricing, credit_payments
 from services.core.usecases.emails import EmailRequest, queue_emails
 from services.core.usecases.plan_changes import effects as plan_change_effects
 
@@ -253,6 +253,9 @@ def renew_due(
     # A downgrade scheduled for this period's start moves the plan before it is priced.
     plan_change_effects.switch_at_renewal(session, clock, subs, wanted)
     rows, skips = _plan_orders(session, clock.now(), wanted, subs)
+    # A coupon still running is taken off; not for a card agreement, whose amount is fixed.
+    coupon_pricing.discount_renewals(
+        session, rows, {sub_id for sub_id, sub in subs.items() if waits_for_period_charge(sub)})
     for skip in skips:
         counts.skip(skip.reason)
     _audit_skips(session, skips)
@@ -263,7 +266,7 @@ def renew_due(
     new_rows = [row for row in rows if row["id"] in created]
     _audit_created(session, new_rows)
     offline = [r for r in new_rows if not waits_for_period_charge(subs[r["subscription_id"]])]
-    # Credit is used first; an order it covers completes now and needs no payment link.
+    # Credit is used first; an order it (or a coupon) covers completes now with no link.
     offline = credit_payments.apply_to_renewals(session, clock, jobs, offline)
     _ask_for_payment(session, jobs, offline, dashboard_url)
     return counts

@@ -17,7 +17,7 @@ from services.core.domain.states import (
 )
 from services.core.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from services.core.ports import Jobs
-from services.core.usecases import audit
+from services.core.usecases import audit, coupons
 from services.core.usecases.api_pages import Page, paginate
 from services.core.usecases.audit import Actor
 from services.core.usecases.payments import closing
@@ -65,11 +65,12 @@ def _had_trial(session: Session, user_id: uuid.UUID, plan_id: uuid.UUID) -> bool
 
 
 def subscribe(session: Session, clock: Clock, actor: Actor, user: User, *,
-              plan_id: uuid.UUID, auto_renew: bool = True) -> Subscription:
+              plan_id: uuid.UUID, auto_renew: bool = True,
+              coupon_code: str | None = None) -> Subscription:
     """Start a subscription: `pending` until paid, or `trial` when the plan has trial days.
 
     One live subscription per plan and user; the user's row is locked so two concurrent
-    requests cannot both pass the check.
+    requests cannot both pass the check. A coupon code is redeemed on it (422 if it cannot be).
     """
     plan = session.get(Plan, plan_id)
     if plan is None or not plan.is_active:
@@ -96,6 +97,9 @@ def subscribe(session: Session, clock: Clock, actor: Actor, user: User, *,
                  resource_id=subscription.id,
                  description=f"Subscribed to {plan.slug} ({subscription.status}).",
                  meta={"plan_id": str(plan.id), "status": subscription.status})
+    if coupon_code:
+        coupons.redeem(session, clock, actor, subscription, coupon_code,
+                       source=coupons.CHECKOUT, applied_by=user.id)
     return subscription
 
 

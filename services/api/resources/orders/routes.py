@@ -61,6 +61,7 @@ class Orders(MethodView):
             payment_method=data["payment_method"], client_ip=client_ip(),
             idempotency_key=headers.get("idempotency_key"),
             invoice_preference=data.get("invoice"), jobs=jobs(),
+            coupon_code=data.get("coupon_code"),
         )
         return placed.order, 201, {"Idempotent-Replayed": str(not placed.created).lower()}
 

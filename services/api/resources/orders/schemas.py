@@ -18,6 +18,8 @@ class OrderSchema(Schema):
     subscription_id = fields.UUID(required=True)
     plan_id = fields.UUID(required=True)
     amount = Money(required=True)
+    discount = Money(required=True, metadata={"description": "a coupon's part, taken off "
+                                                             "the list price (NT$)"})
     currency = fields.String(required=True)
     status = fields.String(required=True)
     payment_method = fields.String(required=True)
@@ -58,6 +60,8 @@ class OrderCreateSchema(Schema):
     subscription_id = fields.UUID(required=True)
     payment_method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
     invoice = fields.Nested(InvoicePreferenceSchema)
+    coupon_code = fields.String(validate=validate.Length(min=1, max=40), metadata={
+        "description": "a coupon to redeem on the subscription before the order is priced"})
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -49,11 +49,13 @@ class Subscriptions(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Subscribe to a plan: `pending` until paid, or `trial` when the plan has trial days.
 
-        A second live subscription to the same plan is refused (409).
+        A second live subscription to the same plan is refused (409). A `coupon_code` is
+        redeemed on it; one that cannot be is 422 with the reason as `code`.
         """
         user = current_user()
         return subscriptions.subscribe(db_session(), clock(), actor(user), user,
-                                       plan_id=data["plan_id"], auto_renew=data["auto_renew"])
+                                       plan_id=data["plan_id"], auto_renew=data["auto_renew"],
+                                       coupon_code=data.get("coupon_code"))
 
 
 @blp.route("/<uuid:subscription_id>/")

@@ -57,6 +57,9 @@ class ScheduledChangeSchema(Schema):
 class SubscriptionCreateSchema(Schema):
     plan_id = fields.UUID(required=True)
     auto_renew = fields.Boolean(load_default=True)
+    coupon_code = fields.String(validate=validate.Length(min=1, max=40), metadata={
+        "description": "a coupon to redeem (422 coupon_unknown, coupon_expired, "
+                       "coupon_exhausted or coupon_not_for_plan if it cannot be)"})
 
 
 class SubscriptionUpdateSchema(Schema):

@@ -2,6 +2,7 @@
 
 from services.core.db.models.audit_log import AuditLog
 from services.core.db.models.card_agreement import CardAgreement
+from services.core.db.models.coupon import Coupon, CouponRedemption
 from services.core.db.models.credit import CreditEntry
 from services.core.db.models.einvoice import EInvoice, EInvoiceAllowance
 from services.core.db.models.email_delivery import EmailDelivery
@@ -23,6 +24,8 @@ from services.core.db.models.webhook import Event, WebhookDelivery, WebhookEndpo
 __all__ = [
     "AuditLog",
     "CardAgreement",
+    "Coupon",
+    "CouponRedemption",
     "CreditEntry",
     "EInvoice",
     "EInvoiceAllowance",

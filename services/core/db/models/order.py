@@ -31,6 +31,11 @@ class Order(Base):
     subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id"))
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"))
     amount: Mapped[Decimal]
+    # A coupon's part: amount = list_amount − discount − credit used (list_amount is the
+    # plan's price when the order was priced; both set only when a coupon applied).
+    coupon_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("coupons.id"))
+    discount: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default="0")
+    list_amount: Mapped[Decimal | None]
     currency: Mapped[str] = mapped_column(String(3), default="TWD")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     payment_method: Mapped[str] = mapped_column(String(16))

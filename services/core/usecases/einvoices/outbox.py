@@ -17,6 +17,7 @@ from services.core.domain.einvoice_buyer import InvoicePreference, buyer_fields
 from services.core.domain.money import split_tax_included, to_twd
 from services.core.domain.periods import TAIPEI, Period
 from services.core.ports import Jobs
+from services.core.usecases import coupon_pricing
 from services.core.usecases.einvoices import preferences
 from services.core.usecases.einvoices.states import EInvoiceStatus, NotIssuedReason
 
@@ -28,9 +29,12 @@ def issue_job_id(einvoice_id: object, round_: str = "") -> str:
     return f"einvoice-{einvoice_id}{'-' + round_ if round_ else ''}"
 
 
-def _lines(order: Order, plan: Plan, period: Period, total: int) -> list[dict[str, Any]]:
+def _lines(order: Order, plan: Plan, period: Period, total: int,
+           coupon: str = "") -> list[dict[str, Any]]:
+    # A coupon is folded into the one line (its price is the discounted total, so the items
+    # still sum to SalesAmount) and named in it: "Pro 2027-03-01~2027-04-01 (SPRING −10%)".
     first, last = (d.astimezone(TAIPEI).date().isoformat() for d in (period.start, period.end))
-    return [{"name": f"{plan.name} {first}~{last}"[:100], "count": 1, "word": ITEM_UNIT,
+    return [{"name": f"{plan.name} {first}~{last}{coupon}"[:100], "count": 1, "word": ITEM_UNIT,
              "price": total, "amount": total}]
 
 
@@ -57,7 +61,8 @@ def record_for_payment(session: Session, clock: Clock, jobs: Jobs, settings: Set
     row = EInvoice(
         order_id=order.id, invoice_id=invoice.id, user_id=user.id,
         relate_number=order.order_number.upper(), buyer=buyer_snapshot(order, user),
-        items={"lines": _lines(order, plan, period, total)}, sales_amount=total,
+        items={"lines": _lines(order, plan, period, total,
+                               coupon_pricing.line_label(session, order))}, sales_amount=total,
         tax_amount=int(split.tax), remaining_allowance=0,
         created_at=clock.now(),  # the sale's time: the legal two days count from it
     )

@@ -12,7 +12,7 @@ from services.core.db.models import Invoice, Order, Plan, Subscription, User
 from services.core.domain.money import split_tax_included
 from services.core.domain.periods import TAIPEI, BillingCycle, Period, add_cycles, period_after
 from services.core.domain.states import SubscriptionStatus, can_transition_subscription
-from services.core.usecases import audit
+from services.core.usecases import audit, coupon_pricing
 from services.core.usecases.einvoices import preferences
 from services.core.usecases.webhooks import events
 
@@ -97,7 +97,8 @@ def issue_invoice(
         total_amount=split.total, currency=order.currency,
         buyer_name=preferences.buyer_name(user, limit=200), buyer_email=user.email,
         buyer_tax_id=user.tax_id or "",
-        description=f"{plan.name} {first} – {last}"[:200], issued_at=issued_at,
+        description=f"{plan.name} {first} – {last}{coupon_pricing.line_label(session, order)}"[
+            :200], issued_at=issued_at,
         paid_at=order.paid_at,
     )
     session.add(invoice)

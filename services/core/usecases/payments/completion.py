@@ -22,7 +22,7 @@ from services.core.domain.periods import BillingCycle, period_number
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.errors import NotFound
 from services.core.ports import Jobs
-from services.core.usecases import audit
+from services.core.usecases import audit, coupon_pricing
 from services.core.usecases.einvoices import outbox
 from services.core.usecases.emails import queue_email
 from services.core.usecases.payments import agreements, attempts
@@ -198,6 +198,7 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
     period = (activate(session, order, sub, plan, payment.paid_at) if change is None
               else plan_change_effects.activate_paid(session, clock, jobs, change, order, sub,
                                                      payment.paid_at))
+    coupon_pricing.count_paid_period(session, order)
     if attempt is not None and attempt.periodic:
         index = period_number(sub.anchor_date or period.start,
                               BillingCycle.parse(plan.billing_cycle), period.start)
