@@ -11,6 +11,7 @@ from services.api.resources.audit_logs.routes import blp as audit_logs
 from services.api.resources.auth.routes import blp as auth
 from services.api.resources.coupons.routes import blp as coupons
 from services.api.resources.coupons.routes import subscription_blp as subscription_coupons
+from services.api.resources.customers.routes import blp as customers
 from services.api.resources.einvoices.routes import blp as einvoices
 from services.api.resources.invoices.routes import blp as invoices
 from services.api.resources.orders.routes import blp as orders
@@ -34,7 +35,7 @@ from services.web.setup import install_web
 BLUEPRINTS = (
     coupons, subscription_coupons,
     auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
-    refunds, webhooks, reports, plan_changes,
+    refunds, webhooks, reports, plan_changes, customers,
 )
 HEALTH_PATHS = {
     "/api/health/live": "The process answers.",

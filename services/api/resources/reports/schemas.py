@@ -39,3 +39,17 @@ class MrrReportSchema(Schema):
     currency = fields.String(required=True, metadata={"example": "TWD"})
     basis = fields.String(required=True)
     months = fields.List(fields.Nested(MrrMonthSchema), required=True)
+
+
+class InvoiceExportArgsSchema(Schema):
+    since = fields.Date(required=True, data_key="from",
+                        metadata={"description": "first day (Asia/Taipei), YYYY-MM-DD"})
+    until = fields.Date(required=True, data_key="to",
+                        metadata={"description": "last day, included (Asia/Taipei), YYYY-MM-DD"})
+
+    @validates_schema
+    def _ordered(self, data: dict[str, object], **_kwargs: object) -> None:
+        if data["until"] < data["since"]:  # type: ignore[operator]
+            raise ValidationError("must not be before from", field_name="to")
+        if (data["until"] - data["since"]).days > 366:  # type: ignore[operator]
+            raise ValidationError("at most a year at a time", field_name="to")

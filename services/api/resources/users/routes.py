@@ -28,6 +28,7 @@ from services.api.resources.users.schemas import (
     UserUpdateSchema,
 )
 from services.core.usecases import users
+from services.core.usecases.backoffice import customers
 from services.web.auth import current_user
 from services.web.uow import app_settings, db_session, jobs
 
@@ -46,7 +47,13 @@ class Users(MethodView):
     @blp.arguments(UserListQuerySchema, location="query")
     @blp.response(200, UserPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """List users (staff only); filter by `is_active` or a `search` on name and e-mail."""
+        """List users (staff only); filter by `is_active` or a `search` on name and e-mail;
+        `q` finds customers by the start of their e-mail, username, name, company, 統編 or
+        one of their order numbers."""
+        if args.get("q", "").strip():
+            return page_body(customers.search(db_session(), args["q"], page=args["page"],
+                                              page_size=args["page_size"]))
+        args.pop("q", None)
         return page_body(users.list_users(db_session(), **args))
 
     @authenticated(blp, staff=True)

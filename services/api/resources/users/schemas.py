@@ -92,6 +92,8 @@ class UserUpdateSchema(ProfileSchema, FlagsSchema):
 class UserListArgsSchema(Schema):
     is_active = fields.Boolean()
     search = Text(100)
+    q = Text(100, metadata={"description": "customer search (staff): e-mail, username, name, "
+                                           "company, 統編 or order number starting with this"})
 
 
 class ChangePasswordSchema(Schema):

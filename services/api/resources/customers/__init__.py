@@ -1,0 +1,1 @@
+"""Staff back office: one customer's whole history, and resending their invoice e-mails."""

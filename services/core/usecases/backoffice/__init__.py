@@ -1,0 +1,1 @@
+"""Staff back office: find a customer, read their whole history, resend, export for accountants."""
