@@ -17,6 +17,7 @@ from fluxus_ui.pages import View
 from fluxus_ui.pages.account import AccountView
 from fluxus_ui.pages.auth import LoginView, RegisterView
 from fluxus_ui.pages.backoffice import EInvoiceQueueView, ReviewQueueView
+from fluxus_ui.pages.change_plan import ChangePlanView
 from fluxus_ui.pages.dashboard import DashboardView
 from fluxus_ui.pages.invoices import InvoicesView
 from fluxus_ui.pages.orders import OrdersView
@@ -44,7 +45,7 @@ class DashboardApp:
                  vault: SessionVault = VAULT, *, client_ip: str | None = None) -> None:
         self.client = ApiClient(api_url, payment_url, forwarded_for=client_ip)
         self.auth = AuthStore(self.client, vault, sid)
-        self.billing = BillingStore(self.client)
+        self.billing = BillingStore(self.client, language=lambda: self.auth.language)
         self.staff = StaffStore(self.client)
         self.backoffice = BackofficeStore(self.client)
         self.shell = Shell(self.navigate, self.change_language)
@@ -56,7 +57,7 @@ class DashboardApp:
                 LoginView(self), RegisterView(self), DashboardView(self), PlansView(self),
                 OrdersView(self), InvoicesView(self), AccountView(self), StaffView(self),
                 SubscriptionView(self), ForgotView(self), VerifyView(self), ResetView(self),
-                ReviewQueueView(self), EInvoiceQueueView(self),
+                ReviewQueueView(self), EInvoiceQueueView(self), ChangePlanView(self),
             )
         }
         self.page: tuple[str, dict[str, Any]] = ("dashboard", {})

@@ -288,6 +288,39 @@ class ApiClient:
         _, body = await self._call("GET", f"/api/invoices/{invoice_id}/")
         return Invoice.from_json(body)
 
+    # --- plan changes, refunds and credit (parsed by stores.plan_change, stores.refunds) ---
+    async def change_plan(self, subscription_id: str, body: dict[str, Any], *,
+                          preview: bool, idempotency_key: str | None = None) -> dict[str, Any]:
+        """The change's lines (`preview`), or the change made (an upgrade's order to pay)."""
+        path = f"/api/subscriptions/{subscription_id}/change-plan/"
+        if preview:
+            _, answer = await self._call("POST", path + "preview/", json=body)
+        else:
+            headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+            _, answer = await self._call("POST", path, json=body, headers=headers)
+        return dict(answer or {})
+
+    async def open_plan_change(self, subscription_id: str) -> dict[str, Any] | None:
+        """The subscription's scheduled or unpaid change, or None."""
+        try:
+            _, body = await self._call("GET", f"/api/subscriptions/{subscription_id}/change-plan/")
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(body or {})
+
+    async def cancel_plan_change(self, subscription_id: str) -> None:
+        await self._call("DELETE", f"/api/subscriptions/{subscription_id}/change-plan/")
+
+    async def order_refunds(self, order_id: str) -> dict[str, Any]:
+        _, body = await self._call("GET", f"/api/orders/{order_id}/refunds/")
+        return dict(body or {})
+
+    async def credit_balance(self) -> dict[str, Any]:
+        _, body = await self._call("GET", "/api/credits/", params={"page_size": 1})
+        return dict(body or {})
+
     # --- staff queues (parsed by stores.backoffice) ----------------------------------------
     async def staff_queue(self, path: str, **filters: Any) -> Page[dict[str, Any]]:
         """A staff list: "payment-reviews" or "einvoices", filtered as the API allows."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -134,6 +134,17 @@ class Plan:
     is_popular: bool = False
     trial_days: int = 0
     sort_order: int = 0
+    # {"zh-TW": {"name", "description", "features"}} from the Plan resource; see in_language.
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+
+    def in_language(self, language: str) -> Plan:
+        """This plan as a customer reading `language` sees it (each missing text: default)."""
+        entry = self.translations.get(language) or {}
+        if not entry:
+            return self
+        return replace(self, name=str(entry.get("name") or self.name),
+                       description=str(entry.get("description") or self.description),
+                       features=tuple(str(f) for f in entry.get("features") or self.features))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
@@ -144,6 +155,8 @@ class Plan:
             features=tuple(str(f) for f in data.get("features") or ()),
             is_popular=bool(data.get("is_popular")), trial_days=int(data.get("trial_days") or 0),
             sort_order=int(data.get("sort_order") or 0),
+            translations={str(k): dict(v) for k, v in (data.get("translations") or {}).items()
+                          if isinstance(v, dict)},
         )
 
 

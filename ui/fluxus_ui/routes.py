@@ -20,6 +20,7 @@ _PATHS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         ("/invoices", "invoices", ""),
         (f"/invoices/{_ID}", "invoices", "invoice_id"),
         (f"/subscriptions/{_ID}", "subscription", "subscription_id"),
+        (f"/subscriptions/{_ID}/change-plan", "change-plan", "subscription_id"),
         ("/account", "account", ""),
         ("/login", "login", ""),
         ("/register", "register", ""),
@@ -38,11 +39,16 @@ _BASE = {"dashboard": "/", "plans": "/plans", "orders": "/orders", "invoices": "
          "register": "/register", "forgot": "/forgot-password", "verify": "/verify-email",
          "reset": "/reset-password", "staff": "/staff", "staff-reviews": "/staff/reviews",
          "staff-einvoices": "/staff/einvoices"}
-_PARAM = {"orders": "order_id", "invoices": "invoice_id", "subscription": "subscription_id"}
+_PARAM = {"orders": "order_id", "invoices": "invoice_id", "subscription": "subscription_id",
+          "change-plan": "subscription_id"}
+_BASE["change-plan"] = "/subscriptions"
+# What follows the id in a view's path (a screen under another's URL).
+_TAIL = {"change-plan": "/change-plan"}
 
 # The URL paths the server answers with the dashboard (Panel's route templates).
 SERVED = ("/", "/plans", "/orders", "/orders/{order_id}", "/invoices", "/invoices/{invoice_id}",
-          "/subscriptions/{subscription_id}", "/account", "/login", "/register",
+          "/subscriptions/{subscription_id}", "/subscriptions/{subscription_id}/change-plan",
+          "/account", "/login", "/register",
           "/forgot-password", "/verify-email", "/reset-password", "/staff", "/staff/reviews",
           "/staff/einvoices")
 
@@ -68,7 +74,7 @@ def url_for(view: str, params: dict[str, Any] | None = None) -> str:
     path = _BASE.get(view, "/")
     name = _PARAM.get(view)
     if name and params.get(name):
-        path = f"{path}/{params[name]}"
+        path = f"{path}/{params[name]}{_TAIL.get(view, '')}"
     query = {k: params[k] for k in _QUERY.get(view, ()) if params.get(k)}
     return path + ("?" + urlencode(query) if query else "")
 

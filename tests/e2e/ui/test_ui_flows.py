@@ -106,7 +106,7 @@ def test_register_pay_by_card_then_dashboard_shows_subscription_invoice_and_pdf(
     click(page, "fx-nav-dashboard")
     card = page.locator(".fx-subscription")
     card.get_by_text("試用中").wait_for()  # paid during the free trial: the trial is kept
-    card.get_by_text("Pro").first.wait_for()
+    card.get_by_text("專業版").first.wait_for()  # the plan's zh-TW name
     invoices = page.locator(".fx-recent-invoices")
     invoices.get_by_text("NT$990").wait_for()
     page.locator(".fx-paid-year").get_by_text("NT$990").wait_for()

@@ -62,7 +62,7 @@ def test_a_customer_with_two_subscriptions_sees_and_manages_both(
 
     # The account page leads to the other subscription too.
     click(page, "fx-nav-account")
-    page.locator(".fx-other-subscriptions").get_by_text(re.compile("Starter|Pro")).wait_for()
+    page.locator(".fx-other-subscriptions").get_by_text(re.compile("入門版|專業版")).wait_for()
 
     # Cancel the Pro subscription now: first it says what happens to the period and money.
     click(page, "fx-nav-dashboard")
@@ -83,7 +83,7 @@ def test_a_customer_with_two_subscriptions_sees_and_manages_both(
     page.locator(".fx-alert-success").get_by_text("訂閱已取消。").wait_for()
     page.locator(".fx-subscription").get_by_text("已取消").wait_for()
     click(page, "fx-nav-dashboard")
-    page.locator(".fx-ended-subscriptions").get_by_text("Pro").first.wait_for()
+    page.locator(".fx-ended-subscriptions").get_by_text("專業版").first.wait_for()
     page.locator(".fx-sub-starter-monthly").wait_for()
 
 

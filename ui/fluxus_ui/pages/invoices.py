@@ -12,6 +12,7 @@ from fluxus_ui.errors import ApiError
 from fluxus_ui.i18n import date, money
 from fluxus_ui.models import EInvoice, Invoice
 from fluxus_ui.pages import View
+from fluxus_ui.pages.refunds import refunds_section
 from fluxus_ui.stores import einvoices
 from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
 
@@ -58,6 +59,7 @@ class InvoicesView(View):
         ]
         if invoice.einvoice is not None:
             parts.append(self._einvoice(invoice.einvoice))
+        parts += await refunds_section(self, invoice.order_id)
         download = await self._download(invoice)
         if download is not None:
             parts.append(download)

@@ -10,6 +10,7 @@ from fluxus_ui.i18n import bank_name, date, datetime_text, money
 from fluxus_ui.models import Order
 from fluxus_ui.pages import View
 from fluxus_ui.pages.gateway import GatewayRedirect
+from fluxus_ui.pages.refunds import refunds_section
 from fluxus_ui.stores.einvoices import summary
 from fluxus_ui.stores.insights import payment_instructions
 from fluxus_ui.template import badge, button, code_rows, definition_list, esc, heading, html_pane
@@ -50,7 +51,8 @@ class OrdersView(View):
         body = pn.Column(*self._detail_parts(order), sizing_mode="stretch_width")
         if order.status in ("pending", "processing"):
             self._watch(order, body)
-        return pn.Column(body, sizing_mode="stretch_width", css_classes=["fx-page-order"])
+        paid = await refunds_section(self, order.id) if order.paid_at else []
+        return pn.Column(body, *paid, sizing_mode="stretch_width", css_classes=["fx-page-order"])
 
     def _detail_parts(self, order: Order) -> list[Any]:
         rows = [

@@ -11,6 +11,7 @@ import panel as pn
 from fluxus_ui.i18n import date, money
 from fluxus_ui.models import Subscription
 from fluxus_ui.pages import View
+from fluxus_ui.pages.scheduled_change import change_plan_actions, open_change_notice
 from fluxus_ui.routes import url_for
 from fluxus_ui.stores.insights import next_renewal
 from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane
@@ -77,10 +78,11 @@ class SubscriptionView(View):
             return html_pane(f"<p>{esc(self.t('error.not_found'))}</p>")
         facts = SubscriptionFacts(self)
         self.confirm_area = pn.Column(sizing_mode="stretch_width")
-        actions = [*pay_actions(self, sub), *self._renewal(sub)]
+        actions = [*pay_actions(self, sub), *change_plan_actions(self, sub), *self._renewal(sub)]
         plan = self.app.billing.plan(sub.plan_id)
         return pn.Column(heading(plan.name if plan else self.t("acct.subscription")),
-                         facts.card(sub, *actions), self.confirm_area,
+                         facts.card(sub, *actions), *await open_change_notice(self, sub),
+                         self.confirm_area,
                          sizing_mode="stretch_width", styles={"max-width": "720px"},
                          css_classes=["fx-page-subscription"])
 

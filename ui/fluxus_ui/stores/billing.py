@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import param
 
 from fluxus_ui.client import ApiClient
+from fluxus_ui.i18n import DEFAULT_LANGUAGE
 from fluxus_ui.models import (
     CheckoutForm,
     Invoice,
@@ -31,9 +33,12 @@ class BillingStore(param.Parameterized):
     orders = param.List(default=[], item_type=Order)
     invoices = param.List(default=[], item_type=Invoice)
 
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: ApiClient,
+                 language: Callable[[], str] = lambda: DEFAULT_LANGUAGE) -> None:
         super().__init__()
         self.client = client
+        # Plans are shown in the customer's language (the Plan resource's translations).
+        self.language = language
         # One key per checkout attempt, so a double click never makes two orders.
         self._checkout_keys: dict[tuple[str, str, str], str] = {}
 
@@ -41,8 +46,9 @@ class BillingStore(param.Parameterized):
         return datetime.now(UTC)
 
     async def load_plans(self) -> list[Plan]:
+        """The catalogue in the customer's language (`plans` keeps it as the API sent it)."""
         self.plans = await self.client.plans()
-        return self.plans
+        return [p.in_language(self.language()) for p in self.plans]
 
     def _own_id(self) -> str:
         creds = self.client.credentials
@@ -68,7 +74,8 @@ class BillingStore(param.Parameterized):
             await self.load_plans()
 
     def plan(self, plan_id: str) -> Plan | None:
-        return next((p for p in self.plans if p.id == plan_id), None)
+        found = next((p for p in self.plans if p.id == plan_id), None)
+        return found.in_language(self.language()) if found is not None else None
 
     @property
     def current(self) -> Subscription | None:

@@ -20,7 +20,11 @@ class RefundSchema(Schema):
     order_id = fields.UUID(required=True)
     amount = Money(required=True)
     currency = fields.String(required=True)
-    reason = fields.String(required=True)
+    # Staff write the reason for each other and the books; the customer is told by e-mail
+    # in their own words, so the note stays internal.
+    reason = fields.Function(
+        lambda r: r.reason if current_user().is_staff else "", required=True,
+        metadata={"description": "why staff refunded (staff only; empty for the customer)"})
     method = fields.String(required=True, metadata={
         "enum": [m.value for m in RefundMethod],
         "description": "card: back through ECPay; manual: a bank transfer staff confirm"})
