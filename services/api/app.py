@@ -21,6 +21,7 @@ from services.api.resources.plans.routes import blp as plans
 from services.api.resources.refunds.routes import blp as refunds
 from services.api.resources.reports.routes import blp as reports
 from services.api.resources.subscriptions.routes import blp as subscriptions
+from services.api.resources.test_clocks.routes import blp as test_clocks
 from services.api.resources.users.routes import blp as users
 from services.api.resources.webhooks.routes import blp as webhooks
 from services.api.throttle import install_auth_throttle
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     coupons, subscription_coupons,
     auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
     refunds, webhooks, reports, plan_changes, customers,
+    test_clocks,
 )
 HEALTH_PATHS = {
     "/api/health/live": "The process answers.",

@@ -25,6 +25,9 @@ STAGE_MERCHANT_ID = "3002607"
 STAGE_HASH_KEY = "pwFHCqoQZGmho4w6"
 STAGE_HASH_IV = "EkRm7iFT261dpevs"
 STAGE_GATEWAY_URL = "https://payment-stage.ecpay.com.tw"
+# Every MerchantID ECPay publishes for its stage (REFERENCE: AIO, platform partner, the older
+# OTP/non-OTP pair): test clocks run only against these, never against a real merchant.
+STAGE_MERCHANT_IDS = frozenset({STAGE_MERCHANT_ID, "3002599", "2000132", "2000214"})
 PRODUCTION_GATEWAY_URL = "https://payment.ecpay.com.tw"
 
 # ECPay's public stage e-invoice account (a separate merchant from the payment one; shared by
@@ -199,6 +202,11 @@ class Settings:
         "`true` lets webhook endpoints point at private, loopback and link-local addresses"
         " (local development only; refused targets are an SSRF guard)",
     )
+    test_clocks: bool = _setting(
+        False, "FLUXUS_TEST_CLOCKS",
+        "`true` lets staff create test clocks and advance their customers' billing"
+        " (refused with production ECPay keys or FLUXUS_ENV=production)",
+    )
     component: str = _setting(
         "", "FLUXUS_COMPONENT",
         "the process (api, payment, worker, ...): production checks only the credentials it uses",
@@ -239,6 +247,12 @@ class Settings:
             problems.append(f"FLUXUS_ENV must be development or production, not {self.env!r}")
         if self.smtp_tls not in ("none", "starttls", "ssl"):
             problems.append(f"FLUXUS_SMTP_TLS must be none, starttls or ssl, not {self.smtp_tls!r}")
+        if self.test_clocks and (self.is_production
+                                 or self.ecpay_merchant_id not in STAGE_MERCHANT_IDS):
+            # Not filtered by component like the checks below: a clock advances real
+            # billing, so no process may run one next to a real merchant.
+            problems.append("FLUXUS_TEST_CLOCKS is for test deployments: refused with"
+                            " FLUXUS_ENV=production or a MerchantID other than ECPay's stage")
         if self.is_production:
             # Every production problem starts with the variable it is about.
             unused = CREDENTIALS - COMPONENT_CREDENTIALS.get(self.component, CREDENTIALS)

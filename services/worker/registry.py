@@ -91,6 +91,10 @@ JOBS: dict[str, JobSpec] = {
     "prune_webhook_events": JobSpec(
         "services.worker.jobs.webhooks.prune_webhook_events", MAINTENANCE, (), 300
     ),
+    # A test clock's advance (staff, FLUXUS_TEST_CLOCKS): not retried, the clock shows failed.
+    "advance_test_clock": JobSpec(
+        "services.worker.jobs.test_clocks.advance_test_clock", RENEWALS, (), 1800
+    ),
     "recover_abandoned_jobs": JobSpec(
         "services.worker.jobs.periodic.recover_abandoned_jobs", MAINTENANCE, (), 60
     ),

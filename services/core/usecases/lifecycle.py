@@ -23,6 +23,7 @@ from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.emails import queue_email
 from services.core.usecases.payments import closing
+from services.core.usecases.test_clocks import scope
 from services.core.usecases.webhooks import events
 
 S = SubscriptionStatus
@@ -87,10 +88,12 @@ def _mail(
     )
 
 
-def expire_subscriptions(session: Session, clock: Clock, jobs: Jobs) -> SweepResult:
+def expire_subscriptions(session: Session, clock: Clock, jobs: Jobs,
+                         test_clock_id: uuid.UUID | None = None) -> SweepResult:
     """Subscriptions past end_date that will not renew → expired, with an e-mail."""
     now, result = clock.now(), SweepResult()
     query = select(Subscription).where(
+        scope.customers(Subscription.user_id, test_clock_id),
         Subscription.end_date <= now,
         or_(
             Subscription.status == S.CANCELLED.value,
@@ -123,12 +126,14 @@ def _paid(session: Session, sub: Subscription) -> bool:
     )
 
 
-def end_trials(session: Session, clock: Clock, jobs: Jobs) -> SweepResult:
+def end_trials(session: Session, clock: Clock, jobs: Jobs,
+               test_clock_id: uuid.UUID | None = None) -> SweepResult:
     """Trials past trial_end_date → active when paid (the period starts at the trial's end,
     unless payment already set one), else expired with an e-mail."""
     now, result = clock.now(), SweepResult()
     query = select(Subscription).where(
-        Subscription.status == S.TRIAL.value, Subscription.trial_end_date <= now
+        Subscription.status == S.TRIAL.value, Subscription.trial_end_date <= now,
+        scope.customers(Subscription.user_id, test_clock_id),
     )
     for sub in _locked(session, query):
         if _paid(session, sub):
@@ -155,7 +160,8 @@ def _renewal_order(session: Session, sub: Subscription) -> Order | None:
     ).first()
 
 
-def run_dunning(session: Session, clock: Clock, jobs: Jobs, dashboard_url: str) -> SweepResult:
+def run_dunning(session: Session, clock: Clock, jobs: Jobs, dashboard_url: str,
+                test_clock_id: uuid.UUID | None = None) -> SweepResult:
     """Unpaid renewals: active past end_date → past_due (+ reminder); past_due beyond the
     plan's grace_days → expired (+ e-mail), and its open renewal order is cancelled."""
     now, result = clock.now(), SweepResult()
@@ -164,6 +170,7 @@ def run_dunning(session: Session, clock: Clock, jobs: Jobs, dashboard_url: str) 
         Subscription.end_date <= now,
         Subscription.auto_renew.is_(True),
         Subscription.cancel_at_period_end.is_(False),
+        scope.customers(Subscription.user_id, test_clock_id),
     )
     for sub in _locked(session, lapsed):
         order = _renewal_order(session, sub)
@@ -178,7 +185,8 @@ def run_dunning(session: Session, clock: Clock, jobs: Jobs, dashboard_url: str) 
         _mail(session, jobs, sub, "renewal_reminder", extra)
         result.count("past_due")
     overdue = select(Subscription).where(
-        Subscription.status == S.PAST_DUE.value, Subscription.end_date <= now
+        Subscription.status == S.PAST_DUE.value, Subscription.end_date <= now,
+        scope.customers(Subscription.user_id, test_clock_id),
     )
     for sub in _locked(session, overdue):
         plan = session.get(Plan, sub.plan_id)

@@ -24,6 +24,7 @@ from services.core.usecases.payments import agreements, attempts
 from services.core.usecases.payments.attempts import AttemptStatus
 from services.core.usecases.payments.completion import Outcome
 from services.core.usecases.renewals import waits_for_period_charge
+from services.core.usecases.test_clocks import scope
 from services.ecpay.errors import EcpayResponseError
 from services.ecpay.query import TRADE_STATUS_NOT_ESTABLISHED, PeriodInfo, TradeInfo
 
@@ -82,6 +83,7 @@ def due_for_reconciliation(session: Session, clock: Clock, *, limit: int = 200) 
         .where(
             PaymentAttempt.created_at >= now - LOOK_BACK,
             PaymentAttempt.created_at <= now - CHECKOUT_WAIT,
+            scope.customers(Order.user_id, None),  # a test clock's orders are not asked about
             or_(
                 and_(PaymentAttempt.status == AttemptStatus.OPEN.value,
                      or_(PaymentAttempt.checked_at.is_(None),
@@ -108,7 +110,7 @@ def _open_without_attempts(session: Session, now: datetime, limit: int) -> list[
     rows = session.execute(
         select(Order, Subscription)
         .join(Subscription, Subscription.id == Order.subscription_id)
-        .where(Order.status.in_(OPEN),
+        .where(Order.status.in_(OPEN), scope.customers(Order.user_id, None),
                or_(Order.created_at <= now - CHECKOUT_WAIT, Order.is_renewal.is_(True)),
                ~exists().where(PaymentAttempt.order_id == Order.id))
         .order_by(Order.created_at.desc())

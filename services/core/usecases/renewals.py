@@ -25,6 +25,7 @@ from services.core.ports import Jobs
 from services.core.usecases import audit, coupon_pricing, credit_payments
 from services.core.usecases.emails import EmailRequest, queue_emails
 from services.core.usecases.plan_changes import effects as plan_change_effects
+from services.core.usecases.test_clocks import scope
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,11 @@ def due_batch(
     after: uuid.UUID | None,
     limit: int,
     lead: timedelta = RENEWAL_LEAD,
+    test_clock_id: uuid.UUID | None = None,
 ) -> list[DueRenewal]:
     """The next `limit` due subscriptions of a plan after id `after`, locked for this
-    transaction; rows another renewer holds are skipped (FOR UPDATE SKIP LOCKED)."""
+    transaction; rows another renewer holds are skipped (FOR UPDATE SKIP LOCKED).
+    Production (no `test_clock_id`) never renews a test clock's customers."""
     has_order = exists().where(
         and_(Order.subscription_id == Subscription.id, Order.period_start == Subscription.end_date)
     )
@@ -92,6 +95,7 @@ def due_batch(
             Subscription.anchor_date.is_not(None),
             Subscription.end_date <= clock.now() + lead,
             ~has_order,
+            scope.customers(Subscription.user_id, test_clock_id),
         )
         .order_by(Subscription.id)
         .limit(limit)

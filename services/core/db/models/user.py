@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.db.base import Base, created_at, updated_at, uuid_pk
@@ -35,6 +35,10 @@ class User(Base):
     is_staff: Mapped[bool] = mapped_column(default=False)
     is_superuser: Mapped[bool] = mapped_column(default=False)
     is_verified: Mapped[bool] = mapped_column(default=False)
+    # A test customer lives on a test clock: only that clock's advances bill it, and every
+    # production periodic job skips it (services.core.usecases.test_clocks.scope).
+    test_clock_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("test_clocks.id"), index=True)
     last_login: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

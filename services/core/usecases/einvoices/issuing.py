@@ -24,6 +24,7 @@ from services.core.usecases import audit
 from services.core.usecases.einvoices.states import EInvoiceStatus, FailureReason
 from services.core.usecases.emails import queue_email
 from services.core.usecases.payments.completion import INVOICE_PDF_JOB
+from services.core.usecases.test_clocks import scope
 from services.core.usecases.webhooks import events
 from services.ecpay.einvoice import (
     EInvoiceClient,
@@ -190,11 +191,14 @@ def issue(session: Session, clock: Clock, gateway: EInvoiceClient, einvoice_id: 
     return outcome
 
 
-def due(session: Session, clock: Clock, limit: int = 500) -> list[uuid.UUID]:
-    """Pending e-invoices whose next attempt is due (lost jobs, retries after back-off)."""
+def due(session: Session, clock: Clock, limit: int = 500,
+        test_clock_id: uuid.UUID | None = None) -> list[uuid.UUID]:
+    """Pending e-invoices whose next attempt is due (lost jobs, retries after back-off);
+    production's, or one test clock's (whose advance issues them at the clock's time)."""
     return list(session.scalars(
         select(EInvoice.id)
         .where(EInvoice.status == EInvoiceStatus.PENDING.value,
-               EInvoice.next_attempt_at <= clock.now())
+               EInvoice.next_attempt_at <= clock.now(),
+               scope.customers(EInvoice.user_id, test_clock_id))
         .order_by(EInvoice.next_attempt_at).limit(limit)
     ))
