@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from services.api.resources.common import Money, PageArgsSchema
 from services.core.usecases.refunds.settle import refunded_amount_of
@@ -49,11 +49,26 @@ class InvoiceSchema(Schema):
     issued_at = fields.AwareDateTime(required=True)
     paid_at = fields.AwareDateTime(allow_none=True, required=True)
     pdf_url = fields.String(allow_none=True, required=True)
+    notes = fields.String(allow_none=True, required=True, metadata={
+        "description": "staff's note on the invoice (visible to the customer)"})
+    meta = fields.Dict(keys=fields.String(), values=fields.String(), data_key="metadata",
+                       allow_none=True, required=True, metadata={
+                           "description": "staff's key-value metadata (visible to the customer)"})
     created_at = fields.AwareDateTime(required=True)
     einvoice = fields.Nested(EInvoiceSchema, allow_none=True, required=True)
     refunded_amount = fields.Function(
         lambda i: str(refunded_amount_of(i, i.order_id)), required=True,
         metadata={"format": "decimal", "description": "money refunded so far (NT$)"})
+
+
+class InvoiceAnnotationSchema(Schema):
+    """A PATCH: send `notes`, `metadata` or both; null or empty removes."""
+
+    notes = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    meta = fields.Dict(keys=fields.String(), values=fields.String(), data_key="metadata",
+                       allow_none=True, metadata={
+                           "description": "at most 20 keys of 1-40 characters, string values"
+                                          " of at most 500"})
 
 
 class InvoiceListArgsSchema(PageArgsSchema):

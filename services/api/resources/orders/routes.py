@@ -20,9 +20,11 @@ from services.api.resources.orders.schemas import (
     IdempotencyHeaderSchema,
     OrderCreateSchema,
     OrderListArgsSchema,
+    OrderNotesSchema,
     OrderSchema,
 )
 from services.core.usecases import orders
+from services.core.usecases.backoffice import annotations
 from services.web.auth import current_user
 from services.web.requests import client_ip
 from services.web.uow import db_session, jobs
@@ -74,3 +76,13 @@ class OrderDetail(MethodView):
     def get(self, order_id: uuid.UUID) -> Any:
         """One of your orders (any, for staff)."""
         return orders.get_order(db_session(), current_user(), order_id)
+
+    @authenticated(blp, staff=True)
+    @document_errors(blp, 404, 422)
+    @blp.arguments(OrderNotesSchema)
+    @blp.response(200, OrderSchema)
+    def patch(self, data: dict[str, Any], order_id: uuid.UUID) -> Any:
+        """Set or remove the note on an order (staff only); the customer sees it too."""
+        caller = current_user()
+        return annotations.annotate_order(db_session(), actor(caller), caller, order_id,
+                                          data["notes"])

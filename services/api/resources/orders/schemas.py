@@ -30,6 +30,14 @@ class OrderSchema(Schema):
     expire_at = fields.AwareDateTime(allow_none=True, required=True)
     paid_at = fields.AwareDateTime(allow_none=True, required=True)
     failure_reason = fields.String(allow_none=True, required=True)
+    payment_id = fields.String(
+        attribute="ecpay_trade_no", allow_none=True, required=True, metadata={
+            "description": "ECPay's trade number (TradeNo) of the payment that completed the"
+                           " order, as refunds and reconciliation name it; null until paid"})
+    ip_address = fields.String(attribute="client_ip", allow_none=True, required=True, metadata={
+        "description": "the customer's IP address when the order was placed"})
+    notes = fields.String(allow_none=True, required=True, metadata={
+        "description": "staff's note on the order (visible to the customer)"})
     invoice_preference = fields.Dict(allow_none=True, required=True, metadata={
         "description": "e-invoice details chosen at checkout (null: the account's)"})
     created_at = fields.AwareDateTime(required=True)
@@ -62,6 +70,11 @@ class OrderCreateSchema(Schema):
     invoice = fields.Nested(InvoicePreferenceSchema)
     coupon_code = fields.String(validate=validate.Length(min=1, max=40), metadata={
         "description": "a coupon to redeem on the subscription before the order is priced"})
+
+
+class OrderNotesSchema(Schema):
+    notes = fields.String(required=True, allow_none=True, validate=validate.Length(max=1000),
+                          metadata={"description": "null or empty removes the note"})
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -12,6 +12,8 @@ from services.core.domain.einvoice_buyer import InvoiceKind
 USERNAME = validate.Regexp(r"^[\w.@+-]+$", error="Letters, digits and @/./+/-/_ only.")
 TAX_ID = validate.Regexp(r"^(\d{8})?$", error="Eight digits (統一編號) or empty.")
 LANGUAGES = validate.OneOf(["zh-TW", "en"])
+AVATAR_HOST = validate.Regexp(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,63}(:\d{1,5})?(/\S*)?$",
+                              error="An https URL on a public host name.")
 INVOICE_KINDS = validate.OneOf([kind.value for kind in InvoiceKind])
 INVOICE_KIND_DOC = (
     "How the e-invoice (電子發票) is delivered: `cloud` (ECPay member carrier, to the e-mail),"
@@ -40,6 +42,13 @@ class UserSchema(Schema):
     is_staff = fields.Boolean(required=True)
     is_superuser = fields.Boolean(required=True)
     is_verified = fields.Boolean(required=True)
+    avatar = fields.String(allow_none=True, required=True, metadata={
+        "description": "the user's picture: an https URL, or null"})
+    # The seed's name for created_at (a second field on one attribute is refused: a Function).
+    date_joined = fields.Function(lambda user: user.created_at.isoformat(), required=True,
+                                  metadata={"type": "string", "format": "date-time",
+                                            "description": "when the account was created"
+                                                           " (the same as created_at)"})
     last_login = fields.AwareDateTime(allow_none=True, required=True)
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
@@ -65,6 +74,11 @@ class ProfileSchema(Schema):
     invoice_address = Text(200)
     invoice_print = fields.Boolean()
     language = Text(8, validate=LANGUAGES)
+    # Loaded by the browsers of whoever views the profile, staff included: a public https host
+    # by name only (no localhost, IP literal or user:password@ pointing into a network).
+    avatar = fields.Url(schemes={"https"}, require_tld=True, allow_none=True,
+                        validate=[validate.Length(max=500), AVATAR_HOST],
+                        metadata={"description": "an https URL of your picture; null removes it"})
 
 
 class FlagsSchema(Schema):

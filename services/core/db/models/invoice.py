@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +35,10 @@ class Invoice(Base):
     issued_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
     pdf_url: Mapped[str | None] = mapped_column(String(500))
+    # Staff's note and key-value metadata (an integrator's references), shown to whoever can
+    # read the invoice. `metadata` is the column; the attribute name is SQLAlchemy's own.
+    notes: Mapped[str | None] = mapped_column(String(1000))
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata")
     created_at: Mapped[datetime] = created_at()
     # The government uniform invoice for the same sale (none for sales before e-invoicing).
     einvoice: Mapped[EInvoice | None] = relationship(viewonly=True, lazy="selectin")

@@ -55,5 +55,7 @@ class Order(Base):
     invoice_preference: Mapped[dict[str, Any] | None]
     client_ip: Mapped[str | None] = mapped_column(String(45))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    # Staff's note on the order, shown to whoever can read it (the customer too).
+    notes: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
