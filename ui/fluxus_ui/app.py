@@ -17,6 +17,7 @@ from fluxus_ui.pages import View
 from fluxus_ui.pages.account import AccountView
 from fluxus_ui.pages.auth import LoginView, RegisterView
 from fluxus_ui.pages.backoffice import EInvoiceQueueView, ReviewQueueView
+from fluxus_ui.pages.customers import CustomerSearchView, CustomerView
 from fluxus_ui.pages.change_plan import ChangePlanView
 from fluxus_ui.pages.dashboard import DashboardView
 from fluxus_ui.pages.invoices import InvoicesView
@@ -31,6 +32,7 @@ from fluxus_ui.session import COOKIE_NAME, VAULT, SessionVault, unsign
 from fluxus_ui.stores.auth import AuthStore
 from fluxus_ui.stores.backoffice import BackofficeStore
 from fluxus_ui.stores.billing import BillingStore
+from fluxus_ui.stores.customers import CustomerStore
 from fluxus_ui.stores.staff import StaffStore
 from fluxus_ui.template import Shell
 from fluxus_ui.urlbar import UrlBar
@@ -48,6 +50,7 @@ class DashboardApp:
         self.billing = BillingStore(self.client, language=lambda: self.auth.language)
         self.staff = StaffStore(self.client)
         self.backoffice = BackofficeStore(self.client)
+        self.customers = CustomerStore(self.client)
         self.shell = Shell(self.navigate, self.change_language)
         self.urlbar = UrlBar()
         self.urlbar.param.watch(lambda _e: self.spawn(self._went_back), "popped")
@@ -58,6 +61,7 @@ class DashboardApp:
                 OrdersView(self), InvoicesView(self), AccountView(self), StaffView(self),
                 SubscriptionView(self), ForgotView(self), VerifyView(self), ResetView(self),
                 ReviewQueueView(self), EInvoiceQueueView(self), ChangePlanView(self),
+                CustomerSearchView(self), CustomerView(self),
             )
         }
         self.page: tuple[str, dict[str, Any]] = ("dashboard", {})

@@ -6,6 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from fluxus_ui import i18n_backoffice as backoffice_messages
+
 LANGUAGES = {"zh-TW": "繁體中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh-TW"
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -465,6 +467,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "recover.verify_failed": ("此驗證連結無效或已使用過。",
                               "This verification link is invalid or was already used."),
 }
+
+
+_MESSAGES |= backoffice_messages.MESSAGES
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:

@@ -52,6 +52,15 @@ SERVED = ("/", "/plans", "/orders", "/orders/{order_id}", "/invoices", "/invoice
           "/forgot-password", "/verify-email", "/reset-password", "/staff", "/staff/reviews",
           "/staff/einvoices")
 
+# Staff back office: customer search (?q=, page) and one customer's page.
+_PATHS += tuple((re.compile(f"^{pattern}/?$"), view, param) for pattern, view, param in (
+    ("/staff/customers", "staff-customers", ""),
+    (f"/staff/customers/{_ID}", "staff-customer", "user_id")))
+_QUERY["staff-customers"] = ("q", "page")
+_BASE |= {"staff-customers": "/staff/customers", "staff-customer": "/staff/customers"}
+_PARAM["staff-customer"] = "user_id"
+SERVED += ("/staff/customers", "/staff/customers/{user_id}")
+
 
 def parse(path: str, search: str = "") -> tuple[str, dict[str, Any]]:
     """The view and parameters a URL names; an unknown path is the overview."""

@@ -35,6 +35,8 @@ class StaffView(View):
             sizing_mode="stretch_width", dynamic=False,
         )
         queues = pn.FlexBox(
+            button(self.t("cust.open_search"), lambda _e: self.app.navigate("staff-customers"),
+                   "primary", name="to-customers"),
             button(self.t("queue.reviews"), lambda _e: self.app.navigate("staff-reviews"),
                    "light", name="to-reviews"),
             button(self.t("queue.einvoices"), lambda _e: self.app.navigate("staff-einvoices"),

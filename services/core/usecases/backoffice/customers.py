@@ -112,12 +112,14 @@ def history(session: Session, user_id: uuid.UUID) -> CustomerHistory:
     for refund in refunds:
         if refund.order_id in by_order:
             by_order[refund.order_id].refunds.append(refund)
+    invoices = _newest(session, Invoice, Invoice.user_id == user_id)
     # Rows the customer acted in, and what staff or the system did to their rows.
-    own_ids = [str(i) for i in (user_id, *(s.id for s in subs), *order_ids)]
+    own_ids = [str(i) for i in (user_id, *(s.id for s in subs), *order_ids,
+                                *(i.id for i in invoices), *(r.id for r in refunds))]
     return CustomerHistory(
         user=user, credit_balance=credits.balance(session, user_id), subscriptions=subs,
         plans=plans, orders=list(by_order.values()),
-        invoices=_newest(session, Invoice, Invoice.user_id == user_id),
+        invoices=invoices,
         einvoices=_newest(session, EInvoice, EInvoice.user_id == user_id),
         refunds=refunds,
         card_agreements=_newest(session, CardAgreement,
