@@ -7,12 +7,14 @@ from werkzeug.routing import Rule
 
 from services.api.docs import docs_blueprint
 from services.api.extensions import FluxusApi, make_limiter, openapi_config
+from services.api.resources.api_keys.routes import blp as api_keys
 from services.api.resources.audit_logs.routes import blp as audit_logs
 from services.api.resources.auth.routes import blp as auth
 from services.api.resources.coupons.routes import blp as coupons
 from services.api.resources.coupons.routes import subscription_blp as subscription_coupons
 from services.api.resources.customers.routes import blp as customers
 from services.api.resources.einvoices.routes import blp as einvoices
+from services.api.resources.entitlements.routes import blp as entitlements
 from services.api.resources.invoices.routes import blp as invoices
 from services.api.resources.orders.routes import blp as orders
 from services.api.resources.payment_reviews.routes import blp as payment_reviews
@@ -36,7 +38,7 @@ from services.web.setup import install_web
 BLUEPRINTS = (
     coupons, subscription_coupons,
     auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
-    refunds, webhooks, reports, plan_changes, customers,
+    refunds, webhooks, reports, plan_changes, customers, api_keys, entitlements,
     test_clocks,
 )
 HEALTH_PATHS = {

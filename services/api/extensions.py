@@ -10,6 +10,7 @@ from flask_smorest import Api
 
 from services.api.resources.common import ErrorSchema
 from services.core.config import Settings
+from services.web.api_keys import presented_key, presented_key_row
 from services.web.auth import token_subject
 from services.web.requests import client_ip
 
@@ -46,10 +47,15 @@ AUTHENTICATED_ENDPOINTS = frozenset({"auth.Logout"})
 
 
 def rate_limit_key() -> str:
-    """Per user for a well-signed access token on authenticated routes, else per client IP."""
+    """Per user for a well-signed access token on authenticated routes, per API key for a
+    known key (`key:<id>`, revoked ones too: they are refused, counted apart from
+    customers), else per client IP."""
     if (request.blueprint in ANONYMOUS_BLUEPRINTS
             and request.endpoint not in AUTHENTICATED_ENDPOINTS):
         return f"ip:{client_ip()}"
+    if presented_key() is not None:
+        key = presented_key_row()
+        return f"key:{key.id}" if key is not None else f"ip:{client_ip()}"
     subject = token_subject()
     return f"user:{subject}" if subject else f"ip:{client_ip()}"
 

@@ -1,4 +1,5 @@
-"""`fluxus keys rotate`: re-encrypt payment data at rest with the current data key."""
+"""`fluxus keys rotate`: re-encrypt payment data and webhook secrets at rest with the current
+data key."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ def keys() -> None:
 
 @keys.command()
 def rotate() -> None:
-    """Re-encrypt stored payment data with the first key of FLUXUS_DATA_ENCRYPTION_KEY.
+    """Re-encrypt stored payment data and webhook signing secrets with the first key of
+    FLUXUS_DATA_ENCRYPTION_KEY (webhook secrets stored plain before 0007 are encrypted).
 
     Rotation: set FLUXUS_DATA_ENCRYPTION_KEY=NEW,OLD on every process (both are accepted),
     run this once, then drop OLD.
@@ -24,5 +26,6 @@ def rotate() -> None:
     settings = get_settings()
     with session_factory(get_engine(settings))() as session:
         rotated = rotate_data_keys(session, settings)
-    click.echo(f"re-encrypted {rotated.orders} orders and {rotated.notifications}"
-               " payment notifications with the current key")
+    click.echo(f"re-encrypted {rotated.orders} orders and {rotated.notifications} payment"
+               f" notifications, and the secrets of {rotated.webhook_endpoints} webhook"
+               " endpoints, with the current key")

@@ -3,7 +3,8 @@
 Whole documents (``orders.payment_data``) are sealed with ``encrypt_json``. JSON columns that
 must stay readable for audit and queries (``payment_notifications.raw``,
 ``orders.payment_info``) use ``SealedJson``: only the card and bank fields in them are
-encrypted, each value replaced by ``fluxus-enc:<token>``. During a key rotation
+encrypted, each value replaced by ``fluxus-enc:<token>``. Short secrets (webhook signing
+secrets) use ``SealedText``: ``fluxus-enc:v1:<token>``. During a key rotation
 ``FLUXUS_DATA_ENCRYPTION_KEY`` is ``NEW,OLD``: the first key encrypts, every key decrypts,
 and ``fluxus keys rotate`` re-encrypts what is stored with the first.
 """
@@ -14,7 +15,7 @@ import json
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import JSON
+from sqlalchemy import JSON, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -125,3 +126,43 @@ class SealedJson(TypeDecorator[dict[str, Any]]):
     def process_result_value(self, value: dict[str, Any] | None,
                              dialect: Dialect) -> dict[str, Any] | None:
         return None if value is None else open_fields(value)
+
+
+SEALED_TEXT_PREFIX = "fluxus-enc:v1:"
+
+
+class LegacyPlaintext(str):
+    """A value SealedText read without its prefix: stored before it was sealed (it is
+    still read, and callers can see it should be written again, sealed)."""
+
+    __slots__ = ()
+
+
+def seal_text(value: str, settings: Settings | None = None) -> str:
+    return SEALED_TEXT_PREFIX + _fernet(settings).encrypt(value.encode()).decode()
+
+
+def open_text(stored: str, settings: Settings | None = None) -> str:
+    if not stored.startswith(SEALED_TEXT_PREFIX):
+        return LegacyPlaintext(stored)
+    try:
+        return _fernet(settings).decrypt(stored.removeprefix(SEALED_TEXT_PREFIX)).decode()
+    except InvalidToken as exc:
+        raise ConfigurationError("a stored secret cannot be decrypted with the configured keys"
+                                 ) from exc
+
+
+class SealedText(TypeDecorator[str]):
+    """A short secret encrypted in the database (versioned prefix) and plain in Python.
+
+    Rows without the prefix are plaintext written before the column was sealed: they are
+    read as they are (as LegacyPlaintext) and sealed when written again."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else seal_text(str(value))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else open_text(value)

@@ -97,7 +97,11 @@ def init_jwt(app: Flask, settings: Settings) -> JWTManager:
 
 
 def current_user() -> User:
-    """The authenticated user; call after ``require_user`` or ``@jwt_required()``."""
+    """The authenticated user; call after ``require_user`` or ``@jwt_required()``. On a route
+    that accepted an API key, the key's stand-in (see services.web.api_keys)."""
+    stand_in: User | None = g.get("fluxus_key_caller")
+    if stand_in is not None:
+        return stand_in
     user: User = get_current_user()
     return user
 

@@ -15,6 +15,7 @@ from services.core.clock import Clock
 from services.core.db.models import User
 from services.core.usecases.api_pages import MAX_PAGE_SIZE, Page
 from services.core.usecases.audit import Actor
+from services.web.api_keys import current_key, key_actor, presented_key, require_key
 from services.web.auth import FlaskTokenSigner, require_staff, require_user
 from services.web.requests import client_ip, user_agent
 
@@ -91,28 +92,41 @@ def document_errors(blp: Blueprint, *statuses: int) -> Callable[[F], F]:
     return decorate
 
 
-def authenticated(blp: Blueprint, *, staff: bool = False) -> Callable[[F], F]:
+def authenticated(blp: Blueprint, *, staff: bool = False,
+                  scope: str | None = None) -> Callable[[F], F]:
     """Require a valid access token (and staff when asked) before anything else runs, and
-    say so in the OpenAPI document. Put it above the other decorators."""
+    say so in the OpenAPI document. Put it above the other decorators.
+
+    `scope` lets API keys holding it call the route too (with staff visibility, see
+    services.web.api_keys); without one, a key is refused 403."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if staff:
+            if presented_key() is not None:
+                require_key(scope)
+            elif staff:
                 require_staff()
             else:
                 require_user()
             return func(*args, **kwargs)
 
-        decorated = blp.doc(security=BEARER)(wrapper)
-        decorated = document_errors(blp, *((401, 403) if staff else (401,)))(decorated)
+        doc: dict[str, Any] = {"security": BEARER}
+        if scope is not None:
+            doc["x-api-key-scope"] = scope
+        decorated = blp.doc(**doc)(wrapper)
+        decorated = document_errors(
+            blp, *((401, 403) if staff or scope else (401,)))(decorated)
         return cast(F, decorated)
 
     return decorate
 
 
 def actor(user: User | None = None) -> Actor:
-    """Who is acting, from where — for audit rows."""
+    """Who is acting, from where — for audit rows (an API key's own id when one acts)."""
+    key = current_key()
+    if key is not None:
+        return key_actor(key)
     return Actor(user_id=user.id if user else None, ip_address=client_ip(),
                  user_agent=user_agent(), is_staff=bool(user and user.is_staff))
 

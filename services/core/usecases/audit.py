@@ -45,7 +45,8 @@ def values(
         "description": description[:500],
         "ip_address": actor.ip_address,
         "user_agent": (actor.user_agent or "")[:500],
-        "meta": meta or {},
+        # The actor's own context (e.g. which API key acted) rides along on every row.
+        "meta": {**actor.extra, **(meta or {})},
     }
 
 

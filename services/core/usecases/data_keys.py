@@ -1,4 +1,5 @@
-"""Re-encrypt payment data at rest with the current data key (`fluxus keys rotate`)."""
+"""Re-encrypt data at rest with the current data key (`fluxus keys rotate`): payment data
+and webhook signing secrets."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from services.core.config import Settings
 from services.core.crypto import rotate_token
-from services.core.db.models import Order, PaymentNotification
+from services.core.db.models import Order, PaymentNotification, WebhookEndpoint
 
 BATCH = 500
 
@@ -21,6 +22,7 @@ BATCH = 500
 class Rotated:
     orders: int
     notifications: int
+    webhook_endpoints: int = 0
 
 
 def rotate_data_keys(session: Session, settings: Settings) -> Rotated:
@@ -29,12 +31,14 @@ def rotate_data_keys(session: Session, settings: Settings) -> Rotated:
 
     Sealed JSON columns are re-sealed by loading (decrypted with any key) and writing back
     (encrypted with the first); plaintext card and bank fields stored before they were
-    sealed are encrypted on the way.
+    sealed are encrypted on the way, and so are webhook secrets stored plain before 0007.
     """
     orders = _rotate(session, select(Order).where(
         or_(Order.payment_data.is_not(None), Order.payment_info.is_not(None))), _order(settings))
     notifications = _rotate(session, select(PaymentNotification), _notification)
-    return Rotated(orders, notifications)
+    # Locked: a secret rotated through the API meanwhile must not be written back stale.
+    endpoints = _rotate(session, select(WebhookEndpoint).with_for_update(), _endpoint)
+    return Rotated(orders, notifications, endpoints)
 
 
 def _order(settings: Settings) -> Callable[[Order], None]:
@@ -49,6 +53,12 @@ def _order(settings: Settings) -> Callable[[Order], None]:
 def _notification(note: PaymentNotification) -> None:
     # Loaded decrypted with any accepted key; written back sealed with the first.
     flag_modified(note, "raw")
+
+
+def _endpoint(endpoint: WebhookEndpoint) -> None:
+    flag_modified(endpoint, "secret")
+    if endpoint.previous_secret is not None:
+        flag_modified(endpoint, "previous_secret")
 
 
 def _rotate(session: Session, query: Select[Any], rewrite: Callable[[Any], None]) -> int:

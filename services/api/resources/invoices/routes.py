@@ -22,6 +22,7 @@ from services.api.resources.invoices.schemas import (
 )
 from services.core.usecases import billing_queries
 from services.core.usecases.backoffice import annotations
+from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
 from services.web.uow import db_session
 
@@ -31,7 +32,7 @@ InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePage")
 
 @blp.route("/")
 class Invoices(MethodView):
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 422)
     @blp.arguments(InvoiceListArgsSchema, location="query")
     @blp.response(200, InvoicePageSchema)
@@ -42,7 +43,7 @@ class Invoices(MethodView):
 
 @blp.route("/<uuid:invoice_id>/")
 class InvoiceDetail(MethodView):
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 404)
     @blp.response(200, InvoiceSchema)
     def get(self, invoice_id: uuid.UUID) -> Any:

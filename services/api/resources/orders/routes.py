@@ -25,6 +25,7 @@ from services.api.resources.orders.schemas import (
 )
 from services.core.usecases import orders
 from services.core.usecases.backoffice import annotations
+from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
 from services.web.requests import client_ip
 from services.web.uow import db_session, jobs
@@ -35,7 +36,7 @@ OrderPageSchema = page_schema(OrderSchema, "OrderPage")
 
 @blp.route("/")
 class Orders(MethodView):
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 422)
     @blp.arguments(OrderListArgsSchema, location="query")
     @blp.response(200, OrderPageSchema)
@@ -70,7 +71,7 @@ class Orders(MethodView):
 
 @blp.route("/<uuid:order_id>/")
 class OrderDetail(MethodView):
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 404)
     @blp.response(200, OrderSchema)
     def get(self, order_id: uuid.UUID) -> Any:

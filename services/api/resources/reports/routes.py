@@ -18,6 +18,7 @@ from services.core.db.session import get_engine, session_factory
 from services.core.errors import PermissionDenied
 from services.core.usecases import mrr
 from services.core.usecases.backoffice import invoice_export
+from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
 from services.web.uow import app_settings, db_session
 
@@ -27,7 +28,7 @@ BASIS = ("NT$ excluding tax (price × 100/105); quarterly ÷3, yearly ÷12; tria
 
 
 def _rows(args: dict[str, Any]) -> list[mrr.MonthRow]:
-    # Seam for API keys: a key with billing:read will pass here too.
+    # An API key with billing:read passes too (its stand-in has staff visibility).
     if not current_user().is_staff:
         raise PermissionDenied("Only staff read reports.")
     return mrr.report(db_session(), args["since"], args["until"])
@@ -35,7 +36,7 @@ def _rows(args: dict[str, Any]) -> list[mrr.MonthRow]:
 
 @blp.route("/mrr/")
 class MrrReport(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=BILLING_READ)
     @document_errors(blp, 422)
     @blp.arguments(MrrArgsSchema, location="query")
     @blp.response(200, MrrReportSchema)
@@ -48,7 +49,7 @@ class MrrReport(MethodView):
 
 @blp.route("/mrr/export/")
 class MrrExport(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=BILLING_READ)
     @document_errors(blp, 422)
     @blp.arguments(MrrArgsSchema, location="query")
     @blp.response(200, content_type="text/csv", description="one row per month")

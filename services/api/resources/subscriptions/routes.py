@@ -24,6 +24,7 @@ from services.api.resources.subscriptions.schemas import (
     SubscriptionUpdateSchema,
 )
 from services.core.usecases import subscriptions
+from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
 from services.web.uow import db_session, jobs
 
@@ -34,7 +35,7 @@ SubscriptionPageSchema = page_schema(SubscriptionSchema, "SubscriptionPage")
 
 @blp.route("/")
 class Subscriptions(MethodView):
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 422)
     @blp.arguments(SubscriptionListArgsSchema, location="query")
     @blp.response(200, SubscriptionPageSchema)
@@ -60,7 +61,7 @@ class Subscriptions(MethodView):
 
 @blp.route("/<uuid:subscription_id>/")
 class SubscriptionDetail(MethodView):
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 404)
     @blp.response(200, SubscriptionSchema)
     def get(self, subscription_id: uuid.UUID) -> Any:

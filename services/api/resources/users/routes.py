@@ -27,8 +27,12 @@ from services.api.resources.users.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from services.core.errors import PermissionDenied
 from services.core.usecases import users
 from services.core.usecases.backoffice import customers
+from services.core.usecases.integrations import external_ids
+from services.core.usecases.integrations.api_keys import BILLING_READ, BILLING_WRITE
+from services.web.api_keys import current_key
 from services.web.auth import current_user
 from services.web.uow import app_settings, db_session, jobs
 
@@ -97,11 +101,11 @@ class ChangePassword(MethodView):
 
 @blp.route("/<uuid:user_id>/")
 class UserDetail(MethodView):
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 404)
     @blp.response(200, UserSchema)
     def get(self, user_id: uuid.UUID) -> Any:
-        """A user: yourself, or anyone for staff."""
+        """A user: yourself, or anyone for staff (and an API key with billing:read)."""
         return users.get_user(db_session(), current_user(), user_id)
 
     @authenticated(blp)
@@ -118,15 +122,26 @@ class UserDetail(MethodView):
         return users.update_user(db_session(), actor(caller), caller, user_id, data,
                                  email_change=_email_change())
 
-    @authenticated(blp)
+    @authenticated(blp, scope=BILLING_WRITE)
     @document_errors(blp, 400, 403, 404, 409, 413, 422)
     @blp.arguments(UserPatchSchema(partial=True))
     @blp.response(200, UserSchema)
     def patch(self, data: dict[str, Any], user_id: uuid.UUID) -> Any:
-        """Change some of a user's fields (same rules as PUT)."""
+        """Change some of a user's fields (same rules as PUT); `external_id` only by staff or
+        an API key with billing:write, which may change nothing else."""
         caller = current_user()
-        return users.update_user(db_session(), actor(caller), caller, user_id, data,
-                                 email_change=_email_change())
+        if current_key() is not None and set(data) != {"external_id"}:
+            raise PermissionDenied("An API key may change only external_id.")
+        linking = "external_id" in data
+        external_id = data.pop("external_id", None)
+        user = caller
+        if data or not linking:
+            user = users.update_user(db_session(), actor(caller), caller, user_id, data,
+                                     email_change=_email_change())
+        if linking:
+            user = external_ids.set_external_id(db_session(), actor(caller), caller, user_id,
+                                                external_id)
+        return user
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409)

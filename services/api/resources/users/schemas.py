@@ -42,6 +42,8 @@ class UserSchema(Schema):
     is_staff = fields.Boolean(required=True)
     is_superuser = fields.Boolean(required=True)
     is_verified = fields.Boolean(required=True)
+    external_id = fields.String(allow_none=True, required=True, metadata={
+        "description": "the SaaS's own id for this customer (unique), or null"})
     avatar = fields.String(allow_none=True, required=True, metadata={
         "description": "the user's picture: an https URL, or null"})
     # The seed's name for created_at (a second field on one attribute is refused: a Function).
@@ -116,4 +118,8 @@ class ChangePasswordSchema(Schema):
 
 
 class UserPatchSchema(UserUpdateSchema):
-    """PATCH: any subset of the PUT fields (load it with partial=True)."""
+    """PATCH: any subset of the PUT fields (load it with partial=True), and external_id."""
+
+    external_id = Text(255, min_length=1, allow_none=True, metadata={
+        "description": "link the customer to the SaaS's own id (null unlinks); staff or an"
+                       " API key with billing:write only; 409 if another customer has it"})

@@ -31,6 +31,7 @@ from services.api.resources.webhooks.schemas import (
     ReplaySchema,
     ResendSchema,
 )
+from services.core.usecases.integrations.api_keys import WEBHOOKS_ADMIN
 from services.core.usecases.webhooks import endpoints, operations, queries
 from services.web.auth import current_user
 from services.web.uow import app_settings, db_session, jobs
@@ -46,13 +47,13 @@ def _allow_private() -> bool:
 
 @blp.route("/webhook-endpoints/")
 class Endpoints(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @blp.response(200, EndpointListSchema)
     def get(self) -> Any:
         """Every webhook endpoint, oldest first (staff)."""
         return {"results": endpoints.list_all(db_session(), current_user())}
 
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 422)
     @blp.arguments(EndpointCreateSchema)
     @blp.response(201, EndpointWithSecretSchema)
@@ -78,14 +79,14 @@ def _with_secret(made: endpoints.WithSecret) -> Any:
 
 @blp.route("/webhook-endpoints/<uuid:endpoint_id>/")
 class Endpoint(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404)
     @blp.response(200, EndpointSchema)
     def get(self, endpoint_id: uuid.UUID) -> Any:
         """One endpoint (staff); its secret is never shown again."""
         return endpoints.get(db_session(), current_user(), endpoint_id)
 
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
     @blp.arguments(EndpointUpdateSchema)
     @blp.response(200, EndpointSchema)
@@ -95,7 +96,7 @@ class Endpoint(MethodView):
         return endpoints.update(db_session(), clock(), actor(user), user, endpoint_id, data,
                                 allow_private=_allow_private())
 
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404)
     @blp.response(204)
     def delete(self, endpoint_id: uuid.UUID) -> Any:
@@ -107,7 +108,7 @@ class Endpoint(MethodView):
 
 @blp.route("/webhook-endpoints/<uuid:endpoint_id>/rotate-secret/")
 class RotateSecret(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404)
     @blp.response(200, EndpointWithSecretSchema)
     def post(self, endpoint_id: uuid.UUID) -> Any:
@@ -119,7 +120,7 @@ class RotateSecret(MethodView):
 
 @blp.route("/webhook-endpoints/<uuid:endpoint_id>/deliveries/")
 class Deliveries(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
     @blp.arguments(DeliveryArgsSchema, location="query")
     @blp.response(200, DeliveryPageSchema)
@@ -131,7 +132,7 @@ class Deliveries(MethodView):
 
 @blp.route("/webhook-endpoints/<uuid:endpoint_id>/resend/")
 class Resend(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
     @blp.arguments(ResendSchema)
     @blp.response(202, DeliverySchema)
@@ -145,7 +146,7 @@ class Resend(MethodView):
 
 @blp.route("/webhook-endpoints/<uuid:endpoint_id>/replay/")
 class Replay(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
     @blp.arguments(ReplaySchema)
     @blp.response(202, ReplayedSchema)
@@ -161,7 +162,7 @@ class Replay(MethodView):
 
 @blp.route("/webhook-events/")
 class Events(MethodView):
-    @authenticated(blp, staff=True)
+    @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 422)
     @blp.arguments(EventArgsSchema, location="query")
     @blp.response(200, EventPageSchema)

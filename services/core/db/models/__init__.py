@@ -1,5 +1,6 @@
 """Every table, one module each; importing this package registers them all on Base.metadata."""
 
+from services.core.db.models.api_key import ApiKey
 from services.core.db.models.audit_log import AuditLog
 from services.core.db.models.card_agreement import CardAgreement
 from services.core.db.models.coupon import Coupon, CouponRedemption
@@ -23,6 +24,7 @@ from services.core.db.models.user import User
 from services.core.db.models.webhook import Event, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "ApiKey",
     "AuditLog",
     "CardAgreement",
     "Coupon",

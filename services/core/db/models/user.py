@@ -35,6 +35,9 @@ class User(Base):
     is_staff: Mapped[bool] = mapped_column(default=False)
     is_superuser: Mapped[bool] = mapped_column(default=False)
     is_verified: Mapped[bool] = mapped_column(default=False)
+    # The SaaS's own id for this customer (set by staff or an API key with billing:write);
+    # unique in a deployment, NULL for customers the SaaS has not linked.
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # A test customer lives on a test clock: only that clock's advances bill it, and every
     # production periodic job skips it (services.core.usecases.test_clocks.scope).
     test_clock_id: Mapped[uuid.UUID | None] = mapped_column(

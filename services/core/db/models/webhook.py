@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.core.crypto import SealedText
 from services.core.db.base import Base, JsonDoc, created_at, updated_at, uuid_pk
 
 
@@ -35,9 +36,10 @@ class WebhookEndpoint(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     # The event types sent here; ["*"] means every type.
     event_types: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
-    # Secrets are `whsec_` + base64 of 32 random bytes, shown once at creation/rotation.
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    # Secrets are `whsec_` + base64 of 32 random bytes, shown once at creation/rotation, and
+    # encrypted at rest with the data key (rows from before 0007 are read plain until rewritten).
+    secret: Mapped[str] = mapped_column(SealedText(255))
+    previous_secret: Mapped[str | None] = mapped_column(SealedText(255))
     previous_secret_expires_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
     disabled_reason: Mapped[str] = mapped_column(String(200), default="")

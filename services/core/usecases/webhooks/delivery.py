@@ -25,7 +25,7 @@ from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.emails import EmailRequest, queue_emails
 from services.core.usecases.webhooks import signing, targets
-from services.core.usecases.webhooks.endpoints import signing_secrets
+from services.core.usecases.webhooks.endpoints import seal_legacy_secrets, signing_secrets
 from services.core.usecases.webhooks.events import DELIVER_JOB, deliver_job_id
 
 # Waits before each retry (the spec's example): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h,
@@ -145,6 +145,7 @@ def deliver(session: Session, clock: Clock, jobs: Jobs, delivery_id: uuid.UUID, 
         delivery.next_attempt_at = None
         return Outcome.DISABLED
     event = session.get_one(Event, delivery.event_id)
+    seal_legacy_secrets(session, endpoint)
     result = _attempt(endpoint, event, now, allow_private, sender, timeout)
     delivery.attempts += 1
     delivery.last_attempt_at = now

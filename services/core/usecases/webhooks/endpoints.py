@@ -1,7 +1,7 @@
 """Webhook endpoints: staff register, change, rotate and remove them.
 
-Only staff today; an API key with the `webhooks:admin` scope is the next caller (`may_admin`
-is the one place that decides)."""
+Staff, or an API key with the `webhooks:admin` scope (whose stand-in caller has staff
+visibility; `may_admin` is the one place that decides)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
+from services.core.crypto import LegacyPlaintext
 from services.core.db.models import User, WebhookDelivery, WebhookEndpoint
 from services.core.errors import NotFound, PermissionDenied, ValidationError
 from services.core.usecases import audit
@@ -34,7 +36,7 @@ class WithSecret:
 
 
 def may_admin(caller: User) -> None:
-    # Seam for API keys: a key with the webhooks:admin scope will pass here too.
+    # An API key with webhooks:admin passes too: the route accepted it for that scope.
     if not caller.is_staff:
         raise PermissionDenied("Only staff manage webhook endpoints.")
 
@@ -121,6 +123,19 @@ def rotate_secret(session: Session, clock: Clock, actor: Actor, caller: User,
     audit.record(session, actor, "webhook_endpoint.secret_rotated",
                  resource_type="webhook_endpoint", resource_id=endpoint.id)
     return WithSecret(endpoint, endpoint.secret)
+
+
+def seal_legacy_secrets(session: Session, endpoint: WebhookEndpoint) -> None:
+    """Secrets stored plain before 0007 (read as LegacyPlaintext) are written back sealed on
+    first use. A compare-and-set on the stored text: a rotation that got there first wins."""
+    table = WebhookEndpoint.__table__
+    for name in ("secret", "previous_secret"):
+        value = getattr(endpoint, name)
+        if isinstance(value, LegacyPlaintext):
+            stored = type_coerce(table.c[name], String())  # the raw text, not re-sealed
+            session.execute(sa_update(table).where(table.c.id == endpoint.id,
+                                                stored == str(value))
+                            .values({name: str(value)}))
 
 
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:

@@ -1,0 +1,1 @@
+"""Customers for a SaaS backend: lookup by external id and entitlements."""
