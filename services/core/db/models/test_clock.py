@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.db.base import Base, created_at, updated_at, uuid_pk
@@ -25,7 +25,9 @@ class TestClock(Base):
     advancing_to: Mapped[datetime | None]
     steps: Mapped[int] = mapped_column(default=0)  # boundaries the last advance stepped through
     last_error: Mapped[str | None] = mapped_column(String(500))
-    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # No foreign key: users already point here (test_clock_id), and a cycle would stop the
+    # metadata from ordering its tables; the audit row names the creator for good.
+    created_by: Mapped[uuid.UUID | None]
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -39,8 +39,6 @@ def upgrade() -> None:
         _when("deleted_at"),
         _stamp("created_at"),
         _stamp("updated_at"),
-        sa.ForeignKeyConstraint(["created_by"], ["users.id"],
-                                name=op.f("fk_test_clocks_created_by_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_test_clocks")),
     )
     # Every periodic selection asks "is this customer on a clock?": the index keeps that a
