@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import CardAgreement, PaymentAttempt, Subscription, User
+from services.core.db.models import CardAgreement, Order, PaymentAttempt, Subscription, User
 from services.core.domain.periods import TAIPEI, BillingCycle, add_cycles
 from services.core.ports import Jobs
 from services.core.usecases import audit
@@ -60,6 +60,33 @@ def open_agreement(
     sub.period_agreement_no = attempt.merchant_trade_no
     session.flush()
     return agreement
+
+
+def stop_unapplied(session: Session, clock: Clock, jobs: Jobs, *, order: Order,
+                   attempt: PaymentAttempt, charged_at: datetime, reason: str) -> None:
+    """A paid periodic checkout whose money went to review (the order closed, the
+    subscription cancelled, a second payment) still signed an agreement at ECPay, which
+    would charge every period: record it as cancelling, never renewing anything, and have
+    the cancel job stop it at ECPay. The subscription's own live agreement is untouched."""
+    if by_trade_no(session, attempt.merchant_trade_no) is not None:
+        return
+    terms = attempt.periodic or {}
+    agreement = CardAgreement(
+        subscription_id=order.subscription_id, merchant_trade_no=attempt.merchant_trade_no,
+        status=AgreementStatus.CANCELLING.value, period_type=str(terms.get("period_type", "M")),
+        frequency=int(terms.get("frequency", 1)), exec_times=int(terms.get("exec_times", 99)),
+        period_amount=int(terms.get("period_amount", 0)), first_charged_at=charged_at,
+        first_period_index=0, cancel_attempts=0, cancel_reason=reason[:200],
+        cancel_requested_at=clock.now(),
+    )
+    session.add(agreement)
+    session.flush()
+    audit.record(
+        session, audit.SYSTEM, "card_agreement.cancel_requested",
+        resource_type="card_agreement", resource_id=agreement.id, user_id=order.user_id,
+        description=reason[:500], meta={"merchant_trade_no": agreement.merchant_trade_no},
+    )
+    enqueue_cancel(jobs, agreement.id)
 
 
 def by_trade_no(session: Session, merchant_trade_no: str) -> CardAgreement | None:

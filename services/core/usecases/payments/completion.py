@@ -86,11 +86,16 @@ def lock_subscription(session: Session, subscription_id: uuid.UUID) -> Subscript
     ).one()
 
 
-def _park(session: Session, order: Order, attempt: PaymentAttempt | None, payment: Payment,
-          reason: ReviewReason, detail: str) -> PaymentResult:
+def _park(session: Session, clock: Clock, jobs: Jobs, order: Order,
+          attempt: PaymentAttempt | None, payment: Payment, reason: ReviewReason,
+          detail: str) -> PaymentResult:
     if attempt is not None and attempt.status != AttemptStatus.PAID:
         attempt.status = AttemptStatus.REVIEW.value
         attempt.trade_no = payment.trade_no[:20] or attempt.trade_no
+        if attempt.periodic:
+            agreements.stop_unapplied(session, clock, jobs, order=order, attempt=attempt,
+                                      charged_at=payment.paid_at,
+                                      reason=f"its first payment went to review: {reason}")
     review_id = park(
         session, source_key=payment.source_key, reason=reason, arrived_at=payment.paid_at,
         detail=detail, amount=to_twd(payment.amount),
@@ -170,13 +175,14 @@ def complete_payment(
                 select(Invoice.id).where(Invoice.order_id == order.id)
             ).first()
             return PaymentResult(order.id, Outcome.ALREADY_COMPLETED, existing)
-        return _park(session, order, attempt, payment, ReviewReason.DUPLICATE_PAYMENT,
+        return _park(session, clock, jobs, order, attempt, payment,
+                     ReviewReason.DUPLICATE_PAYMENT,
                      f"order {order.order_number} was already paid by another attempt")
     sub = lock_subscription(session, order.subscription_id)
     plan = session.get_one(Plan, order.plan_id)
     refusal = _why_not(session, order, sub, plan, payment)
     if refusal is not None:
-        return _park(session, order, attempt, payment, *refusal)
+        return _park(session, clock, jobs, order, attempt, payment, *refusal)
     return _complete(session, clock, jobs, order, attempt, sub, plan, payment, settings)
 
 
