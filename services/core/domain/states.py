@@ -38,7 +38,8 @@ class PeriodChargeOutcome(StrEnum):
 S = SubscriptionStatus
 SUBSCRIPTION_TRANSITIONS: dict[SubscriptionStatus, frozenset[SubscriptionStatus]] = {
     S.PENDING: frozenset({S.ACTIVE, S.TRIAL, S.CANCELLED, S.EXPIRED}),
-    S.TRIAL: frozenset({S.ACTIVE, S.CANCELLED, S.EXPIRED}),
+    # A trial that ends unpaid waits past due, within the plan's grace, for its first payment.
+    S.TRIAL: frozenset({S.ACTIVE, S.PAST_DUE, S.CANCELLED, S.EXPIRED}),
     S.ACTIVE: frozenset({S.PAST_DUE, S.CANCELLED, S.EXPIRED}),
     S.PAST_DUE: frozenset({S.ACTIVE, S.CANCELLED, S.EXPIRED}),
     S.CANCELLED: frozenset({S.EXPIRED}),

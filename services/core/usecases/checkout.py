@@ -117,6 +117,15 @@ def _check_not_paid_by_agreement(order: Order, sub: Subscription) -> None:
         )
 
 
+def _in_trial(sub: Subscription, clock: Clock) -> bool:
+    # ECPay charges an agreement at checkout and then on its own schedule from that day; one
+    # signed in the trial would charge before the trial ends, and every later charge days
+    # ahead of its period. A card payment in the trial is a one-off for the first period; the
+    # agreement starts with the first card checkout after the trial.
+    return (sub.status == SubscriptionStatus.TRIAL and sub.trial_end_date is not None
+            and sub.trial_end_date > clock.now())
+
+
 def create_checkout(
     session: Session,
     clock: Clock,
@@ -130,7 +139,8 @@ def create_checkout(
 
     Each call is a new payment attempt with its own MerchantTradeNo (ECPay refuses a number
     it has seen, and we cannot know whether the browser posted the last form). A card
-    payment of an auto-renewing subscription without a live agreement sets one up.
+    payment of an auto-renewing subscription without a live agreement sets one up, except
+    in a trial (see _in_trial).
     """
     order = _owned_payable_order(session, user_id, order_id)
     sub = session.get_one(Subscription, order.subscription_id)
@@ -140,7 +150,8 @@ def create_checkout(
     amount = int(order.amount)
     periodic = None
     if (method is ChoosePayment.CREDIT and sub.auto_renew and not sub.cancel_at_period_end
-            and not sub.period_agreement_no and order.amount == plan.price):
+            and not sub.period_agreement_no and order.amount == plan.price
+            and not _in_trial(sub, clock)):
         # Only a full-price order sets up an agreement: ECPay charges every period the
         # first amount, so a prorated upgrade or a credit-reduced order must not be it.
         periodic = periodic_plan(

@@ -264,6 +264,30 @@ TEMPLATES: dict[str, dict[str, Words]] = {
             ),
         ),
     },
+    # The trial ended unpaid: the subscription waits past due for its first payment.
+    "trial_ended": {
+        "zh-TW": Words(
+            "{{ plan_name }} 免費試用已結束，請完成付款",
+            (
+                "您的 {{ plan_name }} 免費試用已於 {{ end_date }} 結束。",
+                "{% if grace_until %}請於 {{ grace_until }} 前付款 {{ amount }}，以繼續使用。"
+                "{% endif %}",
+                "以信用卡付款會同時設定定期定額：今天扣款，之後每期由綠界自動扣款。",
+                Link("立即付款", "{{ pay_url }}"),
+            ),
+        ),
+        "en": Words(
+            "Your {{ plan_name }} free trial has ended",
+            (
+                "Your free trial of the {{ plan_name }} plan ended on {{ end_date }}.",
+                "{% if grace_until %}Please pay {{ amount }} by {{ grace_until }} to keep "
+                "using it.{% endif %}",
+                "Paying by card also sets up automatic card payments: charged today, then "
+                "each period by ECPay.",
+                Link("Pay now", "{{ pay_url }}"),
+            ),
+        ),
+    },
     "subscription_expired": {
         "zh-TW": Words(
             "您的 {{ plan_name }} 方案已到期",
@@ -354,6 +378,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "renewal_payment_link": ("plan_name", "period_start", "period_end", "amount", "pay_url"),
     "payment_failed": ("amount", "pay_url"),
     "subscription_expired": ("plan_name", "end_date"),
+    "trial_ended": ("plan_name", "end_date", "amount", "pay_url"),
     "card_agreement_ended": ("plan_name",),
     "einvoice_issued": ("order_number", "einvoice_number"),
     "refund_issued": ("order_number", "refund_amount"),

@@ -31,6 +31,7 @@ TEMPLATES = frozenset(
         "subscription_expired",
         "subscription_cancelled",
         "auto_renew_changed",
+        "trial_ended",
         "card_agreement_ended",
         "einvoice_issued",
         "refund_issued",

@@ -126,10 +126,27 @@ def _paid(session: Session, sub: Subscription) -> bool:
     )
 
 
+def _waits_for_first_payment(sub: Subscription, plan: Plan) -> bool:
+    # ECPay's card agreement charges when the customer checks out, so it cannot be signed in
+    # the trial and charged at its end: the customer is asked to pay when the trial ends and
+    # gets the plan's grace days for it. Someone who said stop, or a plan without grace, ends.
+    return sub.auto_renew and not sub.cancel_at_period_end and plan.grace_days > 0
+
+
+def _first_order(session: Session, sub: Subscription) -> Order | None:
+    return session.scalars(
+        select(Order).where(Order.subscription_id == sub.id, Order.is_renewal.is_(False),
+                            Order.status.in_(OPEN_ORDER))
+        .order_by(Order.created_at.desc())
+    ).first()
+
+
 def end_trials(session: Session, clock: Clock, jobs: Jobs,
                test_clock_id: uuid.UUID | None = None) -> SweepResult:
     """Trials past trial_end_date → active when paid (the period starts at the trial's end,
-    unless payment already set one), else expired with an e-mail."""
+    unless payment already set one); unpaid → past due with a request to pay (the first
+    period, and a card agreement, start at that payment), or expired when the customer
+    turned renewal off or the plan has no grace days."""
     now, result = clock.now(), SweepResult()
     query = select(Subscription).where(
         Subscription.status == S.TRIAL.value, Subscription.trial_end_date <= now,
@@ -144,6 +161,13 @@ def end_trials(session: Session, clock: Clock, jobs: Jobs,
                 sub.end_date = add_cycles(sub.trial_end_date, BillingCycle(plan.billing_cycle), 1)
             _move(session, sub, S.ACTIVE, "trial ended, paid", now)
             result.count("activated")
+        elif _waits_for_first_payment(sub, session.get_one(Plan, sub.plan_id)):
+            sub.end_date = sub.end_date or sub.trial_end_date
+            _move(session, sub, S.PAST_DUE, "trial ended, first payment due", now)
+            order = _first_order(session, sub)
+            _mail(session, jobs, sub, "trial_ended",
+                  {"order_id": str(order.id)} if order is not None else {})
+            result.count("payment_due")
         else:
             sub.end_date = sub.end_date or sub.trial_end_date
             _move(session, sub, S.EXPIRED, "trial ended unpaid", now)

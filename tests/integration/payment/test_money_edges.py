@@ -348,23 +348,55 @@ def test_paying_an_older_first_order_after_a_renewal_exists_is_parked_not_an_err
     books_clean_once_reviewed(session, _staff(session))
 
 
-def test_paying_during_a_trial_keeps_it_and_the_agreement_pays_the_period_after(
+def test_a_card_payment_in_the_trial_keeps_it_and_signs_no_agreement_that_would_charge_early(
     stack: Stack, engine: Engine, session: Session
 ) -> None:
     trial_end = _now() + timedelta(days=14)
     world = seed(engine, sub_fields={"status": "trial", "trial_end_date": trial_end})
-    checkout(stack, world)
+    form = checkout(stack, world)
+    # An agreement signed now would be charged now and then a month from today, two weeks
+    # before each period it pays for: the trial's card payment is a one-off.
+    assert "PeriodType" not in form
     sim(stack, f"orders/{world.order_number}/pay")
     settle(stack, session, 1)
     sub = session.get_one(Subscription, world.subscription_id)
-    assert (sub.status, sub.start_date) == ("trial", trial_end)
+    assert (sub.status, sub.start_date, sub.end_date, sub.period_agreement_no) == (
+        "trial", trial_end, add_cycles(trial_end, BillingCycle.MONTHLY, 1), None)
+    assert session.scalars(select(CardAgreement)).all() == []
+    books_clean_once_reviewed(session, _staff(session))
 
-    sim(stack, f"orders/{world.order_number}/period")  # a month after the checkout
+
+def test_a_trial_that_ends_unpaid_asks_for_payment_and_the_card_agreement_starts_then(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    trial_end = _now() - timedelta(minutes=5)
+    world = seed(engine, sub_fields={"status": "trial", "trial_end_date": trial_end})
+    with session_scope(get_engine(stack.settings)) as s:
+        assert lifecycle.end_trials(s, FixedClock(_now()), _jobs(stack)).changed == {
+            "payment_due": 1}
+    session.expire_all()
+    sub = session.get_one(Subscription, world.subscription_id)
+    assert (sub.status, sub.end_date) == ("past_due", trial_end)  # within the plan's grace
+    [asked] = session.scalars(select(EmailDelivery).where(
+        EmailDelivery.template == "trial_ended")).all()
+    assert asked.context["order_id"] == str(world.order_id)
+
+    form = checkout(stack, world)
+    assert (form["PeriodType"], form["PeriodAmount"]) == ("M", "990")  # charged at trial end
+    sim(stack, f"orders/{world.order_number}/pay")
+    settle(stack, session, 1)
+    sub = session.get_one(Subscription, world.subscription_id)
+    [agreement] = session.scalars(select(CardAgreement)).all()
+    assert sub.status == "active" and agreement.status == "active"
+    # The first period starts with the first charge, so ECPay's schedule and ours agree.
+    assert sub.start_date == agreement.first_charged_at
+    assert sub.end_date == add_cycles(sub.start_date, BillingCycle.MONTHLY, 1)
+
+    sim(stack, f"orders/{world.order_number}/period")  # ECPay's next scheduled charge
     settle(stack, session, 2)
     renewal = session.scalars(select(Order).where(Order.is_renewal.is_(True))).one()
-    assert (renewal.status, renewal.period_start) == (
-        "completed", add_cycles(trial_end, BillingCycle.MONTHLY, 1))
-    assert session.get_one(Subscription, world.subscription_id).end_date == renewal.period_end
+    assert (renewal.status, renewal.period_start) == ("completed", add_cycles(
+        sub.start_date, BillingCycle.MONTHLY, 1))
     books_clean_once_reviewed(session, _staff(session))
 
 

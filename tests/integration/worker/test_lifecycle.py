@@ -102,11 +102,20 @@ def test_expiry_and_trial_ends(
         status="trial",
         trial_end_date=taipei(2027, 2, 1),
     )
+    first_order = make_order(session, trial_unpaid, amount=plan.price)
+    trial_declined = make_subscription(
+        session,
+        make_user(session, language="en"),
+        plan,
+        status="trial",
+        trial_end_date=taipei(2027, 2, 1),
+        auto_renew=False,
+    )
     session.commit()
     clock.set(taipei(2027, 2, 2))
 
     assert periodic.expire_subscriptions() == {"expired": 1}
-    assert periodic.end_trials() == {"activated": 1, "expired": 1}
+    assert periodic.end_trials() == {"activated": 1, "payment_due": 1, "expired": 1}
     run_burst(wsettings)
 
     session.expire_all()
@@ -115,6 +124,20 @@ def test_expiry_and_trial_ends(
     assert status[staying.id].status == "active"
     assert status[trial_paid.id].status == "active"
     assert status[trial_paid.id].end_date == taipei(2027, 3, 1)
-    assert status[trial_unpaid.id].status == "expired"
+    # Unpaid with renewal on: the plan's grace days to pay, the first order still payable.
+    assert status[trial_unpaid.id].status == "past_due"
+    assert session.get_one(Order, first_order.id).status == "pending"
+    assert status[trial_declined.id].status == "expired"
     inbox, _port = smtp
-    assert sorted(subjects(inbox)) == ["Your Lite plan has expired", "您的 Lite 方案已到期"]
+    assert sorted(subjects(inbox)) == [
+        "Your Lite free trial has ended", "Your Lite plan has expired", "您的 Lite 方案已到期"]
+    [asked] = [m for m in inbox.messages if m["Subject"] == "Your Lite free trial has ended"]
+    assert f"/orders/{first_order.id}" in body(asked)
+    assert "by 2027-02-08" in body(asked)  # the trial's end + the plan's 7 grace days
+
+    # Still unpaid when the grace days are over: expired, and the order closes.
+    clock.set(taipei(2027, 2, 9))
+    periodic.run_dunning()  # the unrenewed `staying` lapses in the same run
+    session.expire_all()
+    assert session.get_one(Subscription, trial_unpaid.id).status == "expired"
+    assert session.get_one(Order, first_order.id).status == "cancelled"
