@@ -68,7 +68,7 @@ def test_an_upgrade_shows_todays_charge_is_paid_at_the_gateway_and_switches_the_
 
     def preview() -> None:
         click(page, "fx-change-to-pro-monthly")
-        page.locator(".fx-change-quote").wait_for()
+        page.locator(".fx-change-quote .fx-change-today").wait_for()  # drawn, not just placed
 
     preview()
     quote = page.locator(".fx-change-quote")
