@@ -153,6 +153,34 @@ def test_cancel_cancels_the_card_agreement_at_ecpay_retrying_while_ecpay_is_down
     books_clean_once_reviewed(session, _staff(session))
 
 
+def test_a_card_checkout_paid_after_cancelling_goes_to_review_and_its_agreement_is_stopped(
+    stack: Stack, engine: Engine, session: Session
+) -> None:
+    world = seed(engine)
+    form = checkout(stack, world)
+    assert form["PeriodType"] == "M"  # ECPay signs an agreement with this payment
+    user = session.get_one(User, world.user_id)
+    subscriptions.change_status(session, FixedClock(_now()), _jobs(stack), SYSTEM, user,
+                                world.subscription_id, status="cancelled")
+    session.commit()
+    sim(stack, f"orders/{world.order_number}/pay")  # the customer finished paying anyway
+    settle(stack, session, 1)
+    [item] = reviews(session)
+    assert item.reason == "order_closed"
+    [agreement] = session.scalars(select(CardAgreement)).all()
+    assert agreement.status == "cancelling"  # it pays nothing here and must stop at ECPay
+    assert session.get_one(Subscription, world.subscription_id).period_agreement_no is None
+
+    up = maintenance(stack)
+    session.expire_all()
+    assert session.get_one(CardAgreement, agreement.id).status == "cancelled", up.stderr[-2000:]
+    info = httpx.get(f"{stack.simulator}/_sim/orders/{world.order_number}").json()["order"]
+    assert info["exec_status"] == "0"
+    refused = httpx.post(f"{stack.simulator}/_sim/orders/{world.order_number}/period")
+    assert refused.status_code == 409  # ECPay charges the card no more
+    books_clean_once_reviewed(session, _staff(session))
+
+
 def test_a_charge_after_cancel_is_acknowledged_parked_and_never_extends(
     stack: Stack, engine: Engine, session: Session
 ) -> None:
