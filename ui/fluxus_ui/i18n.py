@@ -417,6 +417,13 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Card agreement: ECPay then charges {amount} {cycle} to this card until you turn "
         "auto-renew off",
     ),
+    "checkout.renews_card_after_trial": (
+        "試用期間的信用卡付款為單次付款；定期定額於試用結束後第一次以信用卡付款時設定，之後{cycle}"
+        "由綠界自動扣款 {amount}。若試用期間未付款，試用結束時會寄送付款連結",
+        "A card payment in the trial pays once; automatic card payments start with your first "
+        "card payment after the trial, then ECPay charges {amount} {cycle}. Not paid in the "
+        "trial? We e-mail you a payment link when it ends",
+    ),
     "checkout.renews_order": (
         "之後{cycle}到期前會產生 {amount} 的續訂訂單，由您自行付款；可隨時關閉自動續訂",
         "Then a renewal order of {amount} is created {cycle} before the period ends, for you "

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from fluxus_ui.i18n import translate
 from fluxus_ui.models import Plan
+from fluxus_ui.pages.plans import checkout_summary
 from fluxus_ui.routes import SERVED, parse, safe_next, url_for
 from fluxus_ui.server import security_headers
 from fluxus_ui.session import SessionVault, sign, unsign
@@ -91,6 +93,19 @@ def test_checkout_terms_with_a_trial_pay_today_for_the_period_after_it() -> None
     assert deal.period_end == datetime(2026, 3, 3, 4, 0, tzinfo=UTC)
     again = terms(_plan(), had_trial=True, now=now)  # one trial per customer and plan
     assert again.trial_end is None and again.period_start == now
+
+
+def test_a_card_checkout_in_a_trial_promises_no_card_agreement_until_the_trial_ends() -> None:
+    now = datetime(2026, 1, 20, 4, 0, tzinfo=UTC)
+
+    def summary(had_trial: bool, lang: str) -> str:
+        return checkout_summary(lambda key, **v: translate(key, lang, **v), _plan(), had_trial,
+                                now, "credit_card")
+
+    assert "automatic card payments start with your first card payment after the trial" in (
+        summary(had_trial=False, lang="en"))
+    assert "試用結束後第一次以信用卡付款時設定" in summary(had_trial=False, lang="zh-TW")
+    assert "Card agreement: ECPay then charges NT$990" in summary(had_trial=True, lang="en")
 
 
 def test_a_cycle_keeps_the_day_or_takes_the_months_last() -> None:

@@ -131,7 +131,10 @@ def checkout_summary(t: Any, plan: Plan, had_trial: bool, now: Any, method: str)
              t("checkout.period", start=date(deal.period_start), end=date(deal.period_end))]
     if deal.trial_end is not None:
         lines.append(t("checkout.trial", days=plan.trial_days, date=date(deal.trial_end)))
-    renews = "checkout.renews_card" if method == "credit_card" else "checkout.renews_order"
+    # A card agreement is signed only after the trial (ECPay charges one when it is signed).
+    renews = ("checkout.renews_order" if method != "credit_card"
+              else "checkout.renews_card" if deal.trial_end is None
+              else "checkout.renews_card_after_trial")
     lines.append(t(renews, amount=money(deal.charge, plan.currency),
                    cycle=t(f"cycle.{plan.billing_cycle}")))
     items = "".join(f"<li>{esc(line)}</li>" for line in lines)
