@@ -17,8 +17,8 @@ from fluxus_ui.pages import View
 from fluxus_ui.pages.account import AccountView
 from fluxus_ui.pages.auth import LoginView, RegisterView
 from fluxus_ui.pages.backoffice import EInvoiceQueueView, ReviewQueueView
-from fluxus_ui.pages.customers import CustomerSearchView, CustomerView
 from fluxus_ui.pages.change_plan import ChangePlanView
+from fluxus_ui.pages.customers import CustomerSearchView, CustomerView
 from fluxus_ui.pages.dashboard import DashboardView
 from fluxus_ui.pages.invoices import InvoicesView
 from fluxus_ui.pages.orders import OrdersView

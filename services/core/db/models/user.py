@@ -42,6 +42,7 @@ class User(Base):
     # production periodic job skips it (services.core.usecases.test_clocks.scope).
     test_clock_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("test_clocks.id"), index=True)
+    avatar: Mapped[str | None] = mapped_column(String(500))  # an https URL the customer sets
     last_login: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
