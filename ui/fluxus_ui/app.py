@@ -26,6 +26,7 @@ from fluxus_ui.pages.plans import PlansView
 from fluxus_ui.pages.recovery import ForgotView, ResetView, VerifyView
 from fluxus_ui.pages.staff import StaffView
 from fluxus_ui.pages.subscription import SubscriptionView
+from fluxus_ui.pages.test_clocks import TestClocksView
 from fluxus_ui.routes import parse, safe_next, url_for
 from fluxus_ui.server import PAGE_TEMPLATE
 from fluxus_ui.session import COOKIE_NAME, VAULT, SessionVault, unsign
@@ -34,6 +35,7 @@ from fluxus_ui.stores.backoffice import BackofficeStore
 from fluxus_ui.stores.billing import BillingStore
 from fluxus_ui.stores.customers import CustomerStore
 from fluxus_ui.stores.staff import StaffStore
+from fluxus_ui.stores.test_clocks import TestClockStore
 from fluxus_ui.template import Shell
 from fluxus_ui.urlbar import UrlBar
 
@@ -51,6 +53,7 @@ class DashboardApp:
         self.staff = StaffStore(self.client)
         self.backoffice = BackofficeStore(self.client)
         self.customers = CustomerStore(self.client)
+        self.test_clocks = TestClockStore(self.client)
         self.shell = Shell(self.navigate, self.change_language)
         self.urlbar = UrlBar()
         self.urlbar.param.watch(lambda _e: self.spawn(self._went_back), "popped")
@@ -61,7 +64,7 @@ class DashboardApp:
                 OrdersView(self), InvoicesView(self), AccountView(self), StaffView(self),
                 SubscriptionView(self), ForgotView(self), VerifyView(self), ResetView(self),
                 ReviewQueueView(self), EInvoiceQueueView(self), ChangePlanView(self),
-                CustomerSearchView(self), CustomerView(self),
+                CustomerSearchView(self), CustomerView(self), TestClocksView(self),
             )
         }
         self.page: tuple[str, dict[str, Any]] = ("dashboard", {})

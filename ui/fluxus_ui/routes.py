@@ -61,6 +61,11 @@ _BASE |= {"staff-customers": "/staff/customers", "staff-customer": "/staff/custo
 _PARAM["staff-customer"] = "user_id"
 SERVED += ("/staff/customers", "/staff/customers/{user_id}")
 
+# Staff test clocks (docs/test-clocks.md).
+_PATHS += ((re.compile("^/staff/test-clocks/?$"), "staff-test-clocks", ""),)
+_BASE["staff-test-clocks"] = "/staff/test-clocks"
+SERVED += ("/staff/test-clocks",)
+
 
 def parse(path: str, search: str = "") -> tuple[str, dict[str, Any]]:
     """The view and parameters a URL names; an unknown path is the overview."""

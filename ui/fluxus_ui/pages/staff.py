@@ -41,6 +41,8 @@ class StaffView(View):
                    "light", name="to-reviews"),
             button(self.t("queue.einvoices"), lambda _e: self.app.navigate("staff-einvoices"),
                    "light", name="to-einvoices"),
+            button(self.t("clock.title"), lambda _e: self.app.navigate("staff-test-clocks"),
+                   "light", name="to-test-clocks"),
             flex_wrap="wrap")
         return pn.Column(heading(self.t("staff.title")), queues, tabs,
                          sizing_mode="stretch_width", css_classes=["fx-page-staff"])
