@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from services.core.db.models import MrrMovement, Plan, Subscription
@@ -30,6 +30,14 @@ from services.core.usecases import coupon_pricing
 
 S = SubscriptionStatus
 PAYING = (S.ACTIVE.value, S.PAST_DUE.value)  # past due counts until it churns
+
+
+def _paying() -> ColumnElement[bool]:
+    # A trial that ended unpaid waits past due for its first payment: never revenue (it has
+    # no paid period, so no anchor), neither booked as new now nor as churn when it expires.
+    return and_(Subscription.status.in_(PAYING),
+                or_(Subscription.status == S.ACTIVE.value, Subscription.anchor_date.is_not(None),
+                    Subscription.trial_end_date.is_(None)))
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
 CENT = Decimal("0.01")
 LOCK_SPACE = 2126  # advisory-lock namespace of MRR bookings (any int4 no one else uses)
@@ -45,7 +53,7 @@ def customer_mrr(session: Session, customer_id: uuid.UUID) -> Decimal:
     rows = session.execute(
         select(Subscription.id, Plan.id, Plan.price, Plan.billing_cycle).select_from(Subscription)
         .join(Plan, Plan.id == Subscription.plan_id)
-        .where(Subscription.user_id == customer_id, Subscription.status.in_(PAYING))
+        .where(Subscription.user_id == customer_id, _paying())
     ).all()
     # A forever or repeating coupon lowers what the customer pays each period (once: not).
     off = coupon_pricing.recurring_discounts(
@@ -110,7 +118,7 @@ def reconcile(session: Session, at: datetime) -> list[MrrMovement]:
     """Book, for every customer whose booked MRR differs from their subscriptions now, the
     difference (reason `reconciled`; a churn counts as voluntary). Run once after the first
     deploy (subscriptions paying before MRR was booked) and whenever a change was missed."""
-    paying = select(Subscription.user_id).where(Subscription.status.in_(PAYING))
+    paying = select(Subscription.user_id).where(_paying())
     booked = select(MrrMovement.customer_id)
     customers = session.scalars(paying.union(booked)).all()
     made = []

@@ -30,7 +30,7 @@ from services.core.db.models import MrrMovement, Plan, Subscription, User
 from services.core.db.session import dispose_engines, session_factory
 from services.core.domain.periods import TAIPEI
 from services.core.ports import RecordingJobs
-from services.core.usecases import auth_passwords, mrr, subscriptions
+from services.core.usecases import auth_passwords, lifecycle, mrr, subscriptions
 from services.core.usecases.audit import Actor
 from services.core.usecases.webhooks import events
 from tests.integration.api.api_helpers import assert_envelope, create_account, log_in
@@ -113,6 +113,26 @@ def test_each_kind_of_movement_in_ntd_excluding_tax(world: World) -> None:
         ("churn", "delinquent", -m990), ("reactivation", "", y9900),
         ("churn", "voluntary", -y9900),
     ]
+
+
+def test_a_trial_that_ends_unpaid_is_no_revenue_while_it_waits_nor_churn_when_it_lapses(
+    world: World,
+) -> None:
+    monthly = make_plan(world.session, price=990, trial_days=14)
+    bob = make_user(world.session)
+    sub = subscriptions.subscribe(world.session, world.clock, Actor(user_id=bob.id), bob,
+                                  plan_id=monthly.id, auto_renew=True)
+    world.session.commit()
+    assert sub.status == "trial"
+    world.clock.set(sub.trial_end_date + timedelta(hours=1))
+    lifecycle.end_trials(world.session, world.clock, RecordingJobs())
+    world.session.commit()
+    assert world.session.get_one(Subscription, sub.id).status == "past_due"  # waits to be paid
+    world.clock.set(sub.trial_end_date + timedelta(days=monthly.grace_days + 1))
+    lifecycle.run_dunning(world.session, world.clock, RecordingJobs(), "http://dashboard")
+    world.session.commit()
+    assert world.session.get_one(Subscription, sub.id).status == "expired"
+    assert world.moves(bob) == []
 
 
 def _month_key(moment: datetime) -> str:
