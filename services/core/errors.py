@@ -5,6 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 
+class FieldProblem(str):
+    """One field error: the English text clients have always read, plus a stable code the
+    envelope lists under ``error_codes`` (a str, so ``errors`` renders exactly as before)."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> FieldProblem:
+        problem = super().__new__(cls, text)
+        problem.code = code
+        return problem
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        # copy/pickle would otherwise call __new__ with the text alone
+        return (self.code, str(self))
+
+
 class FluxusError(Exception):
     """Base of every expected Fluxus error; rendered as the JSON error envelope."""
 

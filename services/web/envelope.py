@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from services.core.errors import FluxusError
+from services.web.error_codes import error_codes
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,10 @@ def error_response(
     errors: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Build an envelope response: ``{"code", "status", "message", "errors"}``."""
+    """Build an envelope response: ``{"code", "status", "message", "errors", "error_codes"}``
+    (``error_codes``: ``errors`` in the same shape, each message replaced by its stable code)."""
     response = jsonify({"code": code, "status": status, "message": message,
-                        "errors": errors or {}})
+                        "errors": errors or {}, "error_codes": error_codes(errors or {})})
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

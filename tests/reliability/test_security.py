@@ -30,7 +30,7 @@ from tests.support.factories import make_plan
 
 pytestmark = pytest.mark.e2e
 
-ENVELOPE = {"code", "status", "message", "errors"}
+ENVELOPE = {"code", "status", "message", "errors", "error_codes"}
 
 
 @dataclass

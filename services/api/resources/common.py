@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.core.clock import Clock
 from services.core.db.models import User
+from services.core.errors import FieldProblem
 from services.core.usecases.api_pages import MAX_PAGE_SIZE, Page
 from services.core.usecases.audit import Actor
 from services.web.api_keys import current_key, key_actor, presented_key, require_key
@@ -30,11 +31,17 @@ class ErrorSchema(Schema):
     status = fields.Integer(required=True, metadata={"example": 422})
     message = fields.String(required=True)
     errors = fields.Dict(required=True, metadata={"description": "field -> problems"})
+    error_codes = fields.Dict(required=True, metadata={
+        "description": "`errors` in the same shape, each English message replaced by a stable"
+                       " code to branch on or translate (password_too_common, password_wrong,"
+                       " email_invalid, too_short, too_long, required, invalid_choice,"
+                       " not_a_number …; `invalid` when no code fits). See docs/error-codes.md.",
+        "example": {"password": ["password_too_common"]}})
 
 
 def _no_nul(value: str) -> None:
     if "\x00" in value:
-        raise ValidationError("NUL characters are not allowed.")
+        raise ValidationError(FieldProblem("nul_character", "NUL characters are not allowed."))
 
 
 def Text(max_length: int, *, min_length: int = 0, **kwargs: Any) -> fields.String:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.db.models import EmailDelivery, User, UserToken
-from services.core.errors import AuthenticationError, Conflict, ValidationError
+from services.core.errors import AuthenticationError, Conflict, FieldProblem, ValidationError
 from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.audit import Actor
@@ -67,7 +67,7 @@ def ensure_unique(session: Session, *, username: str | None, email: str | None,
         if exclude is not None:
             query = query.where(User.id != exclude)
         if session.scalars(query).first() is not None:
-            errors[field] = [f"This {field} is already taken."]
+            errors[field] = [FieldProblem(f"{field}_taken", f"This {field} is already taken.")]
     if errors:
         raise Conflict("An account with these details already exists.", errors=errors,
                        code="already_exists")
@@ -190,7 +190,8 @@ def _spend_token(session: Session, clock: Clock, token: str, purpose: str) -> Us
     user = session.get(User, user_id) if user_id is not None else None
     if user is None or not user.is_active:
         raise ValidationError("The link is invalid, used or expired.", code="invalid_token",
-                              errors={"token": ["Invalid, already used or expired."]})
+                              errors={"token": [FieldProblem(
+                                  "token_invalid", "Invalid, already used or expired.")]})
     return user
 
 

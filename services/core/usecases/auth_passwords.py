@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import bcrypt
 
-from services.core.errors import ValidationError
+from services.core.errors import FieldProblem, ValidationError
 
 # bcrypt cost factor; tests lower it by patching this module attribute.
 BCRYPT_ROUNDS = 12
@@ -74,17 +74,19 @@ def password_problems(password: str, *, username: str = "", email: str = "") -> 
     """Everything wrong with a proposed password (empty when it is acceptable)."""
     problems: list[str] = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        problems.append(FieldProblem("password_too_short",
+                                     f"Use at least {MIN_LENGTH} characters."))
     if len(password.encode()) > MAX_BYTES:
-        problems.append(f"Use at most {MAX_BYTES} bytes.")
+        problems.append(FieldProblem("password_too_long", f"Use at most {MAX_BYTES} bytes."))
     if password.isdigit():
-        problems.append("Do not use only digits.")
+        problems.append(FieldProblem("password_only_digits", "Do not use only digits."))
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS:
-        problems.append("This password is too common.")
+        problems.append(FieldProblem("password_too_common", "This password is too common."))
     local_part = email.split("@", 1)[0]
     if any(_similar(lowered, value) for value in (username, email, local_part)):
-        problems.append("This password is too close to your username or e-mail.")
+        problems.append(FieldProblem("password_too_similar",
+                                     "This password is too close to your username or e-mail."))
     return problems
 
 

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
 from services.core.db.models import User
-from services.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from services.core.errors import (
+    Conflict,
+    FieldProblem,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from services.core.ports import Jobs
 from services.core.usecases import audit
 from services.core.usecases.api_pages import Page, paginate
@@ -83,13 +89,17 @@ def _check_privileged(caller: User, target: User | None, fields: dict[str, Any])
         return
     if not caller.is_staff:
         raise PermissionDenied("Only staff may change these fields.",
-                               errors={name: ["Staff only."] for name in changed})
+                               errors={name: [FieldProblem("staff_only", "Staff only.")]
+                                       for name in changed})
     if target is not None and target.id == caller.id:
         raise PermissionDenied("Nobody may change these flags on their own account.",
-                               errors={name: ["Not on your own account."] for name in changed})
+                               errors={name: [FieldProblem("not_on_own_account",
+                                                           "Not on your own account.")]
+                                       for name in changed})
     if "is_superuser" in changed and not caller.is_superuser:
         raise PermissionDenied("Only superusers may grant or remove superuser.",
-                               errors={"is_superuser": ["Superusers only."]})
+                               errors={"is_superuser": [FieldProblem("superuser_only",
+                                                                     "Superusers only.")]})
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,8 @@ def _check_email_change(caller: User, password: str | None,
     if not password or not check_password(password, caller.password_hash):
         raise ValidationError(
             "Changing the e-mail address needs your current password.",
-            errors={"current_password": ["Wrong or missing password."]})
+            errors={"current_password": [FieldProblem("password_wrong",
+                                                      "Wrong or missing password.")]})
 
 
 def _mail_email_change(session: Session, mail: EmailChangeMail, user: User,
@@ -173,12 +184,14 @@ def change_password(
     """Change one's own password; every existing login is revoked and a fresh pair issued."""
     if not check_password(old_password, user.password_hash):
         raise ValidationError("The current password is wrong.",
-                              errors={"old_password": ["Wrong password."]})
+                              errors={"old_password": [FieldProblem("password_wrong",
+                                                                   "Wrong password.")]})
     validate_password(new_password, username=user.username, email=user.email,
                       field="new_password")
     if check_password(new_password, user.password_hash):
         raise ValidationError("Choose a password different from the current one.",
-                              errors={"new_password": ["Same as the current password."]})
+                              errors={"new_password": [FieldProblem(
+                                  "password_unchanged", "Same as the current password.")]})
     user.password_hash = hash_password(new_password)
     revoked = revoke_user_tokens(session, clock, user.id)
     audit.record(session, actor, "password_change", resource_type="user", resource_id=user.id,

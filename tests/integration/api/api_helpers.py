@@ -55,7 +55,7 @@ def assert_envelope(response: Any, status: int, code: str | None = None) -> dict
     """The answer is the Fluxus error envelope with this status (and code)."""
     assert response.status_code == status, response.get_data(as_text=True)
     body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}, body
+    assert set(body) == {"code", "status", "message", "errors", "error_codes"}, body
     assert body["status"] == status
     if code is not None:
         assert body["code"] == code, body

@@ -139,7 +139,7 @@ def test_openapi_documents_every_endpoint_security_and_errors(client: FlaskClien
     }
     assert expected <= set(spec["paths"])
     error = spec["components"]["schemas"]["Error"]
-    assert set(error["required"]) == {"code", "status", "message", "errors"}
+    assert set(error["required"]) == {"code", "status", "message", "errors", "error_codes"}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if method == "parameters":

@@ -28,7 +28,8 @@ def test_webargs_field_errors_are_flattened_out_of_their_location(app: Flask) ->
     assert body == {"code": "validation_error", "status": 422,
                     "message": "The input is not valid.",
                     "errors": {"email": ["Not a valid email address."],
-                               "page": ["Must be ≥ 1."]}}
+                               "page": ["Must be ≥ 1."]},
+                    "error_codes": {"email": ["email_invalid"], "page": ["invalid"]}}
 
 
 def test_fluxus_errors_and_429_render_the_same_shape(app: Flask) -> None:
@@ -37,7 +38,8 @@ def test_fluxus_errors_and_429_render_the_same_shape(app: Flask) -> None:
         limited = http_error_response(TooManyRequests("60 per 1 minute"))
     assert conflict.status_code == 409
     assert conflict.get_json() == {"code": "conflict", "status": 409, "message": "Taken.",
-                                   "errors": {"plan_id": ["x"]}}
+                                   "errors": {"plan_id": ["x"]},
+                                   "error_codes": {"plan_id": ["invalid"]}}
     assert limited.get_json()["code"] == "rate_limited"
     assert "60 per 1 minute" in limited.get_json()["message"]
 

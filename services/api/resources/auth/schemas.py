@@ -11,6 +11,7 @@ from services.api.resources.users.schemas import (
     email_field,
     username_field,
 )
+from services.core.errors import FieldProblem
 
 TOKEN_MAX = 4096
 
@@ -30,7 +31,8 @@ class RegisterSchema(ProfileSchema):
     def passwords_match(self, data: dict[str, object], **_kwargs: object) -> None:
         confirm = data.get("password_confirm")
         if confirm is not None and confirm != data.get("password"):
-            raise ValidationError("The passwords differ.", "password_confirm")
+            raise ValidationError(FieldProblem("password_mismatch", "The passwords differ."),
+                                  "password_confirm")
 
 
 class LoginSchema(Schema):
@@ -41,7 +43,8 @@ class LoginSchema(Schema):
     @validates_schema
     def one_login(self, data: dict[str, object], **_kwargs: object) -> None:
         if not data.get("username") and not data.get("email"):
-            raise ValidationError("Send a username or an e-mail address.", "username")
+            raise ValidationError(
+                FieldProblem("required", "Send a username or an e-mail address."), "username")
 
 
 class TokenPairSchema(Schema):
