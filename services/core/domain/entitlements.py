@@ -82,7 +82,10 @@ def grant(facts: SubscriptionFacts, now: datetime) -> tuple[Reason, datetime | N
             return Reason.TRIAL, max(ends) if ends else None
         if facts.end_date is not None and facts.end_date > now:
             return (Reason.CANCELLING if ending else Reason.PAID), facts.end_date
-        return None  # ended unpaid; the trial sweep will expire it
+        if not ending:  # ended unpaid: the sweep makes it past due, waiting for payment
+            until = facts.trial_end_date + timedelta(days=facts.grace_days)
+            return (Reason.GRACE, until) if until > now else None
+        return None  # ended unpaid, not renewing: the trial sweep expires it
     if facts.status == S.ACTIVE.value:
         if facts.end_date is None:
             return Reason.PAID, None

@@ -27,7 +27,13 @@ def facts(**changes: object) -> SubscriptionFacts:
     ({"status": "pending", "end_date": None}, None),
     ({"status": "trial", "end_date": None, "trial_end_date": NOW + 3 * DAY},
      (Reason.TRIAL, NOW + 3 * DAY)),
-    ({"status": "trial", "end_date": None, "trial_end_date": NOW - DAY}, None),
+    # ended unpaid yesterday: the plan's grace days to pay, whether or not the sweep has run
+    ({"status": "trial", "end_date": None, "trial_end_date": NOW - DAY},
+     (Reason.GRACE, NOW + 6 * DAY)),
+    ({"status": "past_due", "end_date": NOW - DAY, "trial_end_date": NOW - DAY},
+     (Reason.GRACE, NOW + 6 * DAY)),
+    ({"status": "trial", "end_date": None, "trial_end_date": NOW - DAY, "auto_renew": False},
+     None),
     # paid during the trial: the first period follows it
     ({"status": "trial", "trial_end_date": NOW + 3 * DAY, "end_date": NOW + 33 * DAY},
      (Reason.TRIAL, NOW + 33 * DAY)),
@@ -40,7 +46,8 @@ def facts(**changes: object) -> SubscriptionFacts:
     ({"status": "past_due", "end_date": NOW - 8 * DAY}, None),
     ({"status": "cancelled"}, None),
     ({"status": "expired", "end_date": NOW - 40 * DAY}, None),
-], ids=["pending", "trial", "trial-ended-unpaid", "trial-paid-early", "active-paid",
+], ids=["pending", "trial", "trial-ended-unpaid", "trial-ended-unpaid-swept",
+        "trial-ended-unpaid-not-renewing", "trial-paid-early", "active-paid",
         "cancel-at-period-end", "auto-renew-off", "past-due-in-grace", "grace-ends-now",
         "past-due-after-grace", "cancelled-now", "expired"])
 def test_each_state_grants_what_the_customer_has_paid_for(
