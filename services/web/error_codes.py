@@ -77,6 +77,8 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 _PATTERNS = [(_pattern(template), code) for template, code in _TEMPLATES]
+# Every code a marshmallow message can get (clients that translate codes check theirs).
+BUILTIN_CODES = frozenset(code for _, code in _TEMPLATES)
 
 
 def code_of(message: Any) -> str:

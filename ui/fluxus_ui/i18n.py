@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from fluxus_ui import i18n_backoffice as backoffice_messages
+from fluxus_ui import i18n_field_errors as field_error_messages
 from fluxus_ui import i18n_test_clocks as test_clock_messages
 
 LANGUAGES = {"zh-TW": "繁體中文", "en": "English"}
@@ -478,6 +479,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 
 
 _MESSAGES |= backoffice_messages.MESSAGES
+_MESSAGES |= field_error_messages.MESSAGES
 _MESSAGES |= test_clock_messages.MESSAGES
 
 

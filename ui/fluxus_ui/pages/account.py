@@ -37,7 +37,7 @@ class AccountView(View):
             changes = {name: profile.value(name) for name, _ in PROFILE_FIELDS}
             saved = await self.app.guarded(
                 lambda: self.app.client.update_user(user.id, **changes),
-                on_error=lambda exc: profile.show(exc.errors, exc.message),
+                on_error=lambda exc: profile.show(exc.field_errors(self.t), exc.message),
             )
             if saved is not None:
                 profile.clear()
@@ -90,7 +90,8 @@ class AccountView(View):
         async def change(_event: Any) -> None:
             done = await self.app.guarded(
                 lambda: self._change_password(form.value("old_password"), form.value("password")),
-                on_error=lambda exc: form.show(exc.errors, "" if exc.errors else exc.message),
+                on_error=lambda exc: form.show(exc.field_errors(self.t),
+                                               "" if exc.errors else exc.message),
             )
             if done:
                 # The API revokes every refresh token on a password change: sign in again.

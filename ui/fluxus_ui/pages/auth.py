@@ -79,7 +79,7 @@ class LoginView(View):
 
             def refused(exc: ApiError) -> None:
                 general = self.t("login.failed") if exc.status in (400, 401) else exc.message
-                form.show(exc.errors if exc.status == 422 else {}, general)
+                form.show(exc.field_errors(self.t) if exc.status == 422 else {}, general)
 
             user = await self.app.guarded(
                 lambda: self.app.auth.login(form.value("username"), form.value("password")),
@@ -125,7 +125,8 @@ class RegisterView(View):
                 lambda: self.app.auth.register(
                     form.value("username"), form.value("email"), form.value("password")
                 ),
-                on_error=lambda exc: form.show(exc.errors, "" if exc.errors else exc.message),
+                on_error=lambda exc: form.show(exc.field_errors(self.t),
+                                               "" if exc.errors else exc.message),
             )
             if user is not None:
                 await self.app.go("login")

@@ -37,7 +37,8 @@ class ForgotView(View):
             form.clear()
             done = await self.app.guarded(
                 lambda: self._send(form.value("email").strip()),
-                on_error=lambda exc: form.show(exc.errors, "" if exc.errors else exc.message))
+                on_error=lambda exc: form.show(exc.field_errors(self.t),
+                                               "" if exc.errors else exc.message))
             if done:
                 # The same answer for any address: it must not tell who has an account.
                 self.app.shell.flash(self.t("recover.sent"), "success")
@@ -81,7 +82,7 @@ class ResetView(View):
 
             def refused(exc: ApiError) -> None:
                 general = "" if exc.errors else self.t("recover.link_invalid")
-                form.show(exc.errors if exc.status == 422 else {}, general)
+                form.show(exc.field_errors(self.t) if exc.status == 422 else {}, general)
 
             done = await self.app.guarded(lambda: self._reset(token, form.value("password")),
                                           on_error=refused)
