@@ -28,31 +28,35 @@ def _range_templates(key: str) -> list[str]:
                               for low in _LOW_OPS for high in _HIGH_OPS))
 
 
+def _message(field: type[fields.Field], key: str) -> str:
+    return str(field.default_error_messages[key])
+
+
 # (template, code), most specific first: "Not a valid email address." before a bare "Not a
 # valid {obj_type}.", and a range's two bounds before either one.
 _TEMPLATES: list[tuple[str, str]] = [
-    (fields.Field.default_error_messages["required"], "required"),
-    (fields.Field.default_error_messages["null"], "null"),
-    (fields.Field.default_error_messages["validator_failed"], UNKNOWN),
-    (fields.Email.default_error_messages["invalid"], "email_invalid"),
-    (fields.URL.default_error_messages["invalid"], "url_invalid"),
-    (fields.UUID.default_error_messages["invalid_uuid"], "uuid_invalid"),
-    (fields.Integer.default_error_messages["invalid"], "not_an_integer"),
-    (fields.Number.default_error_messages["invalid"], "not_a_number"),
-    (fields.Number.default_error_messages["too_large"], "too_large"),
-    (fields.Float.default_error_messages["special"], "not_a_number"),
-    (fields.Boolean.default_error_messages["invalid"], "not_a_boolean"),
-    (fields.String.default_error_messages["invalid"], "not_a_string"),
-    (fields.String.default_error_messages["invalid_utf8"], "not_a_string"),
-    (fields.Date.default_error_messages["invalid"], "date_invalid"),
-    (fields.Date.default_error_messages["format"], "date_invalid"),
-    (fields.DateTime.default_error_messages["invalid_awareness"], "datetime_invalid"),
-    (fields.DateTime.default_error_messages["invalid"], "datetime_invalid"),
-    (fields.DateTime.default_error_messages["format"], "datetime_invalid"),
-    (fields.List.default_error_messages["invalid"], "not_a_list"),
-    (fields.Dict.default_error_messages["invalid"], "not_an_object"),
-    (fields.Nested.default_error_messages["type"], "not_an_object"),
-    (fields.Enum.default_error_messages["unknown"], "invalid_choice"),
+    (_message(fields.Field, "required"), "required"),
+    (_message(fields.Field, "null"), "null"),
+    (_message(fields.Field, "validator_failed"), UNKNOWN),
+    (_message(fields.Email, "invalid"), "email_invalid"),
+    (_message(fields.URL, "invalid"), "url_invalid"),
+    (_message(fields.UUID, "invalid_uuid"), "uuid_invalid"),
+    (_message(fields.Integer, "invalid"), "not_an_integer"),
+    (_message(fields.Number, "invalid"), "not_a_number"),
+    (_message(fields.Number, "too_large"), "too_large"),
+    (_message(fields.Float, "special"), "not_a_number"),
+    (_message(fields.Boolean, "invalid"), "not_a_boolean"),
+    (_message(fields.String, "invalid"), "not_a_string"),
+    (_message(fields.String, "invalid_utf8"), "not_a_string"),
+    (_message(fields.Date, "invalid"), "date_invalid"),
+    (_message(fields.Date, "format"), "date_invalid"),
+    (_message(fields.DateTime, "invalid_awareness"), "datetime_invalid"),
+    (_message(fields.DateTime, "invalid"), "datetime_invalid"),
+    (_message(fields.DateTime, "format"), "datetime_invalid"),
+    (_message(fields.List, "invalid"), "not_a_list"),
+    (_message(fields.Dict, "invalid"), "not_an_object"),
+    (_message(fields.Nested, "type"), "not_an_object"),
+    (_message(fields.Enum, "unknown"), "invalid_choice"),
     (validate.OneOf.default_message, "invalid_choice"),
     (validate.ContainsOnly.default_message, "invalid_choice"),
     (validate.Email.default_message, "email_invalid"),
@@ -65,8 +69,8 @@ _TEMPLATES: list[tuple[str, str]] = [
     *[(template, "too_small") for template in _range_templates("message_min")],
     *[(template, "too_large") for template in _range_templates("message_max")],
     (validate.Regexp.default_message, "pattern_mismatch"),
-    (Schema._default_error_messages["unknown"], "unknown_field"),
-    (Schema._default_error_messages["type"], "not_an_object"),
+    (str(Schema._default_error_messages["unknown"]), "unknown_field"),
+    (str(Schema._default_error_messages["type"]), "not_an_object"),
 ]
 
 
