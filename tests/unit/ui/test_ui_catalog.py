@@ -34,3 +34,20 @@ def test_chinese_is_the_default_and_english_is_available() -> None:
 def test_money_is_whole_new_taiwan_dollars_and_dates_are_taipei() -> None:
     assert money(Decimal("1990.00")) == "NT$1,990"
     assert date(datetime(2026, 1, 31, 16, 30, tzinfo=UTC)) == "2026-02-01"
+
+
+# Words a Taiwanese reader sees in English on purpose: the product's name, a date pattern to
+# type, an environment variable, a program's name.
+ENGLISH_ON_PURPOSE = {"Fluxus", "YYYY", "FLUXUS", "TEST", "CLOCKS", "Excel"}
+
+
+def test_no_english_is_left_in_the_chinese_catalog() -> None:
+    word = re.compile(r"[A-Za-z]{4,}")
+    left = {}
+    for key in catalog_keys():
+        zh = re.sub(r"\{[^}]*\}", "", translate(key, "zh-TW"))  # placeholders are not text
+        words = set(word.findall(zh)) - ENGLISH_ON_PURPOSE
+        if words:
+            left[key] = sorted(words)
+    assert left == {}
+    assert translate("nav.plans", "zh-TW") != translate("nav.plans", "en")
