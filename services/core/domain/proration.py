@@ -73,6 +73,35 @@ def default_policy(old: PlanTerms, new: PlanTerms, at: datetime) -> ChangePolicy
     return ChangePolicy.IMMEDIATE if is_upgrade(old, new, at) else ChangePolicy.END_OF_TERM
 
 
+@dataclass(frozen=True)
+class Unused:
+    """The value of a paid period's days not yet used at some moment (whole TWD)."""
+
+    amount: Decimal
+    remaining_days: int
+    period_days: int
+
+
+def _check_within(period: Period, at: datetime) -> None:
+    if at.tzinfo is None:
+        raise ValueError("billing times must be timezone-aware")
+    if not period.start <= at < period.end:
+        raise ValidationError(
+            "The change date must fall within the current paid period.",
+            errors={"proration_date": [f"between {period.start.isoformat()} and "
+                                       f"{period.end.isoformat()}"]})
+
+
+def unused(period: Period, at: datetime, price: Decimal) -> Unused:
+    """What `price` paid for `period` is worth from `at` on: the days from `at`'s Taipei date
+    (included) to the end date, over the period's days, half-up to a whole NT$ — the same
+    line a plan change credits, so a refund of unused days and a change agree."""
+    _check_within(period, at)
+    period_days = max(_days(period.start, period.end), 1)
+    remaining = min(max(_days(at, period.end), 0), period_days)
+    return Unused(_half_up(Fraction(price) * remaining / period_days), remaining, period_days)
+
+
 def prorate(period: Period, change_at: datetime, old: PlanTerms, new: PlanTerms) -> Proration:
     """The lines for changing from `old` to `new` at `change_at` within the paid `period`.
 
@@ -80,16 +109,8 @@ def prorate(period: Period, change_at: datetime, old: PlanTerms, new: PlanTerms)
     Different cycle: the credit covers the remaining days; the charge is the new plan's full
     price for a new period starting at `change_at`.
     """
-    if change_at.tzinfo is None:
-        raise ValueError("billing times must be timezone-aware")
-    if not period.start <= change_at < period.end:
-        raise ValidationError(
-            "The change date must fall within the current paid period.",
-            errors={"proration_date": [f"between {period.start.isoformat()} and "
-                                       f"{period.end.isoformat()}"]})
-    period_days = max(_days(period.start, period.end), 1)
-    remaining = min(max(_days(change_at, period.end), 0), period_days)
-    credit = _half_up(Fraction(old.price) * remaining / period_days)
+    left = unused(period, change_at, old.price)
+    period_days, remaining, credit = left.period_days, left.remaining_days, left.amount
     if new.cycle == old.cycle:
         charge = _half_up(Fraction(new.price) * remaining / period_days)
         new_period = period

@@ -171,9 +171,10 @@ def test_monthly_to_yearly_compares_daily_prices_and_waits_for_the_period_end(
                    preview=True).get_json()
     # NT$3,000 a year is cheaper a day than NT$300 a month: a downgrade, at the end of term.
     assert (lines["upgrade"], lines["policy"], lines["net"]) == (False, "end_of_term", "0")
-    assert_envelope(change(client, customer, sub.id, {"plan_id": str(plans.yearly.id),
-                                                      "policy": "immediate"}),
-                    409, "cycle_change_at_end_of_term")
+    # Asked for, it can start today instead (test_immediate_cycle_change.py).
+    now = change(client, customer, sub.id, {"plan_id": str(plans.yearly.id),
+                                            "policy": "immediate"}, preview=True).get_json()
+    assert (now["policy"], now["charge"]) == ("immediate", "3000")
     assert change(client, customer, sub.id,
                   {"plan_id": str(plans.yearly.id)}).get_json()["status"] == "scheduled"
     # The renewal job starts a yearly period on the old end date.

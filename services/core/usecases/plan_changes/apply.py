@@ -107,7 +107,18 @@ def change_plan(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller
         agreements.request_cancel(session, clock, jobs, sub, "plan change at end of term")
     elif q.requires_payment:
         change.status = ChangeStatus.AWAITING_PAYMENT
-        order = _proration_order(session, clock, sub, change, payment_method)
+        order = _proration_order(session, clock, sub, change, payment_method, change.net)
+        change.order_id = order.id
+        session.flush()
+        credit_payments.apply_credit(session, clock, jobs, order)
+    elif effects.changes_cycle(session, change):
+        # A cycle change that owes nothing still starts a new paid period: the unused days
+        # go to the balance and pay that period's order from it at once, so the ledger and
+        # the books see the period paid (what is left stays on the balance).
+        credits.grant(session, user_id=sub.user_id, amount=change.credit, kind="downgrade",
+                      plan_change_id=change.id, note="unused days of the previous cycle")
+        change.status = ChangeStatus.AWAITING_PAYMENT
+        order = _proration_order(session, clock, sub, change, payment_method, change.charge)
         change.order_id = order.id
         session.flush()
         credit_payments.apply_credit(session, clock, jobs, order)
@@ -177,13 +188,18 @@ def change_answer(change: PlanChange) -> dict[str, Any]:
 
 
 def _proration_order(session: Session, clock: Clock, sub: Subscription, change: PlanChange,
-                     payment_method: str) -> Order:
-    # No period of its own: it pays the rest of the current one on the new plan, and is
-    # completed by effects.take_effect instead of extending the subscription.
+                     payment_method: str, amount: Decimal) -> Order:
+    # Within one cycle it has no period of its own: it pays the rest of the current one on
+    # the new plan. A change of cycle pays the new plan's first period, which it names (the
+    # books look for the order paying the subscription's end). Either way effects.take_effect
+    # completes it instead of the ordinary extension.
+    names_period = effects.changes_cycle(session, change)
     order = Order(order_number=new_order_number(clock.now()), user_id=sub.user_id,
-                  subscription_id=sub.id, plan_id=change.to_plan_id, amount=change.net,
+                  subscription_id=sub.id, plan_id=change.to_plan_id, amount=amount,
                   currency="TWD", status=OrderStatus.PENDING.value,
-                  payment_method=payment_method, is_renewal=False)
+                  payment_method=payment_method, is_renewal=False,
+                  period_start=change.new_period_start if names_period else None,
+                  period_end=change.new_period_end if names_period else None)
     session.add(order)
     session.flush()
     return order

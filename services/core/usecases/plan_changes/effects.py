@@ -29,17 +29,24 @@ _OPEN = (OrderStatus.PENDING.value, OrderStatus.PROCESSING.value)
 
 def take_effect(session: Session, clock: Clock, jobs: Jobs, change: PlanChange,
                 sub: Subscription, at: datetime) -> None:
-    """Move `sub` to the new plan now (an immediate change, always within one billing cycle:
-    a cycle change waits for the period end, see quotes)."""
+    """Move `sub` to the new plan now. Within one billing cycle the paid period stays; an
+    immediate change of cycle starts the new plan's period at the change instant."""
     new = session.get_one(Plan, change.to_plan_id)
+    if changes_cycle(session, change):
+        # The old cycle's next period no longer exists: an open order for it is closed
+        # (quotes refused the change when that period was already paid).
+        _close_next_orders(session, sub)
+        sub.anchor_date, sub.end_date = change.new_period_start, change.new_period_end
+    else:
+        _reprice_next_orders(session, sub, new)
     sub.plan_id = new.id
-    _reprice_next_orders(session, sub, new)
     # An agreement charges the old plan's amount; the next period is paid by checkout
     # (which sets up an agreement for the new amount).
     agreements.request_cancel(session, clock, jobs, sub, "plan changed")
     change.status = APPLIED
     change.applied_at = at
-    if change.net < 0:
+    if change.net < 0 and change.order_id is None:
+        # (A cycle change owing nothing credited its unused days when it was applied.)
         credits.grant(session, user_id=sub.user_id, amount=-change.net, kind="downgrade",
                       plan_change_id=change.id, note="unused days of the previous plan")
     audit.record(session, audit.SYSTEM, "subscription.plan_changed",
@@ -61,6 +68,26 @@ def _reprice_next_orders(session: Session, sub: Subscription, plan: Plan) -> Non
     ):
         order.plan_id, order.amount = plan.id, plan.price
         attempts.expire_open(session, order.id, "plan changed: the price changed")
+
+
+def changes_cycle(session: Session, change: PlanChange) -> bool:
+    """True when the change moves to another billing cycle (monthly ↔ yearly)."""
+    old, new = session.get_one(Plan, change.from_plan_id), session.get_one(
+        Plan, change.to_plan_id)
+    return old.billing_cycle != new.billing_cycle
+
+
+def _close_next_orders(session: Session, sub: Subscription) -> None:
+    if sub.end_date is None:
+        return
+    for order in session.scalars(
+        select(Order).where(Order.subscription_id == sub.id, Order.status.in_(_OPEN),
+                            Order.period_start >= sub.end_date).with_for_update()
+    ):
+        order.status = OrderStatus.CANCELLED.value
+        order.failure_reason = "billing cycle changed: this period no longer exists"
+        attempts.expire_open(session, order.id, "billing cycle changed")
+        credits.release_from_order(session, order)
 
 
 def change_of_order(session: Session, order: Order) -> PlanChange | None:

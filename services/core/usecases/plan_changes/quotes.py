@@ -102,14 +102,14 @@ def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime
                                                                  period.start)
     upgrade = is_upgrade(terms(old), terms(new), period.start)
     if old.billing_cycle != new.billing_cycle:
-        # A new cycle starts a new period, which only the period end gives cleanly: the
-        # paid period stays whole and the next one is the new plan's (as Kill Bill's
-        # catalogs usually rule billing-period changes END_OF_TERM).
+        # A new cycle starts a new period. By default it waits for the period end (as Kill
+        # Bill's catalogs usually rule billing-period changes END_OF_TERM): the paid period
+        # stays whole. Asked for explicitly, it starts today: the unused days are credited
+        # and the new plan's full period is charged from the change instant.
         if policy == ChangePolicy.IMMEDIATE:
-            raise Conflict("A change of billing cycle takes effect at the end of the period.",
-                           code="cycle_change_at_end_of_term",
-                           errors={"policy": ["end_of_term"]})
-        chosen = ChangePolicy.END_OF_TERM
+            _check_nothing_paid_ahead(sub, period)
+        else:
+            chosen = ChangePolicy.END_OF_TERM
     if chosen is ChangePolicy.END_OF_TERM:
         _check_next_period_not_billed(session, sub)
         nothing = Proration(credit=Decimal(0), charge=Decimal(0), net=Decimal(0),
@@ -123,6 +123,15 @@ def quote(session: Session, sub: Subscription, *, plan_id: object, now: datetime
     used = min(credits.balance(session, sub.user_id), due)
     return Quote(sub, old, new, chosen, upgrade, at, lines, at, lines.net > 0,
                  credit_balance_used=used, amount_due=due - used)
+
+
+def _check_nothing_paid_ahead(sub: Subscription, period: Period) -> None:
+    # A period paid ahead on the old cycle would be swallowed by the new one that starts
+    # today; its money would need a refund of its own. Change at the end of term instead.
+    if sub.end_date is not None and sub.end_date > period.end:
+        raise Conflict("The next period is already paid on the current billing cycle; "
+                       "change the cycle at the end of the term.",
+                       code="next_period_paid", errors={"policy": ["end_of_term"]})
 
 
 def _check_next_period_not_billed(session: Session, sub: Subscription) -> None:
