@@ -7,7 +7,10 @@ from typing import Any
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_smorest import Api
+from limits import parse_many
+from limits.storage import RedisStorage
 
+from services.api.rate_window import OneTripMovingWindow
 from services.api.resources.common import ErrorSchema
 from services.core.config import Settings
 from services.web.api_keys import presented_key, presented_key_row
@@ -62,8 +65,9 @@ def rate_limit_key() -> str:
 
 def make_limiter(app: Flask, settings: Settings) -> Limiter:
     """Limits shared by every worker and replica through Redis. A moving window counts
-    exactly the last minute/hour, so there is no burst at window edges."""
-    return Limiter(
+    exactly the last minute/hour, so there is no burst at window edges; all of a request's
+    windows are counted, and read for the headers, in one Redis round trip."""
+    limiter = Limiter(
         rate_limit_key,
         app=app,
         storage_uri=settings.redis_url,
@@ -75,3 +79,9 @@ def make_limiter(app: Flask, settings: Settings) -> Limiter:
         # If Redis is down the API keeps serving (readiness reports it) rather than failing.
         swallow_errors=True,
     )
+    # flask-limiter 4 takes strategies by name only: the one-trip strategy replaces its own.
+    storage = limiter._storage
+    if type(storage) is RedisStorage:  # a cluster would refuse keys of several slots
+        limiter._limiter = OneTripMovingWindow(
+            storage, parse_many(settings.rate_limits))
+    return limiter

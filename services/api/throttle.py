@@ -9,13 +9,15 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from flask import abort, current_app, request
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
+from services.api.rate_window import WindowScript
 from services.core.metrics import record_auth_throttled
 from services.web.envelope import error_response
 
@@ -59,6 +61,7 @@ class AuthThrottle:
         self.enabled = enabled
         self._redis_url = redis_url
         self._limiter: MovingWindowRateLimiter | None = None
+        self._script: WindowScript | None = None
         self._items = {action: (parse_many(p.per_ip), parse_many(p.per_account))
                        for action, p in POLICIES.items()}
 
@@ -70,6 +73,13 @@ class AuthThrottle:
                                           socket_timeout=2)
             self._limiter = MovingWindowRateLimiter(storage)
         return self._limiter
+
+    @property
+    def script(self) -> WindowScript:
+        """Every window of an attempt counted in one round trip, on the limiter's storage."""
+        if self._script is None:
+            self._script = WindowScript(cast(RedisStorage, self.limiter.storage))
+        return self._script
 
     def _keys(self, action: str, ip: str, account: str | None
               ) -> list[tuple[str, RateLimitItem, str]]:
@@ -87,27 +97,29 @@ class AuthThrottle:
         """
         if not self.enabled:
             return
+        keys = self._keys(action, ip, account)
         try:
-            refused = [(scope, item, key) for scope, item, key in self._keys(action, ip, account)
-                       if not self.limiter.hit(item, "auth", action, scope, key)]
-            if not refused:
-                return
-            retry_after = max(self._wait(item, action, scope, key)
-                              for scope, item, key in refused)
+            # Every window in one round trip, each counted even after another refused, like
+            # a hit per window; the reply holds the reset times the Retry-After needs.
+            windows = self.script.hit(
+                [(item, item.key_for("auth", action, scope, key)) for scope, item, key in keys],
+                stop_at_refusal=False)
         except RedisError:
             # Like the general limiter: Redis down is reported by readiness, not a 500 here.
             log.warning("auth throttle unavailable: Redis error", exc_info=True)
             return
-        kind = "account" if any(scope == "account" for scope, _, _ in refused) else "ip"
+        refused = [(scope, window) for (scope, _, _), window in zip(keys, windows, strict=True)
+                   if not window.acquired]
+        if not refused:
+            return
+        retry_after = max(max(1, math.ceil(window.stats.reset_time - time.time()))
+                          for _, window in refused)
+        kind = "account" if any(scope == "account" for scope, _ in refused) else "ip"
         record_auth_throttled(request.url_rule.rule if request.url_rule else action, kind)
         abort(error_response(
             429, "rate_limited",
             "Too many attempts. Try again later; the wait grows with repeated attempts.",
             headers={"Retry-After": str(retry_after)}))
-
-    def _wait(self, item: RateLimitItem, action: str, scope: str, key: str) -> int:
-        stats = self.limiter.get_window_stats(item, "auth", action, scope, key)
-        return max(1, math.ceil(stats.reset_time - time.time()))
 
     def forget_account(self, action: str, account: str) -> None:
         """Drop the account's counters for `action` (a correct password, a completed reset)."""
