@@ -50,7 +50,7 @@ def terms_of(coupon: Coupon) -> CouponTerms:
 
 def _checked(session: Session, clock: Clock, spec: CouponSpec) -> str:
     code = normalize(spec.code)
-    if not CODE.match(code):
+    if not CODE.fullmatch(code):
         raise ValidationError("A code is 3–40 letters, digits, '-' or '_'.",
                               errors={"code": ["3–40 of A–Z, 0–9, '-', '_'"]})
     CouponTerms(CouponKind(spec.kind), spec.percent_off, spec.amount_off).check()
@@ -94,8 +94,14 @@ def list_coupons(session: Session, *, page: int, page_size: int,
     return paginate(session, query, page=page, page_size=page_size)
 
 
+def _find(code: str) -> str | None:
+    # A string no code could be (NUL bytes, spaces) never reaches the database.
+    wanted = normalize(code)
+    return wanted if CODE.fullmatch(wanted) else None
+
+
 def get_coupon(session: Session, code: str, *, for_update: bool = False) -> Coupon:
-    query = select(Coupon).where(Coupon.code == normalize(code))
+    query = select(Coupon).where(Coupon.code == _find(code))
     if for_update:
         query = query.with_for_update()
     coupon = session.scalars(query).one_or_none()
@@ -143,7 +149,7 @@ def redeem(session: Session, clock: Clock, actor: Actor, sub: Subscription, code
     row is locked last (after the customer's or the subscription's), so the order of locks
     is the same on every path, and the count is read under the lock.
     """
-    coupon = session.scalars(select(Coupon).where(Coupon.code == normalize(code))
+    coupon = session.scalars(select(Coupon).where(Coupon.code == _find(code))
                              .with_for_update()).one_or_none()
     existing = redemption_of(session, sub.id)
     if existing is not None:

@@ -89,7 +89,8 @@ def test_codes_that_cannot_be_redeemed_say_why(
     first = log_in(client, create_account(session))
     assert subscribe(client, first, plan, "ONE-ONLY").status_code == 201
     clock.advance(timedelta(hours=2))
-    for code, reason in [("NOPE", "coupon_unknown"), ("ONLYBASIC", "coupon_not_for_plan"),
+    for code, reason in [("NOPE", "coupon_unknown"), ("NO\x00PE", "coupon_unknown"),
+                         ("ONLYBASIC", "coupon_not_for_plan"),
                          ("ONE-ONLY", "coupon_exhausted"), ("SOON-GONE", "coupon_expired"),
                          ("RETIRED", "coupon_expired")]:
         body = assert_envelope(subscribe(client, customer, plan, code), 422, reason)
@@ -116,4 +117,6 @@ def test_coupons_are_managed_by_staff_only(client: FlaskClient, staff: Account,
     gone = client.post("/api/coupons/STAFFONLY/deactivate/", headers=staff.headers)
     assert gone.status_code == 200 and gone.get_json()["active"] is False
     assert_envelope(client.get("/api/coupons/NOSUCH/", headers=staff.headers), 404,
+                    "coupon_unknown")
+    assert_envelope(client.get("/api/coupons/NO%00SUCH/", headers=staff.headers), 404,
                     "coupon_unknown")
