@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from fluxus_ui.client import ApiClient, Credentials
 from fluxus_ui.errors import ApiError
 from fluxus_ui.i18n import translate
+from fluxus_ui.pages.test_clocks import TestClocksView
 from fluxus_ui.routes import SERVED, parse, url_for
 from fluxus_ui.stores.test_clocks import (
     DISABLED,
@@ -79,6 +81,40 @@ async def test_a_deployment_without_test_clocks_answers_with_its_own_code() -> N
     assert (caught.value.status, caught.value.code) == (403, DISABLED)
     assert translate("clock.disabled", "en") == (
         "Test clocks are off in this deployment (FLUXUS_TEST_CLOCKS).")
+
+
+@pytest.mark.asyncio
+async def test_the_page_says_clocks_are_off_where_the_api_refuses_them() -> None:
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"code": DISABLED, "status": 403, "errors": {},
+                                         "message": "test clocks are off"})
+
+    app = SimpleNamespace(auth=SimpleNamespace(is_staff=True), test_clocks=_store(handler),
+                          t=lambda key, **values: translate(key, "en", **values))
+    shown = await TestClocksView(app).render()  # type: ignore[arg-type]  # the app's parts used
+    texts = " ".join(str(getattr(part, "object", "")) for part in shown.objects)
+    assert "Test clocks are off in this deployment" in texts
+    assert "Create a test clock" not in texts  # no forms that could only fail
+
+
+@pytest.mark.asyncio
+async def test_the_page_lists_each_clock_and_an_advancing_one_cannot_be_advanced_again() -> None:
+    advancing = {**CLOCK, "status": "advancing", "last_error": None,
+                 "advancing_to": "2027-02-28T01:30:00+00:00"}
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": [advancing], "total": 1})
+
+    app = SimpleNamespace(auth=SimpleNamespace(is_staff=True), test_clocks=_store(handler),
+                          t=lambda key, **values: translate(key, "en", **values))
+    shown = await TestClocksView(app).render()  # type: ignore[arg-type]
+    card = next(p for p in shown.objects if "fx-clock" in p.css_classes)
+    facts = card.objects[0].object
+    assert "Yearly renewals" in facts and "Advancing" in facts
+    assert "2027-01-31 09:30" in facts and "2027-02-28 09:30" in facts  # Taipei times
+    assert "<dt>Test customers</dt><dd>2</dd>" in facts
+    advance = card.objects[1].objects[-1]
+    assert advance.name == "Advance the clock" and advance.disabled
 
 
 def test_staff_type_taipei_times_and_a_bad_date_is_not_a_time() -> None:

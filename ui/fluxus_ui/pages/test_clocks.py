@@ -129,7 +129,7 @@ class TestClocksView(View):
                                 name="clock-advance", disabled=clock.advancing),
                          sizing_mode="stretch_width")
 
-    def _customer_form(self, clock: TestClock) -> pn.Card:
+    def _customer_form(self, clock: TestClock) -> pn.Column:
         form = FieldForm({
             "username": pn.widgets.TextInput(name=self.t("register.username"),
                                              css_classes=["fx-clock-username"]),
@@ -152,11 +152,16 @@ class TestClocksView(View):
             if email is not None:
                 await self._done(self.t("clock.customer_added", email=email, name=clock.name))
 
-        return pn.Card(*form.layout(),
-                       button(self.t("clock.customer_add"), add, "light",
-                              name="clock-customer-add"),
-                       title=self.t("clock.customer_title"), collapsed=True,
-                       sizing_mode="stretch_width", css_classes=["fx-clock-customer"])
+        # Opened on demand: a page of clocks stays short on a phone.
+        area = pn.Column(sizing_mode="stretch_width")
+
+        def open_form(_event: Any) -> None:
+            area.objects = [*form.layout(), button(self.t("clock.customer_add"), add, "primary",
+                                                   name="clock-customer-add")]
+
+        return pn.Column(button(self.t("clock.customer_title"), open_form, "light",
+                                name="clock-customer-open"), area,
+                         sizing_mode="stretch_width", css_classes=["fx-clock-customer"])
 
     def _delete(self, clock: TestClock) -> pn.Column:
         holder = pn.Column(sizing_mode="stretch_width")
