@@ -44,6 +44,18 @@ def _no_nul(value: str) -> None:
         raise ValidationError(FieldProblem("nul_character", "NUL characters are not allowed."))
 
 
+class Pattern(validate.Regexp):
+    """A regular expression whose refusal carries a stable code (``error_codes``), so clients
+    can say it in their own language; marshmallow would otherwise keep only the text."""
+
+    def __init__(self, regex: str, *, code: str, error: str) -> None:
+        super().__init__(regex, error=error)
+        self.code = code
+
+    def _format_error(self, value: str | bytes) -> str:
+        return FieldProblem(self.code, super()._format_error(value))
+
+
 def Text(max_length: int, *, min_length: int = 0, **kwargs: Any) -> fields.String:
     """A string with a length bound (no unbounded input reaches the database)."""
     validators: list[Callable[[Any], Any]] = [

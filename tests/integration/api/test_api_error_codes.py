@@ -46,6 +46,18 @@ def test_schema_errors_get_codes_from_marshmallow_messages(client: FlaskClient) 
     assert missing["errors"]["password"] == ["Missing data for required field."]
 
 
+def test_our_own_patterns_carry_codes_the_dashboard_translates(client: FlaskClient,
+                                                              customer: Account) -> None:
+    body = assert_envelope(_register(client, username="mei mei!"), 422)
+    assert body["errors"]["username"] == ["Letters, digits and @/./+/-/_ only."]
+    assert body["error_codes"]["username"] == ["username_invalid"]
+    response = client.patch(f"/api/users/{customer.user.id}/", headers=customer.headers, json={
+        "phone": "call me", "tax_id": "1234", "avatar": "https://10.0.0.1/me.png"})
+    body = assert_envelope(response, 422)
+    assert body["error_codes"] == {"phone": ["phone_invalid"], "tax_id": ["tax_id_invalid"],
+                                   "avatar": ["avatar_url_invalid"]}
+
+
 def test_a_wrong_login_password_names_no_field(client: FlaskClient, customer: Account) -> None:
     # Which of the two was wrong stays unsaid (no account probing): a code, no field codes.
     response = client.post("/api/auth/login/", json={"username": customer.user.username,

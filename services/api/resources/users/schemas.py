@@ -6,14 +6,15 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from services.api.resources.common import Text
+from services.api.resources.common import Pattern, Text
 from services.core.domain.einvoice_buyer import InvoiceKind
 
-USERNAME = validate.Regexp(r"^[\w.@+-]+$", error="Letters, digits and @/./+/-/_ only.")
-TAX_ID = validate.Regexp(r"^(\d{8})?$", error="Eight digits (統一編號) or empty.")
+USERNAME = Pattern(r"^[\w.@+-]+$", code="username_invalid",
+                   error="Letters, digits and @/./+/-/_ only.")
+TAX_ID = Pattern(r"^(\d{8})?$", code="tax_id_invalid", error="Eight digits (統一編號) or empty.")
 LANGUAGES = validate.OneOf(["zh-TW", "en"])
-AVATAR_HOST = validate.Regexp(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,63}(:\d{1,5})?(/\S*)?$",
-                              error="An https URL on a public host name.")
+AVATAR_HOST = Pattern(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,63}(:\d{1,5})?(/\S*)?$",
+                      code="avatar_url_invalid", error="An https URL on a public host name.")
 INVOICE_KINDS = validate.OneOf([kind.value for kind in InvoiceKind])
 INVOICE_KIND_DOC = (
     "How the e-invoice (電子發票) is delivered: `cloud` (ECPay member carrier, to the e-mail),"
@@ -67,7 +68,8 @@ def email_field(**kwargs: Any) -> fields.Email:
 class ProfileSchema(Schema):
     first_name = Text(150)
     last_name = Text(150)
-    phone = Text(20, validate=validate.Regexp(r"^[0-9+() -]*$", error="Digits, +, (, ), -."))
+    phone = Text(20, validate=Pattern(r"^[0-9+() -]*$", code="phone_invalid",
+                                      error="Digits, +, (, ), -."))
     company_name = Text(200)
     tax_id = Text(8, validate=TAX_ID)
     invoice_kind = Text(16, validate=INVOICE_KINDS, metadata={"description": INVOICE_KIND_DOC})
