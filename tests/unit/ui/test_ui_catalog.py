@@ -37,8 +37,8 @@ def test_money_is_whole_new_taiwan_dollars_and_dates_are_taipei() -> None:
 
 
 # Words a Taiwanese reader sees in English on purpose: the product's name, a date pattern to
-# type, an environment variable, a program's name.
-ENGLISH_ON_PURPOSE = {"Fluxus", "YYYY", "FLUXUS", "TEST", "CLOCKS", "Excel"}
+# type, an environment variable, a program's name, a URL scheme.
+ENGLISH_ON_PURPOSE = {"Fluxus", "YYYY", "FLUXUS", "TEST", "CLOCKS", "Excel", "https"}
 
 
 def test_no_english_is_left_in_the_chinese_catalog() -> None:
