@@ -3,6 +3,7 @@ grace, job metrics and request ids."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -11,7 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
 from rq.executions import Execution
 from rq.job import Job
@@ -24,6 +27,10 @@ from services.core.metrics_runtime import name_this_process
 from services.worker.registry import JOBS
 
 DEFAULT_HEARTBEAT_GRACE = 60  # RQ's own margin after the last heartbeat
+# Redis is away: wait 1, 2, 4 … seconds between tries, never more than this (RQ's dequeue
+# waits up to 60 s, so a worker came back up to a minute after Redis did).
+REDIS_RETRY_MAX_SECONDS = 10.0
+REDIS_GONE = (RedisConnectionError, RedisTimeoutError)
 ACTIVATED = "completed"  # payment_processing.Outcome.COMPLETED: order paid, subscription on
 
 log = logging.getLogger(__name__)
@@ -107,7 +114,94 @@ class TimingMixin:
         return max(1, min(rq_timeout, int(self.maintenance_interval)))  # type: ignore[attr-defined]
 
 
-class FluxusWorker(InstrumentedWorkerMixin, TimingMixin, Worker):
+class RedisOutageMixin:
+    """The worker rides out a Redis outage and exits only when asked to stop.
+
+    RQ retries a failed dequeue with a backoff, but every other Redis call of its work loop
+    (recording a finished job's result and heartbeat, the suspension check, maintenance, the
+    heartbeat between jobs) sits under a bare `except` that logs "found an unhandled
+    exception, quitting" and ends the process. So a job that finished while Redis was away
+    (even an idle-looking worker finishing an e-mail) took its worker down. Here those calls
+    wait for Redis instead. A job whose outcome could not be recorded is left to RQ's
+    abandoned-job handling (its heartbeat lapses) and to the sweeps; every job is idempotent.
+    """
+
+    max_connection_wait_time = REDIS_RETRY_MAX_SECONDS  # RQ's own dequeue backoff cap
+
+    def _wait_for_redis(self, what: str, exc: Exception) -> None:
+        """Ping with backoff until Redis answers or a stop is requested (the stop signal
+        raises StopRequested out of the sleep when the worker is idle)."""
+        log.warning("Redis unreachable while %s (%s); waiting for it", what, exc)
+        wait = 1.0
+        while not self._stop_requested:  # type: ignore[attr-defined]
+            time.sleep(wait)
+            try:
+                self.connection.ping()  # type: ignore[attr-defined]
+            except REDIS_GONE:
+                wait = min(wait * 2, REDIS_RETRY_MAX_SECONDS)
+                continue
+            log.warning("Redis is back; the worker goes on")
+            return
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        while True:
+            try:
+                super().bootstrap(*args, **kwargs)  # type: ignore[misc]
+                return
+            except REDIS_GONE as exc:
+                self._wait_for_redis("starting", exc)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        try:
+            self._execute(job, queue)
+        except REDIS_GONE as exc:
+            self._after_lost_job(job)
+            self._wait_for_redis(f"recording job {job.id}", exc)
+            # If Redis is gone again, the next dequeue's heartbeat and backoff deal with it.
+            with contextlib.suppress(*REDIS_GONE):
+                self.set_state(WorkerStatus.IDLE)  # type: ignore[attr-defined]
+
+    def _execute(self, job: Job, queue: Queue) -> None:
+        super().execute_job(job, queue)  # type: ignore[misc]
+
+    def _after_lost_job(self, job: Job) -> None:
+        """Nothing to wait for in-process (the inline worker's job has returned)."""
+
+    def check_for_suspension(self, burst: bool) -> None:
+        while True:
+            try:
+                super().check_for_suspension(burst)  # type: ignore[misc]
+                return
+            except REDIS_GONE as exc:
+                self._wait_for_redis("checking for suspension", exc)
+                if self._stop_requested:  # type: ignore[attr-defined]
+                    return
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()  # type: ignore[misc]
+        except REDIS_GONE as exc:  # the next tick runs it again
+            log.warning("maintenance skipped, Redis unreachable: %s", exc)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if pipeline is not None:  # queued on the caller's pipeline: its execute may fail
+            super().heartbeat(timeout, pipeline)  # type: ignore[misc]
+            return
+        try:
+            super().heartbeat(timeout)  # type: ignore[misc]
+        except REDIS_GONE as exc:
+            # Between jobs (RQ's loop would quit) or before a dequeue (whose own retry and
+            # backoff follow): the worker key's TTL covers a missed beat.
+            log.warning("worker heartbeat failed, Redis unreachable: %s", exc)
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()  # type: ignore[misc]
+        except REDIS_GONE as exc:  # stopping anyway; the worker key expires on its own
+            log.warning("could not record the worker's death, Redis unreachable: %s", exc)
+
+
+class FluxusWorker(RedisOutageMixin, InstrumentedWorkerMixin, TimingMixin, Worker):
     """`fluxus worker --fork`: a work horse forked per job, for isolation from whatever a job
     leaves behind — at the price of a new engine, connection and compiled SQL every job."""
 
@@ -117,15 +211,21 @@ class FluxusWorker(InstrumentedWorkerMixin, TimingMixin, Worker):
         name_this_process(f"horse-{os.getppid()}")
         super().main_work_horse(job, queue)
 
+    def _after_lost_job(self, job: Job) -> None:
+        # Watching the horse failed on Redis: let it finish before the next job, one at a time.
+        if self.horse_pid:
+            with contextlib.suppress(ChildProcessError):  # already reaped
+                self.wait_for_horse()
 
-class FluxusInlineWorker(InstrumentedWorkerMixin, TimingMixin, SimpleWorker):
+
+class FluxusInlineWorker(RedisOutageMixin, InstrumentedWorkerMixin, TimingMixin, SimpleWorker):
     """`fluxus worker` (the default): jobs run in the worker process, so its engine,
     connection pool and compiled-SQL cache serve every job (several times the throughput of
     forking, see bench/RESULTS.md). A thread heartbeats while a job runs, as the forking
     worker's monitor loop does, so a killed worker's job is still noticed `heartbeat_grace`
     seconds later; a job's timeout is enforced by SIGALRM in the main thread as before."""
 
-    def execute_job(self, job: Job, queue: Queue) -> None:
+    def _execute(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
         done = threading.Event()
         beat = threading.Thread(

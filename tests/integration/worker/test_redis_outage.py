@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import subprocess
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from rq.registry import FinishedJobRegistry
+from rq.registry import FinishedJobRegistry, StartedJobRegistry
 
 from services.core.config import Settings
 from services.worker.queues import queue
-from services.worker.registry import MAINTENANCE, spec
-from tests.integration.worker.conftest import children_of, fluxus_popen
+from services.worker.registry import MAINTENANCE, PAYMENTS, spec
+from tests.integration.worker.conftest import FLUXUS, children_of, fluxus_env, fluxus_popen
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
 
@@ -56,4 +58,43 @@ def test_delayed_jobs_run_again_soon_after_redis_comes_back(
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.communicate(timeout=30)
+        server.stop()
+
+
+@pytest.mark.parametrize("mode", [[], ["--fork"]], ids=["inline", "fork"])
+def test_a_job_ending_while_redis_is_away_leaves_its_worker_up_until_told_to_stop(
+    wsettings: Settings, tmp_path: Path, mode: list[str]
+) -> None:
+    """RQ records a finished job's result and heartbeat outside its dequeue retry, so a job
+    ending while Redis was away hit RQ's bare `except` ("found an unhandled exception,
+    quitting") and the worker exited 1 — why the payment-storm test once restarted workers.
+    Now it waits for Redis, runs the next job, and exits 0 when stopped, even with Redis gone."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    settings = dataclasses.replace(wsettings, redis_url=server.url)
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:  # a file, not a pipe nobody reads while it logs retries
+        worker = subprocess.Popen([FLUXUS, "worker", "--queues", PAYMENTS, *mode],
+                                  env=fluxus_env(settings), stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        slow = queue(PAYMENTS, server.client()).enqueue(time.sleep, 2)
+        started = StartedJobRegistry(PAYMENTS, connection=server.client())
+        wait_for(lambda: slow.id in started.get_job_ids(), "the job to start", 30)
+        server.stop()
+        wait_for(lambda: worker.poll() is not None or f"recording job {slow.id}" in log.read_text(),
+                 "the job to end while Redis is away", 30)
+        assert worker.poll() is None, f"the worker exited: {log.read_text()[-3000:]}"
+        server.start()
+
+        following = queue(PAYMENTS, server.client()).enqueue(os.getpid)
+        wait_for(lambda: following.get_status(refresh=True) == "finished",
+                 "the next job to run once Redis is back", 60)
+        server.stop()
+        os.killpg(worker.pid, signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, log.read_text()[-3000:]
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
         server.stop()
