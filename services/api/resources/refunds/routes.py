@@ -21,6 +21,7 @@ from services.api.resources.refunds.schemas import (
 )
 from services.core.usecases.refunds import requests
 from services.core.usecases.refunds.settle import returned_total
+from services.core.usecases.refunds.unused import UNUSED
 from services.web.auth import current_user
 from services.web.uow import db_session, jobs
 
@@ -52,15 +53,18 @@ class OrderRefunds(MethodView):
         failed, never during ECPay's 20:15–20:30 capture batch); ATM, CVS and barcode
         payments are `owed` until a bank transfer is confirmed. The refunds of an order never
         exceed what was paid (409 `refund_exceeds_paid`). `cancel_subscription` is `now`,
-        `at_period_end` or `no`. Afterwards the e-invoice is voided or given an allowance and
+        `at_period_end` or `no`. `amount` `"unused"` with `cancel_subscription` `now` gives
+        back the days left of the period the order paid, day-based (409 `no_unused_days` when
+        it pays no running period); a card agreement's charge is refunded only in full (409
+        `partial_refund_not_allowed`). Afterwards the e-invoice is voided or given an allowance and
         the customer is e-mailed. The same key again answers the first refund; with another
         body it is 409 `idempotency_key_reused`.
         """
         user = current_user()
         placed = requests.request_refund(
             db_session(), clock(), jobs(), actor(user), user, order_id,
-            amount=Decimal(data["amount"]), reason=data["reason"],
-            cancel_subscription=data["cancel_subscription"],
+            amount=data["amount"] if data["amount"] == UNUSED else Decimal(data["amount"]),
+            reason=data["reason"], cancel_subscription=data["cancel_subscription"],
             idempotency_key=headers["idempotency_key"], review_id=data.get("review_id"))
         return placed.refund, 201, {"Idempotent-Replayed": str(not placed.created).lower()}
 

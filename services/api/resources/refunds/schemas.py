@@ -53,8 +53,10 @@ class RefundSchema(Schema):
 class RefundCreateSchema(Schema):
     # A string of digits: a fraction or a float is refused, never rounded.
     amount = Text(8, required=True, validate=validate.Regexp(
-        r"^[1-9][0-9]{0,7}$", error="A whole number of NT$, at least 1."),
-        metadata={"description": "NT$, whole dollars", "example": "990"})
+        r"^([1-9][0-9]{0,7}|unused)$", error="A whole number of NT$, at least 1, or unused."),
+        metadata={"description": "NT$, whole dollars; or `unused`: the days left of the "
+                                 "order's period, day-based (with cancel_subscription now)",
+                  "example": "990"})
     reason = Text(REASON_MAX, min_length=1, required=True)
     cancel_subscription = fields.String(
         load_default=CancelChoice.NO.value,

@@ -26,6 +26,11 @@ from services.core.usecases.refunds.states import (
     RefundMethod,
     RefundStatus,
 )
+from services.core.usecases.refunds.unused import (
+    UNUSED,
+    refuse_partial_periodic,
+    unused_days,
+)
 
 RUN_JOB = "run_refund"
 REASON_MAX = 500
@@ -53,14 +58,16 @@ def _whole_amount(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal(1))
 
 
-def _replay(session: Session, order_id: uuid.UUID, key: str, amount: Decimal, reason: str,
-            cancel: str, review_id: uuid.UUID | None) -> Refund | None:
+def _replay(session: Session, order_id: uuid.UUID, key: str, amount: Decimal | None,
+            reason: str, cancel: str, review_id: uuid.UUID | None) -> Refund | None:
     earlier = session.scalars(select(Refund).where(
         Refund.order_id == order_id, Refund.idempotency_key == key)).one_or_none()
     if earlier is None:
         return None
-    if (earlier.amount, earlier.reason, earlier.cancel_subscription, earlier.review_id) != (
-            amount, reason, cancel, review_id):
+    # `amount` None is "the unused days": worth less each day, so a retry answers whatever
+    # the first request computed.
+    if (earlier.amount if amount is None else amount, reason, cancel, review_id) != (
+            earlier.amount, earlier.reason, earlier.cancel_subscription, earlier.review_id):
         raise Conflict("This Idempotency-Key was used for another refund of this order.",
                        code="idempotency_key_reused")
     return earlier
@@ -141,13 +148,18 @@ def _cancel(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller: Us
 
 
 def request_refund(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller: User,
-                   order_id: uuid.UUID, *, amount: Decimal, reason: str,
+                   order_id: uuid.UUID, *, amount: Decimal | str, reason: str,
                    cancel_subscription: str, idempotency_key: str,
                    review_id: uuid.UUID | None = None) -> PlacedRefund:
     """Record a refund of ``amount`` (staff only). The order row is locked first, so two staff
-    refunding at once are served one after the other and the second sees the first."""
+    refunding at once are served one after the other and the second sees the first.
+
+    ``amount`` ``"unused"`` refunds the days left of the period the order paid, day-based,
+    and needs ``cancel_subscription="now"`` (see refunds.unused)."""
     _staff(caller)
-    amount, reason = _whole_amount(amount), reason.strip()[:REASON_MAX]
+    wants_unused = amount == UNUSED
+    asked = None if wants_unused else _whole_amount(Decimal(amount))
+    reason = reason.strip()[:REASON_MAX]
     if not reason:
         raise ValidationError("Say why.", errors={"reason": ["required"]})
     if cancel_subscription not in {c.value for c in CancelChoice}:
@@ -155,16 +167,28 @@ def request_refund(session: Session, clock: Clock, jobs: Jobs, actor: Actor, cal
     order = session.get(Order, order_id, with_for_update=True)
     if order is None:
         raise NotFound("Order not found.")
-    earlier = _replay(session, order.id, idempotency_key, amount, reason, cancel_subscription,
+    earlier = _replay(session, order.id, idempotency_key, asked, reason, cancel_subscription,
                       review_id)
     if earlier is not None:
         return PlacedRefund(earlier, created=False)
     review = _review(session, order, review_id)
-    _room(session, order, amount, review)
+    days = None
+    if asked is None:
+        if review is not None:
+            raise ValidationError("A review item's money is refunded by amount.",
+                                  errors={"amount": ["an amount in NT$"]})
+        days = unused_days(order, clock.now(), cancel_subscription)
+        money = days.amount
+    else:
+        money = asked
+    _room(session, order, money, review)
     method, merchant_trade_no, trade_no = _trade(session, order, review)
     card = method == RefundMethod.CARD.value
+    if card and review is None:
+        refuse_partial_periodic(session, order, merchant_trade_no, money, _counted(
+            session, Refund.order_id == order.id, Refund.review_id.is_(None)))
     refund = Refund(
-        order_id=order.id, user_id=order.user_id, amount=amount, currency=order.currency,
+        order_id=order.id, user_id=order.user_id, amount=money, currency=order.currency,
         reason=reason, method=method, idempotency_key=idempotency_key, requested_by=caller.id,
         status=(RefundStatus.REQUESTED if card else RefundStatus.OWED).value,
         cancel_subscription=cancel_subscription, review_id=review_id,
@@ -177,9 +201,11 @@ def request_refund(session: Session, clock: Clock, jobs: Jobs, actor: Actor, cal
     _cancel(session, clock, jobs, actor, caller, order, cancel_subscription)
     audit.record(session, actor, "refund.requested", resource_type="order", resource_id=order.id,
                  user_id=order.user_id,
-                 description=f"Refund NT${amount} ({method}) asked: {reason}"[:500],
+                 description=f"Refund NT${money} ({method}) asked: {reason}"[:500],
                  meta={"refund_id": str(refund.id), "cancel_subscription": cancel_subscription,
-                       "review_id": str(review_id) if review_id else None})
+                       "review_id": str(review_id) if review_id else None,
+                       "unused_days": None if days is None else
+                       f"{days.remaining_days}/{days.period_days}"})
     if card:
         jobs.enqueue(RUN_JOB, str(refund.id), job_id=run_job_id(refund.id))
     return PlacedRefund(refund, created=True)
