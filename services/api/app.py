@@ -22,6 +22,7 @@ from services.api.resources.plan_changes.routes import blp as plan_changes
 from services.api.resources.plans.routes import blp as plans
 from services.api.resources.refunds.routes import blp as refunds
 from services.api.resources.reports.routes import blp as reports
+from services.api.resources.staff_tools.routes import blp as staff_tools
 from services.api.resources.subscriptions.routes import blp as subscriptions
 from services.api.resources.test_clocks.routes import blp as test_clocks
 from services.api.resources.users.routes import blp as users
@@ -39,7 +40,7 @@ BLUEPRINTS = (
     coupons, subscription_coupons,
     auth, users, plans, subscriptions, orders, invoices, einvoices, audit_logs, payment_reviews,
     refunds, webhooks, reports, plan_changes, customers, api_keys, entitlements,
-    test_clocks,
+    test_clocks, staff_tools,
 )
 HEALTH_PATHS = {
     "/api/health/live": "The process answers.",

@@ -11,7 +11,13 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from services.core.clock import Clock
-from services.core.db.models import Invoice, Order, PaymentNotification, Subscription
+from services.core.db.models import (
+    Invoice,
+    Order,
+    PaymentNotification,
+    Subscription,
+    SubscriptionExtension,
+)
 from services.core.domain.money import TAX_RATE_PERCENT
 from services.core.domain.states import OrderStatus, SubscriptionStatus
 from services.core.usecases.books_coupons import coupon_checks
@@ -203,8 +209,13 @@ def _active_unpaid(since: datetime | None) -> Query:
             ),
         ),
     )
+    # A free period staff gave (backoffice.extensions) has no order: its row stands for one.
+    extended = exists().where(
+        SubscriptionExtension.subscription_id == Subscription.id,
+        SubscriptionExtension.new_end_date == Subscription.end_date,
+    )
     query = select(Subscription.id, Subscription.user_id, Subscription.end_date).where(
-        Subscription.status == SubscriptionStatus.ACTIVE.value, ~covers
+        Subscription.status == SubscriptionStatus.ACTIVE.value, ~covers, ~extended
     )
     if since is not None:
         query = query.where(Subscription.updated_at >= since)

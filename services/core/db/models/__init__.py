@@ -18,6 +18,7 @@ from services.core.db.models.plan import Plan
 from services.core.db.models.plan_change import PlanChange
 from services.core.db.models.refund import Refund
 from services.core.db.models.subscription import Subscription
+from services.core.db.models.subscription_extension import SubscriptionExtension
 from services.core.db.models.test_clock import TestClock
 from services.core.db.models.tokens import RefreshToken, RevokedAccessToken, UserToken
 from services.core.db.models.user import User
@@ -48,6 +49,7 @@ __all__ = [
     "Refund",
     "RevokedAccessToken",
     "Subscription",
+    "SubscriptionExtension",
     "TestClock",
     "User",
     "UserToken",

@@ -32,10 +32,8 @@ class Resent:
 
 def resend_invoice(session: Session, clock: Clock, jobs: Jobs, actor: Actor, caller: User,
                    invoice_id: uuid.UUID, *, kind: str, request_key: str | None) -> Resent:
-    """Queue the invoice's e-mail once more to the customer's current address.
-
-    `request_key` (the form's Idempotency-Key) makes a double click one e-mail; without one
-    every call is a new e-mail."""
+    """Queue the invoice's e-mail once more to the customer's current address (see
+    queue_again for `request_key`)."""
     if not caller.is_staff:
         raise PermissionDenied("Only staff resend invoices.")
     invoice = session.get(Invoice, invoice_id)
@@ -46,19 +44,32 @@ def resend_invoice(session: Session, clock: Clock, jobs: Jobs, actor: Actor, cal
         raise Conflict("This invoice has no issued e-invoice to send.",
                        code="einvoice_not_issued", errors={"kind": ["no issued e-invoice"]})
     user = session.get_one(User, invoice.user_id)
-    template = KINDS[kind]
-    stamp = request_key or clock.now().isoformat()
     context = {"order_id": str(invoice.order_id), "invoice_id": str(invoice.id)}
-    event_key = f"resend:{template}:{invoice.id}:{stamp}"[:200]
+    delivery_id, created = queue_again(session, clock, jobs, user, KINDS[kind], invoice.id,
+                                       context, request_key)
+    if created:
+        audit.record(session, actor, "invoice_resend", resource_type="invoice",
+                     resource_id=invoice.id, description=(
+                         f"Sent {kind} e-mail of {invoice.invoice_number} again to "
+                         f"{user.email}."),
+                     meta={"kind": kind, "delivery_id": str(delivery_id),
+                           "customer": str(user.id)})
+    return Resent(invoice, kind, delivery_id, user.email)
+
+
+def queue_again(session: Session, clock: Clock, jobs: Jobs, user: User, template: str,
+                about: uuid.UUID, context: dict[str, str],
+                request_key: str | None) -> tuple[uuid.UUID, bool]:
+    """Queue `template` once more to the customer's current address: the delivery's id, and
+    whether this call created it (False: the same form sent twice, the first e-mail stands).
+
+    `request_key` (the form's Idempotency-Key) makes a double click one e-mail; without one
+    every call is a new e-mail."""
+    stamp = request_key or clock.now().isoformat()
+    event_key = f"resend:{template}:{about}:{stamp}"[:200]
     created = queue_emails(session, jobs, [EmailRequest(template, user.id, user.email,
                                                         event_key, context)])
-    if not created:  # the same form sent twice: the first e-mail, already audited
-        delivery_id = session.scalars(select(EmailDelivery.id)
-                                      .where(EmailDelivery.event_key == event_key)).one()
-        return Resent(invoice, kind, delivery_id, user.email)
-    delivery_id = created[0]
-    audit.record(session, actor, "invoice_resend", resource_type="invoice",
-                 resource_id=invoice.id, description=(
-                     f"Sent {kind} e-mail of {invoice.invoice_number} again to {user.email}."),
-                 meta={"kind": kind, "delivery_id": str(delivery_id), "customer": str(user.id)})
-    return Resent(invoice, kind, delivery_id, user.email)
+    if created:
+        return created[0], True
+    return session.scalars(select(EmailDelivery.id)
+                           .where(EmailDelivery.event_key == event_key)).one(), False

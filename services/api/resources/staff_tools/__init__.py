@@ -1,0 +1,1 @@
+"""Staff tools: extend a subscription, resend a payment e-mail, failed jobs."""
