@@ -43,6 +43,7 @@ RTN_WRONG_STATE = "10300003"
 RTN_AMOUNT = "10300004"
 RTN_PARTIAL_REFUSED = "10300005"
 RTN_UNKNOWN_TRADE = "10300006"
+RTN_PERIODIC_LATER_CHARGE = "10300007"
 RTN_FAULT = "10300099"
 
 UNAVAILABLE = "unavailable"  # HTTP 503, nothing done
@@ -203,6 +204,7 @@ class CardLedger:
             )
         amount = int(amount_text)
         with self._lock:
+            self._refuse_periodic_after_first(form.get("MerchantTradeNo", ""))
             record = self.record(form.get("MerchantTradeNo", ""), form.get("TradeNo", ""))
             order = self.sim.get(record.merchant_trade_no)
             {
@@ -212,6 +214,20 @@ class CardLedger:
                 ACTION_REFUND: self._refund,
             }[action](record, order, amount)
             return record
+
+    def _refuse_periodic_after_first(self, merchant_trade_no: str) -> None:
+        """DoAction names a trade by MerchantTradeNo and TradeNo; a 定期定額 agreement's
+        charges 2..n have no TradeNo of their own (PeriodReturnURL carries only a Gwsr) and
+        ECPay documents no way to refund one, nor which authorization DoAction reaches once
+        the agreement has charged again. The harsher reading: refused; refund by hand."""
+        try:
+            order = self.sim.get(merchant_trade_no)
+        except SimError:
+            return  # record() answers "trade not found"
+        if order.is_periodic and any(c.number > 1 and c.success for c in order.charges):
+            raise SimError(RTN_PERIODIC_LATER_CHARGE,
+                           "定期定額已續扣，不可由 DoAction 退刷 periodic agreement has later "
+                           "charges: refund through the vendor dashboard")
 
     @staticmethod
     def _wrong_state(record: CardRecord, action: str) -> SimError:

@@ -22,7 +22,7 @@ from services.core.usecases.books import audit_books
 from services.core.usecases.einvoices import issuing
 from services.core.usecases.payment_processing import complete_payment
 from services.core.usecases.refunds import requests
-from services.ecpay.checkout import CheckoutOrder, ChoosePayment, build_checkout
+from services.ecpay.checkout import CheckoutOrder, ChoosePayment, PeriodicPlan, build_checkout
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.fields import parse_taipei_datetime
 from services.worker import context
@@ -69,14 +69,19 @@ def sim_settings(settings: Settings, sim: str) -> Settings:
 
 
 def paid_order(engine: Engine, settings: Settings, sim: str, at: datetime, *, price: int = 1000,
-               method: str = "credit_card") -> World:
-    """An order checked out and paid at the simulator, completed here, its e-invoice issued."""
-    world = seed(engine, price=price, method=method)
+               method: str = "credit_card", agreement: bool = False) -> World:
+    """An order checked out and paid at the simulator, completed here, its e-invoice issued;
+    with `agreement`, a card checkout that set up a monthly 定期定額 agreement for `price`."""
+    terms = {"period_type": "M", "frequency": 1, "exec_times": 12, "period_amount": price}
+    world = seed(engine, price=price, method=method, periodic=terms if agreement else None)
     creds = EcpayCredentials.stage(sim)
     choose = ChoosePayment.CREDIT if method == "credit_card" else ChoosePayment.ATM
+    periodic = PeriodicPlan(price, "M", 1, 12, "http://127.0.0.1:9/period") if agreement \
+        else None
     form = build_checkout(creds, CheckoutOrder(world.order_number, price, "Fluxus", "Fluxus Pro",
                                                "http://127.0.0.1:9/return",
-                                               choose_payment=choose), now=FixedClock(at))
+                                               choose_payment=choose, periodic=periodic),
+                          now=FixedClock(at))
     assert httpx.post(form.action_url, data=dict(form.fields), timeout=10).status_code == 200
     control = f"{sim}/_sim/orders/{world.order_number}"
     if method != "credit_card":

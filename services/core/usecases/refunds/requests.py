@@ -19,7 +19,7 @@ from services.core.usecases import audit, subscriptions
 from services.core.usecases.audit import Actor
 from services.core.usecases.orders import get_order
 from services.core.usecases.payments.reviews import ReviewStatus
-from services.core.usecases.refunds import settle
+from services.core.usecases.refunds import periodic, settle
 from services.core.usecases.refunds.states import (
     COUNTED,
     CancelChoice,
@@ -120,7 +120,8 @@ def _trade(session: Session, order: Order, review: PaymentReview | None) -> tupl
     """(method, MerchantTradeNo, TradeNo): by card when ECPay holds a card trade to act on.
 
     A 定期定額 renewal is charged by the agreement under the first checkout's number; ECPay
-    documents no DoAction for those later charges, so they are refunded by hand."""
+    documents no DoAction for those later charges, so they are refunded by hand, and so is
+    the first charge once the agreement has charged again (see refunds.periodic)."""
     if review is not None:
         attempt = _paid_attempt(session, order, review.merchant_trade_no)
         method = attempt.method if attempt is not None else order.payment_method
@@ -130,7 +131,8 @@ def _trade(session: Session, order: Order, review: PaymentReview | None) -> tupl
         method = order.payment_method
         merchant_trade_no = attempt.merchant_trade_no if attempt else ""
         trade_no = (attempt.trade_no if attempt else None) or order.ecpay_trade_no or ""
-    if method == "credit_card" and merchant_trade_no and trade_no:
+    if method == "credit_card" and merchant_trade_no and trade_no \
+            and not periodic.charged_again(session, merchant_trade_no):
         return RefundMethod.CARD.value, merchant_trade_no[:20], trade_no[:20]
     return RefundMethod.MANUAL.value, merchant_trade_no[:20], trade_no[:20]
 
