@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,29 +26,29 @@ COLUMNS = ("invoice_number", "issued_date", "order_number", "paid_at", "customer
 BATCH = 500
 
 
-def _bounds(since: date, until: date) -> tuple[datetime, datetime]:
+def bounds(since: date, until: date) -> tuple[datetime, datetime]:
     """Whole days in Asia/Taipei (the filing calendar), `until` included."""
     start = datetime.combine(since, time(), tzinfo=TAIPEI)
     end = datetime.combine(until + timedelta(days=1), time(), tzinfo=TAIPEI)
     return start, end
 
 
-def _local(moment: datetime | None, fmt: str) -> str:
+def local(moment: datetime | None, fmt: str) -> str:
     return moment.astimezone(TAIPEI).strftime(fmt) if moment else ""
 
 
-def _text(value: Decimal) -> str:
+def text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _cell(value: str) -> str:
+def cell(value: str) -> str:
     """Text a customer typed, kept from being read as a formula by a spreadsheet."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def rows(session: Session, since: date, until: date) -> Iterator[dict[str, Any]]:
     """The invoices issued in the range, oldest first, read in batches (never all at once)."""
-    start, end = _bounds(since, until)
+    start, end = bounds(since, until)
     refunded = (select(Refund.order_id, func.sum(Refund.amount).label("amount"))
                 .where(Refund.status.in_(RETURNED), Refund.review_id.is_(None))
                 .group_by(Refund.order_id).subquery())
@@ -63,25 +63,27 @@ def rows(session: Session, since: date, until: date) -> Iterator[dict[str, Any]]
     for invoice, order, email, einvoice, back in session.execute(query):
         yield {
             "invoice_number": invoice.invoice_number,
-            "issued_date": _local(invoice.issued_at, "%Y-%m-%d"),
+            "issued_date": local(invoice.issued_at, "%Y-%m-%d"),
             "order_number": order.order_number,
-            "paid_at": _local(invoice.paid_at, "%Y-%m-%d %H:%M:%S"),
-            "customer_email": _cell(email), "buyer_name": _cell(invoice.buyer_name),
-            "buyer_tax_id": invoice.buyer_tax_id, "description": _cell(invoice.description),
+            "paid_at": local(invoice.paid_at, "%Y-%m-%d %H:%M:%S"),
+            "customer_email": cell(email), "buyer_name": cell(invoice.buyer_name),
+            "buyer_tax_id": invoice.buyer_tax_id, "description": cell(invoice.description),
             "payment_method": order.payment_method, "currency": invoice.currency,
-            "net_amount": _text(invoice.amount), "tax_amount": _text(invoice.tax_amount),
-            "total_amount": _text(invoice.total_amount),
-            "refunded_amount": _text(Decimal(back or 0)),
+            "net_amount": text(invoice.amount), "tax_amount": text(invoice.tax_amount),
+            "total_amount": text(invoice.total_amount),
+            "refunded_amount": text(Decimal(back or 0)),
             "einvoice_number": einvoice.display_number if einvoice else "",
             "einvoice_status": einvoice.status if einvoice else "",
-            "einvoice_date": _local(einvoice.invoice_date if einvoice else None, "%Y-%m-%d"),
+            "einvoice_date": local(einvoice.invoice_date if einvoice else None, "%Y-%m-%d"),
         }
 
 
-def csv_chunks(records: Iterator[dict[str, Any]]) -> Iterator[str]:
-    """The CSV text, BOM and header first, a chunk per batch of rows (for streaming)."""
+def csv_chunks(records: Iterator[dict[str, Any]],
+               columns: Sequence[str] = COLUMNS) -> Iterator[str]:
+    """The CSV text, BOM and header first, a chunk per batch of rows (for streaming); every
+    staff export (backoffice.exports) goes through it."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     out.write(BOM)
     writer.writeheader()
     for count, record in enumerate(records, start=1):
