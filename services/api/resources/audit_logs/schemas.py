@@ -20,8 +20,16 @@ class AuditLogSchema(Schema):
     created_at = fields.AwareDateTime(required=True)
 
 
+class StaffAuditLogSchema(AuditLogSchema):
+    user_email = fields.String(allow_none=True, required=True,
+                               metadata={"description": "the e-mail of `user_id`, if any"})
+    user_name = fields.String(allow_none=True, required=True,
+                              metadata={"description": "their name (or username), if any"})
+
+
 class AuditLogArgsSchema(PageArgsSchema):
     user_id = fields.UUID()
+    user_email = Text(254, metadata={"description": "the acting user's e-mail, exactly"})
     action = Text(50)
     resource_type = Text(50)
     resource_id = Text(64)
