@@ -381,3 +381,14 @@ def test_every_push_runs_the_ci_script() -> None:
     # PostgreSQL and Redis on loopback, as tests/support and scripts/start-services.sh expect.
     prepare = "\n".join(runs)
     assert "postgresql" in prepare and "redis-server" in prepare and "trust" in prepare
+
+
+@pytest.mark.parametrize("name", ["image.yml", "ci.yml"])
+def test_every_shell_step_parses(name: str) -> None:
+    (job,) = _workflow(WORKFLOWS / name)["jobs"].values()
+    assert job["steps"]
+    for step in job["steps"]:
+        if "run" in step:
+            parsed = subprocess.run(["bash", "-n", "-c", step["run"]], capture_output=True,
+                                    text=True, check=False)
+            assert parsed.returncode == 0, (step.get("name"), parsed.stderr)
