@@ -5,6 +5,7 @@ traceback's frames can hold whatever the job was holding (e-mail addresses, form
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from services.worker.registry import ALL_QUEUES, JOBS
 
 ERROR_MAX = 300  # characters of the exception's last line
 _NAMES = {spec.func: name for name, spec in JOBS.items()}
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def list_failed(connection: Redis, *, page: int, page_size: int) -> FailedPage:
 
 def requeue(connection: Redis, job_id: str) -> FailedJob:
     """Put one failed job back on its queue (RQ resets its retries); 404 if it is not failed."""
+    if not _JOB_ID.match(job_id):  # RQ refuses other ids with a ValueError: none is ours
+        raise NotFound("No failed job with this id.")
     try:
         job = Job.fetch(job_id, connection=connection)
     except NoSuchJobError as exc:

@@ -92,3 +92,4 @@ def test_failed_jobs_are_staff_only_and_paged(
     assert_envelope(client.post("/api/jobs/failed/nope/requeue/", headers=customer.headers),
                     403)
     assert_envelope(client.post("/api/jobs/failed/nope/requeue/", headers=staff.headers), 404)
+    assert_envelope(client.post("/api/jobs/failed/%3B/requeue/", headers=staff.headers), 404)
