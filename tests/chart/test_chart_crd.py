@@ -45,7 +45,7 @@ def validator(crd: dict[str, Any]) -> jsonschema.Draft7Validator:
 
 
 def test_chart_crd_is_an_identical_copy_of_the_source() -> None:
-    assert (CHART / "crds" / "plan.yaml").read_bytes() == CRD_SOURCE.read_bytes()
+    assert (CHART / "files" / "crds" / "plan.yaml").read_bytes() == CRD_SOURCE.read_bytes()
 
 
 def test_crd_names_versions_and_columns(crd: dict[str, Any]) -> None:
