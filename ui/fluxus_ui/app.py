@@ -16,7 +16,7 @@ from fluxus_ui.i18n import translate
 from fluxus_ui.pages import View
 from fluxus_ui.pages.account import AccountView
 from fluxus_ui.pages.auth import LoginView, RegisterView
-from fluxus_ui.pages.backoffice import EInvoiceQueueView, ReviewQueueView
+from fluxus_ui.pages.backoffice import EInvoiceQueueView, FailedJobsView, ReviewQueueView
 from fluxus_ui.pages.change_plan import ChangePlanView
 from fluxus_ui.pages.customers import CustomerSearchView, CustomerView
 from fluxus_ui.pages.dashboard import DashboardView
@@ -65,6 +65,7 @@ class DashboardApp:
                 SubscriptionView(self), ForgotView(self), VerifyView(self), ResetView(self),
                 ReviewQueueView(self), EInvoiceQueueView(self), ChangePlanView(self),
                 CustomerSearchView(self), CustomerView(self), TestClocksView(self),
+                FailedJobsView(self),
             )
         }
         self.page: tuple[str, dict[str, Any]] = ("dashboard", {})

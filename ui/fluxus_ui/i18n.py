@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fluxus_ui import i18n_backoffice as backoffice_messages
 from fluxus_ui import i18n_field_errors as field_error_messages
+from fluxus_ui import i18n_staff_tools as staff_tool_messages
 from fluxus_ui import i18n_test_clocks as test_clock_messages
 
 LANGUAGES = {"zh-TW": "繁體中文", "en": "English"}
@@ -481,6 +482,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 _MESSAGES |= backoffice_messages.MESSAGES
 _MESSAGES |= field_error_messages.MESSAGES
 _MESSAGES |= test_clock_messages.MESSAGES
+_MESSAGES |= staff_tool_messages.MESSAGES
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:

@@ -321,6 +321,8 @@ class AuditEntry:
     description: str = ""
     ip_address: str = ""
     created_at: datetime | None = None
+    user_email: str = ""  # who user_id is, as the API names them (empty: the system)
+    user_name: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuditEntry:
@@ -329,6 +331,7 @@ class AuditEntry:
             resource_type=_str(data, "resource_type"), resource_id=_str(data, "resource_id"),
             description=_str(data, "description"), ip_address=_str(data, "ip_address"),
             created_at=parse_time(data.get("created_at")),
+            user_email=_str(data, "user_email"), user_name=_str(data, "user_name"),
         )
 
 

@@ -66,6 +66,11 @@ _PATHS += ((re.compile("^/staff/test-clocks/?$"), "staff-test-clocks", ""),)
 _BASE["staff-test-clocks"] = "/staff/test-clocks"
 SERVED += ("/staff/test-clocks",)
 
+# Staff failed jobs (docs/backoffice.md).
+_PATHS += ((re.compile("^/staff/jobs/?$"), "staff-jobs", ""),)
+_BASE["staff-jobs"] = "/staff/jobs"
+SERVED += ("/staff/jobs",)
+
 
 def parse(path: str, search: str = "") -> tuple[str, dict[str, Any]]:
     """The view and parameters a URL names; an unknown path is the overview."""

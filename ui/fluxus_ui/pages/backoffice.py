@@ -1,5 +1,6 @@
 """Staff queues as pages: /staff/reviews (money parked for review, resolved with a decision
-and a note) and /staff/einvoices (e-invoices ECPay refused, sent again)."""
+and a note), /staff/einvoices (e-invoices ECPay refused, sent again) and /staff/jobs (RQ's
+failed jobs, requeued)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import panel as pn
 from fluxus_ui.i18n import datetime_text, money
 from fluxus_ui.pages import View
 from fluxus_ui.pages.auth import FieldForm
-from fluxus_ui.stores.backoffice import DECISIONS, FailedEInvoice, ReviewItem
+from fluxus_ui.stores.backoffice import DECISIONS, FailedEInvoice, FailedJob, ReviewItem
 from fluxus_ui.template import button, definition_list, esc, heading, html_pane
 
 
@@ -103,3 +104,55 @@ class EInvoiceQueueView(_StaffQueue):
                          button(self.t("queue.retry"), retry, "warning", name="einvoice-retry"),
                          sizing_mode="stretch_width", styles={"max-width": "720px"},
                          css_classes=["fx-failed-einvoice", f"fx-einv-{einvoice.relate_number}"])
+
+
+class FailedJobsView(_StaffQueue):
+    """RQ's failed jobs: what failed, where, when and why (never the job's arguments), each
+    with a requeue that asks first."""
+
+    name = "staff-jobs"
+
+    async def render(self, **params: Any) -> pn.viewable.Viewable:
+        if (refusal := self.refused()) is not None:
+            return refusal
+        jobs, total = await self.app.backoffice.failed_jobs()
+        parts: list[Any] = [heading(self.t("jobs.title"))]
+        if jobs:
+            parts.append(html_pane(f"<p class='muted'>{esc(self.t('jobs.count', n=total))}</p>"))
+        parts += [self._item(job) for job in jobs] or [self.empty("jobs.empty")]
+        return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-jobs"])
+
+    def _item(self, job: FailedJob) -> pn.Column:
+        facts = definition_list([
+            (self.t("jobs.job"), job.job),
+            (self.t("jobs.queue"), job.queue),
+            (self.t("jobs.failed_at"), datetime_text(job.failed_at)),
+            (self.t("jobs.error"), job.error or "—"),
+        ])
+        holder = pn.Column(sizing_mode="stretch_width")
+        prompt = html_pane("", css_classes=["fx-action-error"])
+
+        async def requeue() -> None:
+            done = await self.app.guarded(
+                lambda: self.app.backoffice.requeue(job),
+                on_error=lambda exc: setattr(prompt, "object", f"<p style='color:#b42318'>"
+                                                               f"{esc(exc.message)}</p>"))
+            if done:
+                await self.app.go(self.name)
+                self.app.shell.flash(self.t("jobs.requeued", job=job.job, queue=job.queue),
+                                     "success")
+
+        def ask(_event: Any) -> None:
+            question = self.t("jobs.requeue_question", job=job.job, queue=job.queue)
+            holder.objects = [
+                html_pane(f"<p><b>{esc(question)}</b></p>", css_classes=["fx-requeue-question"]),
+                pn.Row(button(self.t("cust.confirm"), lambda _e: self.app.spawn(requeue),
+                              "danger", name="requeue-confirm"),
+                       button(self.t("cust.back_out"), lambda _e: holder.clear(), "light",
+                              name="requeue-back"))]
+
+        return pn.Column(html_pane(f'<div class="card">{facts}</div>'),
+                         button(self.t("jobs.requeue"), ask, "warning", name="job-requeue"),
+                         holder, prompt, sizing_mode="stretch_width",
+                         styles={"max-width": "720px"},
+                         css_classes=["fx-failed-job", f"fx-job-{job.id[:8]}"])

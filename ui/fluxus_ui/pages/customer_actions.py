@@ -6,14 +6,15 @@ a retry after a lost answer cannot refund twice."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
 
 from fluxus_ui.errors import ApiError
-from fluxus_ui.i18n import money
-from fluxus_ui.models import Subscription, parse_money
+from fluxus_ui.i18n import date, money
+from fluxus_ui.models import Subscription, parse_money, parse_time
 from fluxus_ui.pages.auth import FieldForm
 from fluxus_ui.stores.customers import CANCEL_CHOICES, History, new_key
 from fluxus_ui.template import button, esc, html_pane
@@ -168,3 +169,46 @@ class ActionPanel:
             return self.t("cust.cancelled_ok")
 
         return self._action(self.t("cust.cancel_sub"), "staff-cancel", form, question, act)
+
+    def extend_button(self, sub: Subscription) -> pn.Column:
+        key = new_key()  # one per form: every try of this form is the same free period
+        form = FieldForm({
+            "days": pn.widgets.IntInput(name=self.t("cust.extend_days"), value=7, start=1,
+                                        end=366, css_classes=["fx-extend-days"]),
+            "reason": pn.widgets.TextInput(name=self.t("cust.extend_reason"),
+                                           css_classes=["fx-extend-reason"]),
+        })
+
+        def check() -> bool:
+            if not form.value("reason").strip():
+                form.show({"reason": self.t("error.required")})
+                return False
+            return True
+
+        def question() -> str:
+            days = int(form.value("days") or 0)
+            end = sub.end_date + timedelta(days=days) if sub.end_date else None
+            return self.t("cust.extend_question", plan=self.found.plan_name(sub.plan_id),
+                          days=days, end=date(end))
+
+        async def act() -> str:
+            done = await self.app.customers.extend(
+                sub.id, days=int(form.value("days") or 0),
+                reason=form.value("reason").strip(), key=key)
+            return self.t("cust.extended_ok", end=date(parse_time(done["new_end_date"])))
+
+        return self._action(self.t("cust.extend"), "extend", form, question, act, check)
+
+    def resend_payment_button(self, order: dict[str, Any], kind: str) -> pn.Column:
+        key = new_key()
+
+        def question() -> str:
+            return self.t(f"cust.resend_{kind}_question", number=order["order_number"],
+                          email=self.found.user.email)
+
+        async def act() -> str:
+            recipient = await self.app.customers.resend_payment(order["id"], kind, key)
+            return self.t("cust.resent", email=recipient)
+
+        return self._action(self.t(f"cust.resend_{kind}"), f"resend-{kind}", None, question,
+                            act)

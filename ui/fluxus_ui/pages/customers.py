@@ -1,6 +1,7 @@
-"""Staff back office pages: /staff/customers (search, and the accountants' CSV) and
-/staff/customers/<id> (one customer's history, with refund, transfer confirmation, invoice
-resend and cancel, each confirmed first and each the API's own endpoint)."""
+"""Staff back office pages: /staff/customers (search, and the CSV exports) and
+/staff/customers/<id> (one customer's history, with refund, transfer confirmation, invoice and
+payment e-mail resend, cancel and free extension, each confirmed first and each the API's own
+endpoint)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fluxus_ui.i18n import TAIPEI, date, datetime_text, money
 from fluxus_ui.models import parse_money, parse_time
 from fluxus_ui.pages import View
 from fluxus_ui.pages.customer_actions import ActionPanel
-from fluxus_ui.stores.customers import History
+from fluxus_ui.stores.customers import EXPORTS, History
 from fluxus_ui.template import badge, button, definition_list, esc, heading, html_pane, table
 
 
@@ -80,26 +81,32 @@ class CustomerSearchView(_StaffOnly):
                                       css_classes=["fx-export-to"])
         note = html_pane("", css_classes=["fx-export-error"])
 
+        kind = pn.widgets.Select(name=self.t("cust.export_kind"), options={
+            self.t(f"cust.export_kind.{k}"): k for k in EXPORTS}, value="invoices",
+            css_classes=["fx-export-kind"])
+
         async def fetch() -> io.BytesIO | None:
             note.object = ""
             data = await self.app.guarded(
-                lambda: self.app.customers.invoices_csv(since.value, until.value),
+                lambda: self.app.customers.export_csv(kind.value, since.value, until.value),
                 on_error=lambda exc: setattr(note, "object", f"<p style='color:#b42318'>"
                                                              f"{esc(exc.message)}</p>"))
             return io.BytesIO(data) if data is not None else None
 
         download = pn.widgets.FileDownload(
-            callback=fetch, filename="invoices.csv", label=self.t("cust.export_csv"),
+            callback=fetch, filename="invoices.csv", label=self.t("cust.export_download"),
             button_type="primary", css_classes=["fx-export-csv"], embed=False)
 
         def rename(*_: Any) -> None:
-            download.filename = (f"invoices-{since.value:%Y%m%d}-{until.value:%Y%m%d}.csv")
+            download.filename = (f"{kind.value}-{since.value:%Y%m%d}-{until.value:%Y%m%d}.csv")
 
+        kind.param.watch(rename, "value")
         since.param.watch(rename, "value")
         until.param.watch(rename, "value")
         rename()
         hint = html_pane(f"<p class='muted'>{esc(self.t('cust.export_hint'))}</p>")
-        return pn.Column(pn.FlexBox(since, until, download, flex_wrap="wrap", align_items="end"),
+        return pn.Column(pn.FlexBox(kind, since, until, download, flex_wrap="wrap",
+                                    align_items="end"),
                          hint, note, sizing_mode="stretch_width")
 
 
@@ -147,6 +154,8 @@ class CustomerView(_StaffOnly):
             row: list[Any] = [html_pane(f"<p>{text}</p>")]
             if sub.status in ("active", "trial", "past_due", "pending"):
                 row.append(actions.cancel_button(sub))
+            if sub.status == "active":
+                row.append(actions.extend_button(sub))
             out.append(pn.FlexBox(*row, flex_wrap="wrap", align_items="center",
                                   css_classes=["fx-customer-sub", f"fx-sub-{sub.id[:8]}"]))
         return out or [self._none()]
@@ -173,10 +182,21 @@ class CustomerView(_StaffOnly):
             row: list[Any] = [html_pane(f'<div class="card">{facts}</div>')]
             if order["status"] == "completed" and refunded < parse_money(order["amount"]):
                 row.append(actions.refund_button(order, refunded))
+            row += self._payment_mails(order, actions)
             out.append(pn.Column(*row, sizing_mode="stretch_width", styles={"max-width": "760px"},
                                  css_classes=["fx-customer-order",
                                               f"fx-order-{order['order_number']}"]))
         return out or [self._none()]
+
+    @staticmethod
+    def _payment_mails(order: dict[str, Any], actions: ActionPanel) -> list[Any]:
+        """The payment e-mails worth sending again (the API refuses a code that expired)."""
+        if order["status"] in ("completed", "refunded"):
+            return [actions.resend_payment_button(order, "confirmation")]
+        if order["status"] in ("pending", "processing") \
+                and order["payment_method"] in ("atm", "cvs", "barcode"):
+            return [actions.resend_payment_button(order, "instructions")]
+        return []
 
     def _invoices(self, found: History, actions: ActionPanel) -> list[Any]:
         out: list[Any] = []

@@ -9,6 +9,7 @@ from bokeh.models import ColumnDataSource, FactorRange, LinearAxis, Range1d
 from bokeh.plotting import figure
 
 from fluxus_ui.i18n import date, datetime_text, money
+from fluxus_ui.models import AuditEntry
 from fluxus_ui.pages import View
 from fluxus_ui.stores.staff import MonthPoint
 from fluxus_ui.template import badge, button, esc, heading, html_pane, table
@@ -43,6 +44,8 @@ class StaffView(View):
                    "light", name="to-einvoices"),
             button(self.t("clock.title"), lambda _e: self.app.navigate("staff-test-clocks"),
                    "light", name="to-test-clocks"),
+            button(self.t("jobs.title"), lambda _e: self.app.navigate("staff-jobs"),
+                   "light", name="to-jobs"),
             flex_wrap="wrap")
         return pn.Column(heading(self.t("staff.title")), queues, tabs,
                          sizing_mode="stretch_width", css_classes=["fx-page-staff"])
@@ -121,18 +124,21 @@ class StaffView(View):
 
     def _audit(self) -> Any:
         action = pn.widgets.TextInput(name=self.t("staff.action"), width=160)
-        user_id = pn.widgets.TextInput(name=self.t("staff.user_id"), width=260)
+        user_id = pn.widgets.TextInput(name=self.t("staff.user_or_email"), width=260,
+                                       css_classes=["fx-audit-user"])
         resource = pn.widgets.TextInput(name=self.t("staff.resource"), width=160)
         result = html_pane("", css_classes=["fx-staff-audit"])
 
         async def search(*_: Any) -> None:
             result.loading = True
             try:
+                who = user_id.value.strip()  # an e-mail, or a UUID as before
                 await self.app.guarded(lambda: self.app.staff.search_audit(
-                    action=action.value, user_id=user_id.value, resource_type=resource.value))
+                    action=action.value, resource_type=resource.value,
+                    **({"user_email": who} if "@" in who else {"user_id": who})))
             finally:
                 result.loading = False
-            rows = [[datetime_text(e.created_at), e.action, e.user_id[:8],
+            rows = [[datetime_text(e.created_at), e.action, _who(e),
                      f"{e.resource_type} {e.resource_id[:8]}", e.description, e.ip_address]
                     for e in self.app.staff.audit]
             result.object = table([self.t("col.time"), self.t("staff.action"),
@@ -144,3 +150,11 @@ class StaffView(View):
         go.on_click(search)
         return pn.Column(pn.FlexBox(action, user_id, resource, go, flex_wrap="wrap"), result,
                          sizing_mode="stretch_width")
+
+
+def _who(entry: AuditEntry) -> str:
+    """The person a row names: name and e-mail; a dash for the system; the id's start when
+    the account is gone."""
+    if entry.user_email:
+        return f"{entry.user_name} <{entry.user_email}>" if entry.user_name else entry.user_email
+    return entry.user_id[:8] if entry.user_id else "—"

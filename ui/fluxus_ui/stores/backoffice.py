@@ -1,4 +1,5 @@
-"""Staff queues: payments parked for review and e-invoices ECPay refused, and their actions."""
+"""Staff queues: payments parked for review, e-invoices ECPay refused and RQ's failed jobs,
+and their actions."""
 
 from __future__ import annotations
 
@@ -54,6 +55,20 @@ class FailedEInvoice:
                    parse_time(data.get("created_at")))
 
 
+@dataclass(frozen=True)
+class FailedJob:
+    id: str
+    queue: str
+    job: str
+    failed_at: datetime | None
+    error: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FailedJob:
+        return cls(_s(data, "id"), _s(data, "queue"), _s(data, "job"),
+                   parse_time(data.get("failed_at")), _s(data, "error"))
+
+
 class BackofficeStore:
     def __init__(self, client: ApiClient) -> None:
         self.client = client
@@ -70,6 +85,15 @@ class BackofficeStore:
     async def failed_einvoices(self) -> list[FailedEInvoice]:
         page = await self.client.staff_queue("einvoices", status="failed")
         return [FailedEInvoice.from_json(item) for item in page.items]
+
+    async def failed_jobs(self) -> tuple[list[FailedJob], int]:
+        """The newest failed jobs (a page of 100) and how many there are in all."""
+        page = await self.client.staff_queue("jobs/failed")
+        return [FailedJob.from_json(item) for item in page.items], page.total
+
+    async def requeue(self, job: FailedJob) -> bool:
+        await self.client.staff_action(f"jobs/failed/{job.id}/requeue")
+        return True
 
     async def retry(self, einvoice: FailedEInvoice) -> bool:
         await self.client.staff_action(f"einvoices/{einvoice.id}/retry")

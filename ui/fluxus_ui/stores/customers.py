@@ -15,6 +15,7 @@ from fluxus_ui.models import Subscription, User, parse_money
 
 PAGE_SIZE = 20
 CANCEL_CHOICES = ("no", "at_period_end", "now")
+EXPORTS = ("invoices", "customers", "orders", "refunds")
 
 
 @dataclass
@@ -87,10 +88,27 @@ class CustomerStore:
         await self.client.update_subscription_status(subscription_id, "cancelled",
                                                      at_period_end=at_period_end)
 
+    async def extend(self, subscription_id: str, *, days: int, reason: str,
+                     key: str) -> dict[str, Any]:
+        _, body = await self.client._call(
+            "POST", f"/api/subscriptions/{subscription_id}/extend/",
+            headers={"Idempotency-Key": key}, json={"days": days, "reason": reason})
+        return dict(body)
+
+    async def resend_payment(self, order_id: str, kind: str, key: str) -> str:
+        _, body = await self.client._call(
+            "POST", f"/api/orders/{order_id}/resend/", json={"kind": kind},
+            headers={"Idempotency-Key": key})
+        return str(body["recipient"])
+
     async def invoices_csv(self, since: date, until: date) -> bytes:
-        """The accountants' CSV as the API streams it (BOM and all), for a download."""
+        return await self.export_csv("invoices", since, until)
+
+    async def export_csv(self, kind: str, since: date, until: date) -> bytes:
+        """One of the staff CSVs (EXPORTS) as the API streams it (BOM and all), for a
+        download."""
         response = await self.client._send(
-            "GET", self.client.api_url + "/api/reports/invoices.csv", auth=True,
+            "GET", self.client.api_url + f"/api/reports/{kind}.csv", auth=True,
             params={"from": since.isoformat(), "to": until.isoformat()})
         if response.status_code in (502, 503, 504):
             raise ApiUnavailable(f"HTTP {response.status_code}")
