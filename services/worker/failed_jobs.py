@@ -8,6 +8,7 @@ import heapq
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from redis import Redis
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
@@ -65,8 +66,10 @@ def list_failed(connection: Redis, *, page: int, page_size: int) -> FailedPage:
     scored: list[list[tuple[float, str]]] = []
     for name in ALL_QUEUES:
         key = _registry(name, connection).key
-        scored.append([(-score, job_id.decode() if isinstance(job_id, bytes) else job_id)
-                       for job_id, score in connection.zrange(key, 0, -1, withscores=True)])
+        rows = cast(list[tuple[bytes | str, float]],
+                    connection.zrange(key, 0, -1, withscores=True))
+        scored.append([(-float(score), job_id.decode() if isinstance(job_id, bytes) else job_id)
+                       for job_id, score in rows])
     merged = list(heapq.merge(*(sorted(rows) for rows in scored)))
     start = (page - 1) * page_size
     ids = [job_id for _score, job_id in merged[start:start + page_size]]
