@@ -40,7 +40,8 @@ def _check(order: Order, kind: str, now: datetime) -> None:
                            code="order_not_paid", errors={"kind": ["order not paid"]})
         return
     codes = order.payment_info or {}
-    if order.status not in _OPEN or not (codes.get("v_account") or codes.get("payment_no")):
+    if order.status not in _OPEN or not any(codes.get(k) for k in ("v_account", "payment_no",
+                                                                  "barcode1")):
         raise Conflict("This order has no open ATM, convenience-store or barcode payment "
                        "code to send.", code="no_payment_instructions",
                        errors={"kind": ["no payment code"]})
