@@ -197,7 +197,9 @@ def _active_unpaid(since: datetime | None) -> Query:
     paid = aliased(Order)
     covers = exists().where(
         paid.subscription_id == Subscription.id,
-        paid.status == OrderStatus.COMPLETED.value,
+        # A refunded order still pays its period: staff refunding without cancelling (or
+        # cancelling at its end) chose to keep it granted — a cancel "now" ends it instead.
+        paid.status.in_(_PAID),
         or_(
             paid.period_end == Subscription.end_date,
             # A trial converted when it ended starts its first period at the trial's end,

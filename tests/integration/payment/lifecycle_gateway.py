@@ -1,9 +1,11 @@
 """A pure-Python stand-in for ECPay's side of the money lifecycle, for the model-based test:
 it remembers every trade as ECPay would, signs the notifications ECPay would send, keeps
-each card agreement's own schedule, and counts every dollar it takes."""
+each card agreement's own schedule, counts every dollar it takes, and answers CreditDetail
+QueryTrade/DoAction (card refunds) by the simulator's own card ledger rules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +13,12 @@ from typing import Any
 from services.core.domain.periods import BillingCycle, add_cycles
 from services.ecpay.checkmac import sign
 from services.ecpay.credentials import EcpayCredentials
+from services.ecpay.credit_detail import CardTrade, CreditDetailRefused, CreditDetailUnavailable
 from services.ecpay.errors import EcpayUnavailable
 from services.ecpay.fields import format_trade_date
 from services.ecpay.query import PeriodInfo
+from services.ecpay.simulator.card_ledger import CardLedger, CardRecord
+from services.ecpay.simulator.store import PAID, SimError, SimOrder
 
 STAGE = EcpayCredentials.stage()
 CODE_DAYS = 3  # an ATM account's ExpireDate, as Fluxus asks for it
@@ -39,6 +44,8 @@ class Trade:
     declines: int = 0
     successes: int = 1
     cancelled: bool = False
+    trade_no: str = ""  # ECPay's TradeNo of the payment (what DoAction is keyed by)
+    money_back: int = 0  # given back by card at ECPay (CreditDetail DoAction)
 
     @property
     def agreement_running(self) -> bool:
@@ -58,7 +65,11 @@ class Gateway:
     posted: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     money_in: int = 0
     up: bool = True
+    # The model's clock: card trades are captured at ECPay's 20:15 Taipei batch.
+    now: Callable[[], datetime] | None = None
+    lose_next_card_answer: bool = False  # the next DoAction is done, its answer lost
     _serial: int = 0
+    _cards: CardLedger | None = None
 
     def checkout(self, fields: dict[str, str]) -> Trade:
         number = fields["MerchantTradeNo"]
@@ -80,8 +91,10 @@ class Gateway:
     def result(self, trade: Trade, now: datetime, *, paid: bool,
                simulated: bool = False) -> dict[str, str]:
         """ReturnURL: the customer paid (or the card was declined) at ECPay."""
+        trade_no = self._trade_no()
         if paid and not simulated:
             trade.status, trade.paid_at = "paid", now.replace(microsecond=0)
+            trade.trade_no = trade_no
             self.money_in += trade.amount
         elif not paid:
             trade.status = "failed"
@@ -89,7 +102,7 @@ class Gateway:
         return self._post("return", {
             "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "StoreID": "",
             "RtnCode": "1" if paid else "10100058", "RtnMsg": "交易成功" if paid else "付款失敗",
-            "TradeNo": self._trade_no(), "TradeAmt": trade.amount,
+            "TradeNo": trade_no, "TradeAmt": trade.amount,
             "PaymentDate": format_trade_date(now) if paid else "", "PaymentType": method,
             "PaymentTypeChargeFee": "0", "TradeDate": format_trade_date(now),
             "SimulatePaid": "1" if simulated else "0",
@@ -155,3 +168,66 @@ class Gateway:
             "RtnCode": 1, "PeriodType": "M", "Frequency": 1, "ExecTimes": 99,
             "PeriodAmount": trade.amount, "ExecStatus": "0" if trade.cancelled else "1",
         })
+
+    # -- what Fluxus' card refund saga asks (services.core.usecases.refunds.card) ------------
+    @property
+    def card_money_back(self) -> int:
+        return sum(trade.money_back for trade in self.trades.values())
+
+    def _ledger(self) -> CardLedger:
+        if self._cards is None:
+            self._cards = CardLedger(_SimulatorView(self))  # type: ignore[arg-type]
+        return self._cards
+
+    def query_trade(self, merchant_trade_no: str, trade_no: str) -> CardTrade:
+        if not self.up:
+            raise CreditDetailUnavailable("ECPay is down (stand-in)")
+        try:
+            record = self._ledger().record(merchant_trade_no, trade_no)
+        except SimError as error:
+            raise CreditDetailRefused("QueryTrade", error.code, error.message) from None
+        return _card_trade(record)
+
+    def do_action(self, merchant_trade_no: str, trade_no: str, action: str,
+                  amount: int) -> dict[str, str]:
+        if not self.up:
+            raise CreditDetailUnavailable("ECPay is down (stand-in)")
+        form = {"MerchantTradeNo": merchant_trade_no, "TradeNo": trade_no, "Action": action,
+                "TotalAmount": str(amount)}
+        try:
+            record = self._ledger().do_action(form)
+        except SimError as error:
+            raise CreditDetailRefused(action, error.code, error.message) from None
+        self.trades[merchant_trade_no].money_back = _card_trade(record).money_back
+        if self.lose_next_card_answer:
+            self.lose_next_card_answer = False
+            raise CreditDetailUnavailable("DoAction: HTTP 502 (done, answer lost; stand-in)")
+        return {"RtnCode": "1", "RtnMsg": "成功", "MerchantTradeNo": merchant_trade_no,
+                "TradeNo": trade_no}
+
+
+def _card_trade(record: CardRecord) -> CardTrade:
+    return CardTrade.from_json({"RtnValue": record.to_json()})
+
+
+class _SimulatorView:
+    """What the simulator's CardLedger reads of the simulator: its clock and paid orders."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.clock = self
+
+    def now(self) -> datetime:
+        assert self.gateway.now is not None, "the model sets Gateway.now"
+        return self.gateway.now()
+
+    def get(self, merchant_trade_no: str) -> SimOrder:
+        trade = self.gateway.trades.get(merchant_trade_no)
+        if trade is None or trade.paid_at is None:
+            raise SimError("10200047", "no such trade")
+        fields = {"TotalAmount": str(trade.amount), "ChoosePayment": trade.method}
+        if trade.periodic:
+            fields["PeriodType"] = "M"
+        return SimOrder(merchant_trade_no, trade.trade_no, fields, trade.paid_at,
+                        status=PAID if trade.status == "paid" else trade.status,
+                        payment_type=CHANNELS[trade.method][1], payment_date=trade.paid_at)

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, settings
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
@@ -34,6 +37,7 @@ from services.core.db.models import (
     Order,
     PaymentReview,
     PeriodCharge,
+    Refund,
     Subscription,
     User,
 )
@@ -48,8 +52,10 @@ from services.core.usecases.payment_notifications import Kind, receive_notificat
 from services.core.usecases.payment_processing import process_notification
 from services.core.usecases.payments import agreements
 from services.core.usecases.plan_changes import apply as plan_change_apply
+from services.core.usecases.refunds import card as card_refunds
 from services.core.usecases.refunds import einvoice_step as refund_einvoices
 from services.core.usecases.refunds import requests as refunds
+from services.core.usecases.refunds.states import IN_FLIGHT, RETURNED
 from services.ecpay.einvoice import EInvoiceClient
 from services.ecpay.errors import EcpayUnavailable
 from services.ecpay.simulator.app import create_app as ecpay_simulator
@@ -70,7 +76,20 @@ URLS = CheckoutUrls.under("http://payment.test")
 PRICE = 990
 METHODS = ["credit_card", "atm", "cvs", "barcode"]
 ALLOWED_FINDINGS = {"payment_review_open"}  # parked money is the queue's, not a bug
+# A card refund ECPay would not (or could not, down past the saga's patience) do is a
+# person's to finish; allowed only with ECPay's answer recorded on it (never silently stuck).
+REFUND_NEEDS_A_PERSON = "refund_failed_or_stuck"
 EINVOICE_STAGE = ("2000132", "ejCk326UnaZWKisg", "q9jcZX8Ib9LM8wYk")
+# What the examples did, over the whole run (printed at its end: how often each rare
+# path was really taken, e.g. a lost DoAction answer recovered).
+EVENTS: Counter[str] = Counter()
+RUN: Counter[str] = Counter()  # examples and steps
+
+
+def event(text: str) -> None:
+    EVENTS[text] += 1
+    with suppress(InvalidArgument):  # a pinned example runs outside Hypothesis
+        hypothesis_event(text)
 
 
 class MoneyLifecycle(RuleBasedStateMachine):
@@ -78,11 +97,12 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        RUN["examples"] += 1
         self.db_name = databases.unique_name("fluxus_model")
         url = databases.create_database(self.db_name, self.template)
         self.engine: Engine = create_engine(url, pool_size=2, max_overflow=0)
         self.clock = FixedClock(START)
-        self.gateway = Gateway()
+        self.gateway = Gateway(now=self.clock.now)
         # ECPay's e-invoice API: the simulator app in-process, on the model's clock (it checks
         # RqHeader.Timestamp against its own clock, as ECPay does against its).
         self.einvoice_sim = ecpay_simulator(clock=self.clock, start_notifier=False)
@@ -96,6 +116,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         # on them afterwards — which must never be applied, only parked.
         self.stopped_agreements: set[str] = set()
         self.charges_after_stop: set[str] = set()
+        self.transfers_made = 0  # NT$ staff sent back by bank transfer
         with self.tx() as s:
             self.user_id = make_user(s).id
             self.staff_id = make_user(s, is_staff=True).id
@@ -371,8 +392,78 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.run(lambda s, jobs: refunds.confirm_transfer(
             s, self.clock, jobs, SYSTEM, s.get_one(User, self.staff_id), refund_id,
             reference=f"TX{refund_id.hex[:10]}"))
+        self.transfers_made += int(amount)
         if cancel != "no":
             self._stop_agreements_of(order.subscription_id)
+
+    @rule(data=st.data(), whole=st.booleans(),
+          cancel=st.sampled_from(["no", "now", "at_period_end"]),
+          fault=st.sampled_from(["none", "none", "answer_lost", "worker_dies", "ecpay_down"]))
+    def staff_refund_a_card_payment(self, data: st.DataObject, whole: bool, cancel: str,
+                                    fault: str) -> None:
+        """Card money goes back through ECPay's CreditDetail DoAction: staff ask, the
+        refund job runs the saga (QueryTrade, then N, E+N or R) — its answer perhaps lost,
+        its worker killed between marking it sent and calling ECPay, or ECPay down; the
+        sweep takes up what is left."""
+        paid = self._paid_card_orders()
+        if paid:
+            self._refund_by_card(data.draw(st.sampled_from(paid)), whole, cancel, fault)
+
+    def _paid_card_orders(self) -> list[Order]:
+        with self.tx() as s:
+            return list(s.scalars(select(Order).where(
+                Order.status == "completed", Order.payment_method == "credit_card")
+                .order_by(Order.created_at)))
+
+    def _refund_by_card(self, order: Order, whole: bool, cancel: str, fault: str) -> None:
+        amount = Decimal(int(order.amount) if whole else int(order.amount) // 2)
+
+        def ask(s: Session, jobs: RecordingJobs) -> uuid.UUID:
+            staff = s.get_one(User, self.staff_id)
+            return refunds.request_refund(
+                s, self.clock, jobs, SYSTEM, staff, order.id, amount=amount,
+                reason="model", cancel_subscription=cancel,
+                idempotency_key=f"model-{uuid.uuid4().hex}").refund.id
+
+        try:
+            refund_id = self.run(ask)
+        except FluxusError as exc:  # more than is left, or not by card: refused
+            assert exc.status in (409, 422), exc
+            return
+        if cancel != "no":
+            self._stop_agreements_of(order.subscription_id)
+        with self.tx() as s:
+            method = s.get_one(Refund, refund_id).method
+        event(f"card order refund asked ({method}, {'whole' if whole else 'part'}, {fault})")
+        if method != "card":  # an agreement's later charge: by transfer (no DoAction)
+            self.run(lambda s, jobs: refunds.confirm_transfer(
+                s, self.clock, jobs, SYSTEM, s.get_one(User, self.staff_id), refund_id,
+                reference=f"TX{refund_id.hex[:10]}"))
+            self.transfers_made += int(amount)
+            return
+        was_up = self.gateway.up
+        self.gateway.up = was_up and fault != "ecpay_down"
+        self.gateway.lose_next_card_answer = fault == "answer_lost"
+        try:
+            self._run_card_refund(refund_id, dies=fault == "worker_dies")
+        finally:
+            self.gateway.up, self.gateway.lose_next_card_answer = was_up, False
+
+    def _run_card_refund(self, refund_id: uuid.UUID, *, dies: bool = False) -> None:
+        """The run_refund job: mark it sent (committed), then ask ECPay and record."""
+        early = self.run(lambda s, _j: card_refunds.start(s, self.clock, refund_id))
+        if early is None and not dies:
+            outcome = self.run(lambda s, jobs: card_refunds.send(
+                s, self.clock, self.gateway, jobs, refund_id))  # type: ignore[arg-type]
+            event(f"card refund saga: {outcome}")
+
+    @rule()
+    def worker_sweeps_card_refunds(self) -> None:
+        """Every minute: card refunds whose next attempt has come get their job again."""
+        with self.tx() as s:
+            due = card_refunds.due(s, self.clock)
+        for refund_id in due:
+            self._run_card_refund(refund_id)
 
     @rule(fault=st.sampled_from(["none", "busy", "lose", "too_fast"]))
     def worker_issues_einvoices(self, fault: str) -> None:
@@ -400,6 +491,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         # The e-invoice sweep runs every minute: whatever is due goes out before a day passes.
         for _ in range(len(issuing.BACKOFF) + 1):
             self.worker_issues_einvoices("none")
+            self.worker_sweeps_card_refunds()
             self.clock.advance(timedelta(hours=1))
         self.clock.advance(timedelta(days=days) - timedelta(hours=len(issuing.BACKOFF) + 1))
         self._post_barcode_results()
@@ -421,6 +513,10 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     # -- what must always hold -------------------------------------------------------------
     @invariant()
+    def count_the_step(self) -> None:
+        RUN["steps"] += 1  # invariants run after every step (and after the first customer)
+
+    @invariant()
     def every_dollar_is_applied_once_or_parked(self) -> None:
         with self.tx() as s:
             invoiced = s.scalar(select(func.coalesce(func.sum(Invoice.total_amount), 0)))
@@ -428,12 +524,54 @@ class MoneyLifecycle(RuleBasedStateMachine):
         assert int(invoiced) + int(parked) == self.gateway.money_in, (
             f"ECPay took {self.gateway.money_in}, invoiced {invoiced}, parked {parked}")
 
+    def _refunds(self, s: Session, *where: object) -> int:
+        return int(s.scalar(select(func.coalesce(func.sum(Refund.amount), 0))
+                            .where(*where)) or 0)  # type: ignore[arg-type]
+
+    @invariant()
+    def money_in_is_applied_in_review_or_refunded_and_never_refunded_twice(self) -> None:
+        """Money in = applied + in review + refunded (by card at ECPay or by transfer), and
+        no order, nor any ECPay trade, gives back more than was paid for it."""
+        with self.tx() as s:
+            invoiced = int(s.scalar(select(func.coalesce(func.sum(Invoice.total_amount), 0))))
+            in_review = int(s.scalar(select(func.coalesce(func.sum(PaymentReview.amount), 0))))
+            by_card = self._refunds(s, Refund.method == "card", Refund.status.in_(RETURNED))
+            by_transfer = self._refunds(s, Refund.method == "manual",
+                                        Refund.status.in_(RETURNED))
+            in_flight = self._refunds(s, Refund.method == "card", Refund.status.in_(IN_FLIGHT))
+            for order in s.scalars(select(Order).where(Order.id.in_(
+                    select(Refund.order_id).where(Refund.review_id.is_(None))))):
+                returned = self._refunds(s, Refund.order_id == order.id,
+                                         Refund.review_id.is_(None), Refund.status.in_(RETURNED))
+                assert returned <= int(order.amount), (order.order_number, returned)
+                assert (order.status == "refunded") == (returned == int(order.amount)), (
+                    order.order_number, order.status, returned)
+        at_ecpay = self.gateway.card_money_back
+        for trade in self.gateway.trades.values():
+            assert trade.money_back <= trade.amount, trade
+        assert by_transfer == self.transfers_made, (by_transfer, self.transfers_made)
+        # ECPay may have given back money whose answer Fluxus has not recorded yet (lost,
+        # or a worker died): only while that refund is still in flight, never more.
+        assert by_card <= at_ecpay <= by_card + in_flight, (by_card, at_ecpay, in_flight)
+        applied = invoiced - by_card - by_transfer  # no review money is refunded here
+        refunded = at_ecpay + self.transfers_made
+        unrecorded = at_ecpay - by_card
+        assert self.gateway.money_in == applied + in_review + refunded - unrecorded, (
+            self.gateway.money_in, applied, in_review, refunded, unrecorded)
+
     @invariant()
     def the_books_balance(self) -> None:
         with self.tx() as s:
             report = books.audit_books(s, self.clock, stale_after=timedelta(0))
-        wrong = [f.line() for f in report.findings if str(f.check) not in ALLOWED_FINDINGS]
+            wrong = [f.line() for f in report.findings if str(f.check) not in ALLOWED_FINDINGS
+                     and not self._needs_a_person(s, f.check, f.ids)]
         assert wrong == []
+
+    def _needs_a_person(self, s: Session, check: object, ids: dict[str, str]) -> bool:
+        if str(check) != REFUND_NEEDS_A_PERSON:
+            return False
+        refund = s.get_one(Refund, uuid.UUID(ids["refund"]))
+        return bool(refund.last_error)
 
     @invariant()
     def nothing_charges_a_subscription_that_must_not_be_charged(self) -> None:
@@ -500,6 +638,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
     def check_all(self) -> None:
         """Every invariant, for the pinned regression tests below."""
         self.every_dollar_is_applied_once_or_parked()
+        self.money_in_is_applied_in_review_or_refunded_and_never_refunded_twice()
         self.the_books_balance()
         self.nothing_charges_a_subscription_that_must_not_be_charged()
         self.no_charge_after_a_stop_is_applied()
@@ -529,7 +668,14 @@ def test_money_is_never_lost_or_doubled_whatever_the_order_of_events(pg_template
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         derandomize=os.environ.get("FLUXUS_LIFECYCLE_EXAMPLES") is None,
     )
-    run().runTest()
+    RUN.clear()
+    EVENTS.clear()
+    try:
+        run().runTest()
+    finally:  # the run's figures for docs/reliability.md (pytest -s shows them)
+        print(f"\nlifecycle model: {RUN['examples']} examples, {RUN['steps']} steps")
+        for text, count in sorted(EVENTS.items()):
+            print(f"  {count:6d}  {text}")
 
 
 
@@ -576,5 +722,98 @@ def test_a_card_checkout_paid_after_the_customer_cancelled_at_period_end_opens_n
         machine.worker_cancels_agreements_at_ecpay()
         machine.check_all()
         assert trade.cancelled  # cancelled at ECPay too
+    finally:
+        machine.teardown()
+
+
+def _refund_states(machine: MoneyLifecycle) -> list[tuple[str, str, int, list[str]]]:
+    with machine.tx() as s:
+        return [(r.method, r.status, int(r.amount),
+                 [c["action"] for c in r.gateway_actions.get("calls", [])])
+                for r in s.scalars(select(Refund).order_by(Refund.created_at))]
+
+
+def test_a_whole_card_refund_whose_first_answer_was_lost_is_finished_by_the_sweep(
+    pg_template: str,
+) -> None:
+    """Pinned: the trial ends, pay by card (the agreement starts), staff refund all of it
+    and cancel now. Still awaiting capture, a whole refund is E then N: ECPay does the E but
+    its answer is lost. The sweep asks QueryTrade (authorized again, nothing back yet) and
+    drops the authorization with N — the money goes back once."""
+    MoneyLifecycle.template = pg_template
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives("card_after_trial")
+        [trade] = machine.gateway.trades.values()
+        machine._refund_by_card(machine._paid_card_orders()[0], whole=True, cancel="now",
+                                fault="answer_lost")
+        machine.check_all()
+        [(_, status, _, _)] = _refund_states(machine)
+        assert (status, trade.money_back) == ("sent", 0)  # E done: authorized again
+        machine.time_passes(1)
+        machine.check_all()
+        [(method, status, amount, calls)] = _refund_states(machine)
+        assert (method, status, amount, calls[-1]) == ("card", "succeeded", PRICE, "N")
+        assert trade.money_back == PRICE
+        machine.worker_cancels_agreements_at_ecpay()
+        machine.check_all()
+        assert trade.cancelled
+    finally:
+        machine.teardown()
+
+
+def test_a_partial_card_refund_answer_lost_then_the_rest_with_ecpay_down_gives_back_once(
+    pg_template: str,
+) -> None:
+    """Pinned: a card payment in the trial (a one-off). Staff refund half: ECPay's R is done,
+    its answer lost, and the sweep recovers it from QueryTrade without a second R. The other
+    half is asked while ECPay is down and done by the sweep after the capture batch; a third
+    half is refused (nothing is left)."""
+    MoneyLifecycle.template = pg_template
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives("card")
+        [trade] = machine.gateway.trades.values()
+        assert not trade.periodic
+        half = PRICE // 2
+        [order] = machine._paid_card_orders()
+        machine._refund_by_card(order, whole=False, cancel="no", fault="answer_lost")
+        machine.check_all()
+        machine.time_passes(1)
+        machine.check_all()
+        # Recovered from QueryTrade: no second R (the lost one is not in the call log).
+        assert _refund_states(machine) == [("card", "succeeded", half, [])]
+        assert trade.money_back == half
+        machine._refund_by_card(order, whole=False, cancel="at_period_end",
+                                fault="ecpay_down")
+        machine.check_all()
+        machine.time_passes(1)
+        machine.check_all()
+        assert machine._paid_card_orders() == []  # refunded in full
+        machine._refund_by_card(order, whole=False, cancel="no", fault="none")  # refused
+        machine.check_all()
+        assert _refund_states(machine) == [("card", "succeeded", half, []),
+                                           ("card", "succeeded", half, ["R"])]
+        assert trade.money_back == 2 * half
+    finally:
+        machine.teardown()
+
+
+def test_a_card_payment_refunded_in_full_without_cancelling_keeps_its_period_in_the_books(
+    pg_template: str,
+) -> None:
+    """Found by the state machine: the trial ends, pay by card, staff refund all of it and
+    leave the subscription running. The period stays granted (staff's choice), so the books
+    must not call the active subscription unpaid (they did: only a completed order counted)."""
+    MoneyLifecycle.template = pg_template
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives("card_after_trial")
+        [order] = machine._paid_card_orders()
+        machine._refund_by_card(order, whole=True, cancel="no", fault="none")
+        machine.check_all()
+        with machine.tx() as s:
+            assert s.get_one(Order, order.id).status == "refunded"
+            assert s.scalars(select(Subscription.status)).all() == ["active"]
     finally:
         machine.teardown()
