@@ -15,6 +15,9 @@ revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+# Needs its own code: older code would sign webhooks with an encrypted secret's text
+# (fluxus-enc:v1:…) as the key, and receivers would refuse every delivery.
+min_compatible_revision = "0007"
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 

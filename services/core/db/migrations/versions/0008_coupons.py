@@ -15,6 +15,9 @@ revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+# Needs its own code: older code would renew a discounted subscription at full price and its
+# books would not know discounts.
+min_compatible_revision = "0008"
 
 MONEY = sa.Numeric(12, 0)
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")

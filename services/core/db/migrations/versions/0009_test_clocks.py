@@ -14,6 +14,9 @@ revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
+# Compatible with 0008 code: a nullable column and a new table. Older code would treat test
+# clock customers as ordinary ones — only where FLUXUS_TEST_CLOCKS is on, never production.
+min_compatible_revision = "0008"
 
 
 def _when(name: str, nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]

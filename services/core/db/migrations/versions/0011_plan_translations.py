@@ -15,6 +15,9 @@ revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
+# Compatible with 0010 code: one column with a server default, which older code neither
+# reads nor writes (its plans show the default language only).
+min_compatible_revision = "0010"
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
