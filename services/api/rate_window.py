@@ -91,13 +91,15 @@ class WindowScript:
         self._script: Any = None
 
     def hit(self, windows: Sequence[tuple[RateLimitItem, str]], *, cost: int = 1,
-            stop_at_refusal: bool) -> list[Window]:
+            stop_at_refusal: bool, now: float | None = None) -> list[Window]:
         """Count one hit in each (item, key) window, in order. With `stop_at_refusal` the
-        windows after a refused one are neither counted nor answered."""
+        windows after a refused one are neither counted nor answered. `now` (epoch seconds)
+        is this machine's clock unless given, like the library's own counters."""
         if self._script is None:
             # Registered lazily: no connection is made before the first request.
             self._script = self._storage.get_connection().register_script(_SCRIPT)
-        now = time.time()
+        if now is None:
+            now = time.time()
         args: list[Any] = [now, cost, 1 if stop_at_refusal else 0]
         for item, _ in windows:
             args += [item.amount, item.get_expiry()]
