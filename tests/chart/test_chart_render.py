@@ -431,5 +431,6 @@ def test_backup_cronjob_dumps_into_a_kept_claim(render: RenderFn) -> None:
     claim = r.one("PersistentVolumeClaim", "fx-fluxus-backups")
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "fx-fluxus-backups"
-    env = pod["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]
-    assert env == {"name": "fluxus-production", "key": "FLUXUS_DATABASE_URL"}
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    url = env["FLUXUS_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert url == {"name": "fluxus-production", "key": "FLUXUS_DATABASE_URL"}
