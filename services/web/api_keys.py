@@ -39,7 +39,7 @@ def presented_key_row() -> ApiKey | None:
         secret = presented_key()
         found = api_keys.find(db_session(), secret) if secret else None
         g._fluxus_key_row = found
-    return found  # type: ignore[return-value]
+    return found
 
 
 def require_key(scope: str | None) -> ApiKey:
