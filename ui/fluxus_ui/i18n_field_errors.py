@@ -42,6 +42,8 @@ _CODES: dict[str, tuple[str, str]] = {
                          "Letters, digits and @ . + - _ only."),
     "tax_id_invalid": ("統一編號為 8 位數字，或留白。",
                        "The tax ID (統一編號) is 8 digits, or empty."),
+    "tax_id_checksum": ("此統一編號不存在，請檢查是否輸入錯誤。",
+                        "This tax ID (統一編號) does not exist; check for a typo."),
     "phone_invalid": ("電話只能包含數字與 + ( ) -。", "Digits, +, (, ) and - only."),
     "avatar_url_invalid": ("請輸入公開網站的 https 網址。", "An https address on a public site."),
     "username_taken": ("此使用者名稱已有人使用。", "This username is already taken."),

@@ -65,7 +65,7 @@ def test_put_and_patch_change_the_profile_and_audit_it(
     client: FlaskClient, session: Session, customer: Account
 ) -> None:
     patched = client.patch(f"/api/users/{customer.id}/", headers=customer.headers,
-                           json={"company_name": "Fluxus 有限公司", "tax_id": "12345678"})
+                           json={"company_name": "Fluxus 有限公司", "tax_id": "24549210"})
     assert patched.status_code == 200
     assert patched.get_json()["company_name"] == "Fluxus 有限公司"
     put = client.put(f"/api/users/{customer.id}/", headers=customer.headers, json={

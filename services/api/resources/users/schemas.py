@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from services.api.resources.common import Pattern, Text
 from services.core.domain.einvoice_buyer import InvoiceKind
+from services.core.domain.tax_ids import is_valid_tax_id
+from services.core.errors import FieldProblem
 
 USERNAME = Pattern(r"^[\w.@+-]+$", code="username_invalid",
                    error="Letters, digits and @/./+/-/_ only.")
 TAX_ID = Pattern(r"^(\d{8})?$", code="tax_id_invalid", error="Eight digits (統一編號) or empty.")
+
+
+def tax_id_rules(value: str) -> None:
+    """Eight digits (or empty), passing the Ministry of Finance checksum: digits that fail it
+    are a typo, refused here rather than when the first company e-invoice is issued."""
+    TAX_ID(value)
+    if value and not is_valid_tax_id(value):
+        raise ValidationError(FieldProblem(
+            "tax_id_checksum", "Not a valid tax ID (統一編號): check the digits."))
+
 LANGUAGES = validate.OneOf(["zh-TW", "en"])
 AVATAR_HOST = Pattern(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,63}(:\d{1,5})?(/\S*)?$",
                       code="avatar_url_invalid", error="An https URL on a public host name.")
@@ -71,7 +83,7 @@ class ProfileSchema(Schema):
     phone = Text(20, validate=Pattern(r"^[0-9+() -]*$", code="phone_invalid",
                                       error="Digits, +, (, ), -."))
     company_name = Text(200)
-    tax_id = Text(8, validate=TAX_ID)
+    tax_id = Text(8, validate=tax_id_rules)
     invoice_kind = Text(16, validate=INVOICE_KINDS, metadata={"description": INVOICE_KIND_DOC})
     invoice_carrier_num = Text(64)
     invoice_love_code = Text(7)
