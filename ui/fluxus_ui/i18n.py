@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from fluxus_ui import i18n_audit as audit_messages
 from fluxus_ui import i18n_backoffice as backoffice_messages
 from fluxus_ui import i18n_field_errors as field_error_messages
 from fluxus_ui import i18n_staff_tools as staff_tool_messages
@@ -483,6 +484,7 @@ _MESSAGES |= backoffice_messages.MESSAGES
 _MESSAGES |= field_error_messages.MESSAGES
 _MESSAGES |= test_clock_messages.MESSAGES
 _MESSAGES |= staff_tool_messages.MESSAGES
+_MESSAGES |= audit_messages.MESSAGES
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import panel as pn
 
 from fluxus_ui.i18n import TAIPEI, date, datetime_text, money
+from fluxus_ui.i18n_audit import action_html
 from fluxus_ui.models import parse_money, parse_time
 from fluxus_ui.pages import View
 from fluxus_ui.pages.customer_actions import ActionPanel
@@ -250,10 +251,11 @@ class CustomerView(_StaffOnly):
                          css_classes=["fx-customer-emails"]) if rows else self._none()
 
     def _audit(self, found: History) -> Any:
-        rows = [[datetime_text(parse_time(a["created_at"])), a["action"], a["description"],
-                 a.get("ip_address") or ""] for a in found.rows("audit")]
+        rows = [[esc(datetime_text(parse_time(a["created_at"]))),
+                 action_html(a["action"], self.t), esc(a["description"]),
+                 esc(a.get("ip_address") or "")] for a in found.rows("audit")]
         return html_pane(table([self.t("col.time"), self.t("staff.action"),
-                                self.t("col.description"), self.t("col.ip")], rows),
+                                self.t("col.description"), self.t("col.ip")], rows, raw=True),
                          css_classes=["fx-customer-audit"]) if rows else self._none()
 
     def _none(self) -> Any:

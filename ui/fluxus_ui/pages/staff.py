@@ -9,6 +9,7 @@ from bokeh.models import ColumnDataSource, FactorRange, LinearAxis, Range1d
 from bokeh.plotting import figure
 
 from fluxus_ui.i18n import date, datetime_text, money
+from fluxus_ui.i18n_audit import action_html
 from fluxus_ui.models import AuditEntry
 from fluxus_ui.pages import View
 from fluxus_ui.stores.staff import MonthPoint
@@ -138,12 +139,13 @@ class StaffView(View):
                     **({"user_email": who} if "@" in who else {"user_id": who})))
             finally:
                 result.loading = False
-            rows = [[datetime_text(e.created_at), e.action, _who(e),
-                     f"{e.resource_type} {e.resource_id[:8]}", e.description, e.ip_address]
+            rows = [[esc(datetime_text(e.created_at)), action_html(e.action, self.t),
+                     esc(_who(e)), esc(f"{e.resource_type} {e.resource_id[:8]}"),
+                     esc(e.description), esc(e.ip_address)]
                     for e in self.app.staff.audit]
             result.object = table([self.t("col.time"), self.t("staff.action"),
                                    self.t("col.user"), self.t("staff.resource"),
-                                   self.t("col.description"), self.t("col.ip")], rows)
+                                   self.t("col.description"), self.t("col.ip")], rows, raw=True)
 
         go = pn.widgets.Button(name=self.t("staff.search"), button_type="primary",
                                css_classes=["fx-audit-search"])
