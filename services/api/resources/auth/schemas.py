@@ -12,6 +12,7 @@ from services.api.resources.users.schemas import (
     username_field,
 )
 from services.core.errors import FieldProblem
+from services.core.usecases.auth_passwords import password_problems
 
 TOKEN_MAX = 4096
 
@@ -27,12 +28,23 @@ class RegisterSchema(ProfileSchema):
     password = Text(128, min_length=1, required=True, load_only=True)
     password_confirm = Text(128, load_only=True)
 
-    @validates_schema
+    # Run beside the field errors, not after them: a form shows every problem in one answer.
+    @validates_schema(skip_on_field_errors=False)
     def passwords_match(self, data: dict[str, object], **_kwargs: object) -> None:
+        password = data.get("password")
+        if not isinstance(password, str):
+            return  # missing or refused as a field already
+        problems: dict[str, list[str]] = {}
+        weak = password_problems(password, username=str(data.get("username") or ""),
+                                 email=str(data.get("email") or ""))
+        if weak:
+            problems["password"] = weak
         confirm = data.get("password_confirm")
-        if confirm is not None and confirm != data.get("password"):
-            raise ValidationError(FieldProblem("password_mismatch", "The passwords differ."),
-                                  "password_confirm")
+        if confirm is not None and confirm != password:
+            problems["password_confirm"] = [
+                FieldProblem("password_mismatch", "The passwords differ.")]
+        if problems:
+            raise ValidationError(problems)
 
 
 class LoginSchema(Schema):
