@@ -33,7 +33,8 @@ _PATHS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
     )
 )
 # Query parameters a view reads from the URL (nothing else is kept).
-_QUERY = {"plans": ("plan",), "login": ("next",), "verify": ("token",), "reset": ("token",)}
+_QUERY = {"plans": ("plan",), "login": ("next",), "verify": ("token",), "reset": ("token",),
+          "change-plan": ("plan",)}
 _BASE = {"dashboard": "/", "plans": "/plans", "orders": "/orders", "invoices": "/invoices",
          "subscription": "/subscriptions", "account": "/account", "login": "/login",
          "register": "/register", "forgot": "/forgot-password", "verify": "/verify-email",

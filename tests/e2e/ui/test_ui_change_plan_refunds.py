@@ -95,6 +95,30 @@ def test_an_upgrade_shows_todays_charge_is_paid_at_the_gateway_and_switches_the_
     expect(page.locator(".fx-scheduled-change")).to_have_count(0)
 
 
+def test_a_subscriber_choosing_another_plan_is_offered_a_plan_change_not_a_second_plan(
+    stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    username = new_name("pick")
+    register_by_api(stack, username)
+    order = pay_by_api(stack, username, "starter-monthly", paid=True, trial_used=True)
+    sub_id = order["subscription_id"]
+    api, auth = api_as(stack, username)
+
+    def subscriptions() -> list[str]:
+        return [s["id"] for s in api.get("/api/subscriptions/", headers=auth).json()["results"]]
+
+    before = subscriptions()
+    log_in(page, stack, username)
+    page.set_viewport_size(DESKTOP)
+    click(page, "fx-nav-plans")
+    click(page, "fx-choose-pro-monthly")
+    # The plan change for the running subscription, the chosen plan previewed at once.
+    page.wait_for_url(f"{stack.ui_url}/subscriptions/{sub_id}/change-plan?plan=pro-monthly")
+    page.locator(".fx-change-quote .fx-change-today").wait_for()
+    snap(page, tmp_path, "c0-plans-page-to-change-plan")
+    assert subscriptions() == before  # no second subscription was started
+
+
 def test_a_downgrade_is_scheduled_for_the_period_end_shown_and_cancelled(
     stack: Stack, page: Any, tmp_path: Path
 ) -> None:

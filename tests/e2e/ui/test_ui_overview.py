@@ -100,7 +100,8 @@ def test_checkout_states_todays_charge_tax_period_and_trial_and_shows_the_choice
     summary.get_by_text("今天收費 NT$990").wait_for()
     summary.get_by_text("含 5% 營業稅 NT$47").wait_for()
     summary.get_by_text(re.compile(r"免費試用 \d+ 天，至 \d{4}-\d{2}-\d{2} 止")).wait_for()
-    summary.get_by_text(re.compile("信用卡定期定額：之後每月由綠界自動以此卡扣款 NT\\$990")
+    # In the trial a card payment is a one-off: ECPay's agreement would charge at once.
+    summary.get_by_text(re.compile("試用期間的信用卡付款為單次付款；定期定額於試用結束後")
                         ).wait_for()
     page.locator(".fx-method button", has_text="ATM 轉帳").click()  # no card: renewal orders
     summary.get_by_text(re.compile("之後每月到期前會產生 NT\\$990 的續訂訂單")).wait_for()

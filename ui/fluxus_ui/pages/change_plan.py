@@ -52,6 +52,9 @@ class ChangePlanView(View):
         parts.append(pn.FlexBox(*[self._card(sub, p) for p in others], flex_wrap="wrap",
                                 gap="12px", sizing_mode="stretch_width"))
         parts.append(self.quote_area)
+        chosen = next((p for p in others if p.slug == params.get("plan")), None)
+        if chosen is not None:  # came from the plans page: the plan the customer picked there
+            self.app.spawn(self._preview, sub, chosen)
         return self._page(parts)
 
     def _page(self, parts: list[Any]) -> pn.Column:

@@ -33,8 +33,10 @@ class PlansView(View):
             cards = pn.FlexBox(*[self._card(p) for p in plans], flex_wrap="wrap",
                                gap="12px", sizing_mode="stretch_width")
         chosen = next((p for p in plans if p.slug == params.get("plan")), None)
-        if chosen is not None and self.app.auth.logged_in:
-            await self._open_checkout(chosen)  # a bookmark, or back from logging in
+        # A bookmark, or back from logging in: check out, or change plan for a subscriber.
+        if (chosen is not None and self.app.auth.logged_in
+                and not await self._send_to_plan_change(chosen)):
+            await self._open_checkout(chosen)
         return pn.Column(heading(self.t("plans.title")), cards, self.checkout_area,
                          sizing_mode="stretch_width", css_classes=["fx-page-plans"])
 
@@ -63,7 +65,22 @@ class PlansView(View):
             # After logging in the visitor comes back to this plan's checkout.
             self.app.navigate("login", next=url_for("plans", {"plan": plan.slug}))
             return
-        self.app.navigate("plans", plan=plan.slug)  # its own URL: refresh keeps the checkout
+        self.app.spawn(self._choose_as_customer, plan)
+
+    async def _choose_as_customer(self, plan: Plan) -> None:
+        if not await self._send_to_plan_change(plan):
+            self.app.navigate("plans", plan=plan.slug)  # its own URL: refresh keeps checkout
+
+    async def _send_to_plan_change(self, plan: Plan) -> bool:
+        """One subscription per customer is the normal state: a subscriber choosing another
+        plan changes plan (with proration) instead of buying a second subscription (the API
+        still allows two, for multi-workspace customers)."""
+        await self.app.guarded(self.app.billing.load_account)
+        current = self.app.billing.changeable_subscription()
+        if current is None or current.plan_id == plan.id:
+            return False
+        self.app.navigate("change-plan", subscription_id=current.id, plan=plan.slug)
+        return True
 
     async def _open_checkout(self, plan: Plan) -> None:
         await self.app.guarded(self.app.billing.load_account)  # for the one-trial rule

@@ -116,6 +116,12 @@ class BillingStore(param.Parameterized):
         """A new payment attempt at `order` (its own MerchantTradeNo), as a gateway form."""
         return await self.client.checkout_form(order.id)
 
+    def changeable_subscription(self) -> Subscription | None:
+        """The customer's active subscription a plan change applies to (the API lists the
+        newest first), if they have one that is not ending."""
+        return next((s for s in self.subscriptions
+                     if s.status == "active" and not s.cancel_at_period_end), None)
+
     def subscription(self, subscription_id: str) -> Subscription | None:
         return next((s for s in self.subscriptions if s.id == subscription_id), None)
 
