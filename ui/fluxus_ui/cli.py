@@ -13,7 +13,12 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
 
     from fluxus_ui.app import create_view
     from fluxus_ui.routes import SERVED
-    from fluxus_ui.server import headers_transform, security_headers, session_routes
+    from fluxus_ui.server import (
+        headers_transform,
+        nested_static_routes,
+        security_headers,
+        session_routes,
+    )
     from fluxus_ui.session import COOKIE_NAME, SessionCookieProvider
     from services.core.config import get_settings
     from services.core.metrics_runtime import start_metrics_server
@@ -43,6 +48,7 @@ def serve(port: int, address: str, *, show_url: bool = True) -> None:
     )
     server._tornado.transforms.append(
         headers_transform(security_headers(settings.ecpay_gateway_url)))
+    server._tornado.add_handlers(r".*", nested_static_routes())
     server.start()
     server.io_loop.start()
 

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tornado.httputil import HTTPHeaders
-from tornado.web import OutputTransform, RequestHandler
+from tornado.web import OutputTransform, RedirectHandler, RequestHandler
 
 from fluxus_ui.routes import safe_next
 from fluxus_ui.session import COOKIE_NAME, VAULT, SessionVault, cookie_options, sign
@@ -71,5 +71,17 @@ class SessionCookieHandler(RequestHandler):
         self.redirect(safe_next(self.get_query_argument("next", "/")), status=303)
 
 
+# Panel writes its stylesheets' URLs relative to the page ("static/extensions/…"), so a page
+# at a nested URL (/subscriptions/<id>, /staff/customers/<id>) asks for them under its own
+# path and gets 404s (the page then loses Panel's theme). Send those to the one static root.
+NESTED_STATIC = r"/(?:[^/]+/)+static/(.*)"
+
+
 def session_routes(secure: bool) -> list[tuple[str, Any, dict[str, Any]]]:
     return [(r"/session/([A-Za-z0-9_-]{16,64})", SessionCookieHandler, {"secure": secure})]
+
+
+def nested_static_routes() -> list[tuple[str, Any, dict[str, Any]]]:
+    """Ahead of Bokeh's own routes (its per-page static handler answers those paths 404):
+    install with `Application.add_handlers`, which puts them before the catch-all."""
+    return [(NESTED_STATIC, RedirectHandler, {"url": "/static/{0}", "permanent": False})]

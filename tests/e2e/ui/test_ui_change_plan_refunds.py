@@ -117,6 +117,10 @@ def test_a_subscriber_choosing_another_plan_is_offered_a_plan_change_not_a_secon
     page.locator(".fx-change-quote .fx-change-today").wait_for()
     snap(page, tmp_path, "c0-plans-page-to-change-plan")
     assert subscriptions() == before  # no second subscription was started
+    # Panel asks for its stylesheets relative to this nested URL: they must load (the theme).
+    css = httpx.get(f"{stack.ui_url}/subscriptions/{sub_id}/static/extensions/panel/css/"
+                    "button.css?v=1", follow_redirects=True)
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
 
 
 def test_a_downgrade_is_scheduled_for_the_period_end_shown_and_cancelled(
