@@ -34,6 +34,8 @@ class AccountView(View):
         })
 
         async def save(_event: Any) -> None:
+            # The last save's "saved" must not stand above this one's refusal.
+            self.app.shell.clear_messages()
             changes = {name: profile.value(name) for name, _ in PROFILE_FIELDS}
             saved = await self.app.guarded(
                 lambda: self.app.client.update_user(user.id, **changes),
@@ -57,6 +59,7 @@ class AccountView(View):
         form = InvoiceForm(self.t, user.invoice, user.email, prefix="fx-inv")
 
         async def save(_event: Any) -> None:
+            self.app.shell.clear_messages()
             form.clear()
             saved = await self.app.guarded(
                 lambda: self.app.client.update_user(user.id,
@@ -88,6 +91,7 @@ class AccountView(View):
         })
 
         async def change(_event: Any) -> None:
+            self.app.shell.clear_messages()
             done = await self.app.guarded(
                 lambda: self._change_password(form.value("old_password"), form.value("password")),
                 on_error=lambda exc: form.show(exc.field_errors(self.t),

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
 
 import panel as pn
+import param
 
 from fluxus_ui.errors import ApiError
 from fluxus_ui.pages import View
 from fluxus_ui.template import button, esc, heading
+
+
+class SubmitPasswordInput(pn.widgets.PasswordInput):
+    """A password box whose Enter key submits its form like a TextInput's: Panel gives only
+    TextInput ``enter_pressed``, but Bokeh's input sends ``value_submit`` for both."""
+
+    enter_pressed = param.Event(doc="Enter was pressed in the box.")
+
+    _rename: ClassVar[dict[str, str | None]] = {"enter_pressed": None}
+
+    def _get_model(self, doc: Any, root: Any = None, parent: Any = None,
+                   comm: Any = None) -> Any:
+        model = super()._get_model(doc, root, parent, comm)
+        self._register_events("value_submit", model=model, doc=doc, comm=comm)
+        return model
+
+    def _process_event(self, event: Any) -> None:
+        if event.event_name == "value_submit":
+            self.value = event.value
+            self.enter_pressed = True
 
 
 class FieldForm:
@@ -47,9 +69,17 @@ class FieldForm:
     def value(self, name: str) -> str:
         return str(self.fields[name].value or "")
 
+    def submit_on_enter(self, submit: Callable[[Any], Awaitable[None]],
+                        spawn: Callable[..., None]) -> None:
+        """Enter in any of the form's boxes does what its button does."""
+        for widget in self.fields.values():
+            if "enter_pressed" in widget.param:
+                widget.param.watch(lambda _e: spawn(submit, None), "enter_pressed")
+
 
 # API field names that a form shows under another input.
-_ALIASES = {"login": "username", "email_or_username": "username", "new_password": "password"}
+_ALIASES = {"login": "username", "email_or_username": "username", "new_password": "password",
+            "password_confirm": "password2"}
 
 
 def _column(title: str, form: FieldForm, *extra: Any) -> pn.Column:
@@ -65,12 +95,15 @@ class LoginView(View):
         form = FieldForm({
             "username": pn.widgets.TextInput(name=self.t("login.login"), css_classes=["fx-login"],
                                              sizing_mode="stretch_width"),
-            "password": pn.widgets.PasswordInput(name=self.t("login.password"),
-                                                 css_classes=["fx-password"],
-                                                 sizing_mode="stretch_width"),
+            "password": SubmitPasswordInput(name=self.t("login.password"),
+                                            css_classes=["fx-password"],
+                                            sizing_mode="stretch_width"),
         })
 
         async def submit(_event: Any) -> None:
+            # An earlier action's banner ("password changed") must not stand beside this one's
+            # refusal.
+            self.app.shell.clear_messages()
             missing = {n: self.t("error.required") for n in form.fields if not form.value(n)}
             if missing:
                 form.show(missing)
@@ -88,6 +121,7 @@ class LoginView(View):
             if user is not None:
                 await self.app.after_sign_in()
 
+        form.submit_on_enter(submit, self.app.spawn)
         go = button(self.t("login.submit"), submit, "primary", name="login-submit")
         signup = button(self.t("nav.register"), lambda _e: self.app.navigate("register"),
                         "light", name="to-register")
@@ -108,29 +142,33 @@ class RegisterView(View):
         form = FieldForm({
             "username": text("register.username", "fx-username"),
             "email": text("register.email", "fx-email"),
-            "password": text("register.password", "fx-password", pn.widgets.PasswordInput),
-            "password2": text("register.password2", "fx-password2", pn.widgets.PasswordInput),
+            "password": text("register.password", "fx-password", SubmitPasswordInput),
+            "password2": text("register.password2", "fx-password2", SubmitPasswordInput),
         })
 
         async def submit(_event: Any) -> None:
-            missing = {n: self.t("error.required") for n in form.fields if not form.value(n)}
-            if missing:
-                form.show(missing)
-                return
-            if form.value("password") != form.value("password2"):
-                form.show({"password2": self.t("error.password_mismatch")})
-                return
+            self.app.shell.clear_messages()
             form.clear()
+            # The API checks everything (the confirmation too) and answers every problem at
+            # once; an empty box only reads better as "required" than as the API's wording.
+            # An empty box never registers: the API refuses it, so the call is always made.
+            missing = {n: self.t("error.required") for n in form.fields if not form.value(n)}
+
+            def refused(exc: ApiError) -> None:
+                form.show({**exc.field_errors(self.t), **missing},
+                          "" if exc.errors else exc.message)
+
             user = await self.app.guarded(
                 lambda: self.app.auth.register(
-                    form.value("username"), form.value("email"), form.value("password")
+                    form.value("username"), form.value("email"), form.value("password"),
+                    form.value("password2"),
                 ),
-                on_error=lambda exc: form.show(exc.field_errors(self.t),
-                                               "" if exc.errors else exc.message),
+                on_error=refused,
             )
             if user is not None:
                 await self.app.go("login")
                 self.app.shell.flash(self.t("register.done"), "success")
 
+        form.submit_on_enter(submit, self.app.spawn)
         go = button(self.t("register.submit"), submit, "primary", name="register-submit")
         return _column(self.t("register.title"), form, go)

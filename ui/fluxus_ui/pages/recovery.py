@@ -11,7 +11,7 @@ import panel as pn
 
 from fluxus_ui.errors import ApiError
 from fluxus_ui.pages import View
-from fluxus_ui.pages.auth import FieldForm
+from fluxus_ui.pages.auth import FieldForm, SubmitPasswordInput
 from fluxus_ui.routes import url_for
 from fluxus_ui.template import button, esc, heading, html_pane
 
@@ -31,6 +31,7 @@ class ForgotView(View):
             sizing_mode="stretch_width")})
 
         async def send(_event: Any) -> None:
+            self.app.shell.clear_messages()
             if not form.value("email"):
                 form.show({"email": self.t("error.required")})
                 return
@@ -43,6 +44,7 @@ class ForgotView(View):
                 # The same answer for any address: it must not tell who has an account.
                 self.app.shell.flash(self.t("recover.sent"), "success")
 
+        form.submit_on_enter(send, self.app.spawn)
         return _page(self.t("recover.forgot_title"),
                      html_pane(f"<p class='muted'>{esc(self.t('recover.forgot_intro'))}</p>"),
                      *form.layout(),
@@ -63,15 +65,16 @@ class ResetView(View):
         if not token:
             return self._bad_link()
         form = FieldForm({
-            "password": pn.widgets.PasswordInput(name=self.t("acct.new_password"),
-                                                 css_classes=["fx-reset-password"],
-                                                 sizing_mode="stretch_width"),
-            "password2": pn.widgets.PasswordInput(name=self.t("register.password2"),
-                                                  css_classes=["fx-reset-password2"],
-                                                  sizing_mode="stretch_width"),
+            "password": SubmitPasswordInput(name=self.t("acct.new_password"),
+                                            css_classes=["fx-reset-password"],
+                                            sizing_mode="stretch_width"),
+            "password2": SubmitPasswordInput(name=self.t("register.password2"),
+                                             css_classes=["fx-reset-password2"],
+                                             sizing_mode="stretch_width"),
         })
 
         async def submit(_event: Any) -> None:
+            self.app.shell.clear_messages()
             if not form.value("password"):
                 form.show({"password": self.t("error.required")})
                 return
@@ -90,6 +93,7 @@ class ResetView(View):
                 await self.app.go("login", replace=True)
                 self.app.shell.flash(self.t("recover.reset_done"), "success")
 
+        form.submit_on_enter(submit, self.app.spawn)
         return _page(self.t("recover.reset_title"), *form.layout(),
                      button(self.t("recover.reset_submit"), submit, "primary",
                             name="reset-submit"), css="fx-page-reset")

@@ -51,8 +51,10 @@ class AuthStore(param.Parameterized):
         self.user = user
         return user
 
-    async def register(self, username: str, email: str, password: str) -> User:
-        return await self.client.register(username.strip(), email.strip(), password)
+    async def register(self, username: str, email: str, password: str,
+                       password_confirm: str | None = None) -> User:
+        return await self.client.register(username.strip(), email.strip(), password,
+                                          password_confirm)
 
     async def logout(self) -> None:
         try:
