@@ -265,14 +265,17 @@ class ApiClient:
 
     async def create_order(
         self, subscription_id: str, payment_method: str, idempotency_key: str | None = None,
-        invoice: dict[str, Any] | None = None,
+        invoice: dict[str, Any] | None = None, coupon_code: str | None = None,
     ) -> Order:
-        """`invoice`: this order's e-invoice details; None keeps the account's."""
+        """`invoice`: this order's e-invoice details; None keeps the account's. `coupon_code`
+        is redeemed on the subscription before the order is priced."""
         key = idempotency_key or uuid.uuid4().hex
         payload: dict[str, Any] = {"subscription_id": subscription_id,
                                    "payment_method": payment_method}
         if invoice is not None:
             payload["invoice"] = invoice
+        if coupon_code:
+            payload["coupon_code"] = coupon_code
         _, body = await self._call(
             "POST", "/api/orders/", json=payload, headers={"Idempotency-Key": key}
         )

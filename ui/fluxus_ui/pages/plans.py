@@ -17,6 +17,7 @@ from fluxus_ui.stores.checkout_terms import terms
 from fluxus_ui.template import ScrollIntoView, button, esc, heading, html_pane
 
 METHODS = ("credit_card", "atm", "cvs", "barcode")
+COUPON_REFUSALS = ("coupon_unknown", "coupon_expired", "coupon_exhausted", "coupon_not_for_plan")
 
 
 class PlansView(View):
@@ -93,6 +94,10 @@ class PlansView(View):
             value="credit_card", css_classes=["fx-method"], button_type="light",
             sizing_mode="stretch_width",
         )
+        self.coupon = pn.widgets.TextInput(name=self.t("plans.coupon"), max_length=40,
+                                           css_classes=["fx-coupon"], width=240)
+        self.coupon_error = html_pane("", css_classes=["fx-error-coupon"],
+                                      styles={"color": "#b42318", "font-size": "13px"})
         go: pn.widgets.Button = button(
             self.t("plans.checkout"), lambda _e: self.app.spawn(self._checkout, plan, method, go),
             "success", name="checkout",
@@ -108,11 +113,15 @@ class PlansView(View):
             ScrollIntoView(),
             heading(f"{plan.name} — {money(plan.price, plan.currency)}"),
             summary,
-            html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, invoice.layout(), go,
+            html_pane(f"<b>{esc(self.t('plans.method'))}</b>"), method, invoice.layout(),
+            self.coupon, self.coupon_error, go,
         ]
 
     def _refused(self, exc: ApiError) -> None:
         if self.invoice.takes(exc):
+            return
+        if exc.code in COUPON_REFUSALS:  # said beside the code the customer typed
+            self.coupon_error.object = esc(self.t(f"coupon.{exc.code}"))
             return
         if exc.code == "already_subscribed":
             self.app.shell.flash(self.t("plans.already"), "warning")
@@ -122,9 +131,12 @@ class PlansView(View):
     async def _checkout(self, plan: Plan, method: pn.widgets.Widget, go: Any) -> None:
         go.disabled = True
         self.checkout_area.loading = True
+        self.coupon_error.object = ""
+        code = str(self.coupon.value_input or self.coupon.value or "").strip() or None
         try:
             result = await self.app.guarded(
-                lambda: self.app.billing.checkout(plan, method.value, self.invoice.choice()),
+                lambda: self.app.billing.checkout(plan, method.value, self.invoice.choice(),
+                                                  coupon_code=code),
                 on_error=self._refused,
             )
         finally:
@@ -132,7 +144,11 @@ class PlansView(View):
         if result is None:
             go.disabled = False
             return
-        _order, form = result
+        order, form = result
+        if form is None:  # the coupon (or credit) paid it all: no gateway
+            await self.app.go("orders", order_id=order.id)
+            self.app.shell.flash(self.t("plans.paid_without_gateway"), "success")
+            return
         self.checkout_area.objects = [
             html_pane(f"<p>{esc(self.t('plans.redirecting'))}</p>"),
             GatewayRedirect.for_form(form, self.t("plans.continue")),

@@ -92,9 +92,11 @@ class BillingStore(param.Parameterized):
         return await self.client.me()
 
     async def checkout(
-        self, plan: Plan, payment_method: str, invoice: InvoicePreference | None = None
-    ) -> tuple[Order, CheckoutForm]:
-        """Subscribe (or reuse the pending subscription), order, and get the gateway form.
+        self, plan: Plan, payment_method: str, invoice: InvoicePreference | None = None,
+        coupon_code: str | None = None,
+    ) -> tuple[Order, CheckoutForm | None]:
+        """Subscribe (or reuse the pending subscription), order, and get the gateway form —
+        None when the order needs no gateway (a coupon or credit covered all of it).
 
         `invoice` is this order's e-invoice choice; None leaves the account's.
         """
@@ -105,10 +107,12 @@ class BillingStore(param.Parameterized):
         body = invoice.to_order_json() if invoice is not None else None
         # Another invoice choice is another request: the API would replay the first order,
         # with the first choice, under the same key.
-        choice = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        choice = json.dumps([body, coupon_code], sort_keys=True, ensure_ascii=False)
         key = self._checkout_keys.setdefault((sub.id, payment_method, choice), uuid.uuid4().hex)
         order = await self.client.create_order(sub.id, payment_method, idempotency_key=key,
-                                               invoice=body)
+                                               invoice=body, coupon_code=coupon_code)
+        if order.status == "completed":
+            return order, None
         form = await self.client.checkout_form(order.id)
         return order, form
 
