@@ -212,8 +212,11 @@ class ApiClient:
     async def request_password_reset(self, email: str) -> None:
         await self._call("POST", "/api/auth/password-reset/", auth=False, json={"email": email})
 
-    async def reset_password(self, token: str, password: str) -> None:
+    async def reset_password(self, token: str, password: str,
+                             password_confirm: str | None = None) -> None:
         payload = {"token": token, "password": password}
+        if password_confirm is not None:
+            payload["password_confirm"] = password_confirm
         await self._call("POST", "/api/auth/password-reset/confirm/", auth=False, json=payload)
 
     async def users(self, page: int = 1, page_size: int = 50, search: str = "") -> Page[User]:

@@ -1,4 +1,5 @@
-"""Registration answers every problem of a form at once, not one batch per attempt."""
+"""Registration and password reset answer every problem of a form at once, not one batch per
+attempt."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def test_a_good_form_still_registers(client: FlaskClient) -> None:
         "username": "meimei", "email": "meimei@example.tw", "password": "blue-Kettle-42",
         "password_confirm": "blue-Kettle-42"})
     assert response.status_code == 202, response.get_json()
+
+
+def test_a_reset_answers_the_password_rules_and_the_confirmation_together(
+    client: FlaskClient,
+) -> None:
+    body = assert_envelope(client.post("/api/auth/password-reset/confirm/", json={
+        "token": "a-link-token", "password": "12345678", "password_confirm": "1234567"}), 422)
+    assert "password_only_digits" in body["error_codes"]["password"]
+    assert body["error_codes"]["password_confirm"] == ["password_mismatch"]

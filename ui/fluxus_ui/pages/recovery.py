@@ -75,20 +75,19 @@ class ResetView(View):
 
         async def submit(_event: Any) -> None:
             self.app.shell.clear_messages()
-            if not form.value("password"):
-                form.show({"password": self.t("error.required")})
-                return
-            if form.value("password") != form.value("password2"):
-                form.show({"password2": self.t("error.password_mismatch")})
-                return
             form.clear()
+            # The API checks the confirmation too and answers every problem at once; an
+            # empty box never resets (the API refuses it), so the call is always made.
+            missing = {n: self.t("error.required") for n in form.fields if not form.value(n)}
 
             def refused(exc: ApiError) -> None:
                 general = "" if exc.errors else self.t("recover.link_invalid")
-                form.show(exc.field_errors(self.t) if exc.status == 422 else {}, general)
+                form.show({**(exc.field_errors(self.t) if exc.status == 422 else {}),
+                           **missing}, general)
 
-            done = await self.app.guarded(lambda: self._reset(token, form.value("password")),
-                                          on_error=refused)
+            done = await self.app.guarded(
+                lambda: self._reset(token, form.value("password"), form.value("password2")),
+                on_error=refused)
             if done:
                 await self.app.go("login", replace=True)
                 self.app.shell.flash(self.t("recover.reset_done"), "success")
@@ -98,8 +97,8 @@ class ResetView(View):
                      button(self.t("recover.reset_submit"), submit, "primary",
                             name="reset-submit"), css="fx-page-reset")
 
-    async def _reset(self, token: str, password: str) -> bool:
-        await self.app.client.reset_password(token, password)
+    async def _reset(self, token: str, password: str, confirm: str) -> bool:
+        await self.app.client.reset_password(token, password, confirm)
         return True
 
     def _bad_link(self) -> pn.Column:

@@ -39,12 +39,16 @@ class RegisterSchema(ProfileSchema):
                                  email=str(data.get("email") or ""))
         if weak:
             problems["password"] = weak
-        confirm = data.get("password_confirm")
-        if confirm is not None and confirm != password:
-            problems["password_confirm"] = [
-                FieldProblem("password_mismatch", "The passwords differ.")]
+        problems |= _mismatch(data, password)
         if problems:
             raise ValidationError(problems)
+
+
+def _mismatch(data: dict[str, object], password: str) -> dict[str, list[str]]:
+    confirm = data.get("password_confirm")
+    if confirm is None or confirm == password:
+        return {}
+    return {"password_confirm": [FieldProblem("password_mismatch", "The passwords differ.")]}
 
 
 class LoginSchema(Schema):
@@ -87,3 +91,18 @@ class EmailSchema(Schema):
 class PasswordResetConfirmSchema(Schema):
     token = Text(200, min_length=1, required=True)
     password = Text(128, min_length=1, required=True, load_only=True)
+    password_confirm = Text(128, load_only=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def passwords_match(self, data: dict[str, object], **_kwargs: object) -> None:
+        """The rules that need no account and the confirmation in one answer; the use case
+        checks similarity to the account's names once the token names it."""
+        password = data.get("password")
+        if not isinstance(password, str):
+            return
+        problems = _mismatch(data, password)
+        weak = password_problems(password)
+        if weak:
+            problems["password"] = weak
+        if problems:
+            raise ValidationError(problems)
