@@ -33,6 +33,9 @@ PRODUCTION_GATEWAY_URL = "https://payment.ecpay.com.tw"
 # ECPay's public stage e-invoice account (a separate merchant from the payment one; shared by
 # everyone, so never accepted in production).
 EINVOICE_STAGE_MERCHANT_ID = "2000132"
+# ECPay's stage has no card check code (QueryTrade does not work there); the simulator and
+# development use this public one, which production refuses.
+SIM_CREDIT_CHECK_CODE = "59997889"
 EINVOICE_STAGE_HASH_KEY = "ejCk326UnaZWKisg"
 EINVOICE_STAGE_HASH_IV = "q9jcZX8Ib9LM8wYk"
 EINVOICE_STAGE_URL = "https://einvoice-stage.ecpay.com.tw"
@@ -43,6 +46,8 @@ EINVOICE_STAGE_URL = "https://einvoice-stage.ecpay.com.tw"
 # empty component checks them all.
 _ECPAY = ("FLUXUS_ECPAY_MERCHANT_ID", "FLUXUS_ECPAY_HASH_KEY", "FLUXUS_ECPAY_HASH_IV")
 _EINVOICE = ("FLUXUS_EINVOICE_MERCHANT_ID", "FLUXUS_EINVOICE_HASH_KEY", "FLUXUS_EINVOICE_HASH_IV")
+# Only the worker refunds cards (CreditDetail QueryTrade needs the merchant's check code).
+_CARD_CHECK = "FLUXUS_ECPAY_CREDIT_CHECK_CODE"
 _DB, _REDIS = "FLUXUS_DATABASE_URL", "FLUXUS_REDIS_URL"
 _JWT, _DATA_KEY = "FLUXUS_JWT_SECRET", "FLUXUS_DATA_ENCRYPTION_KEY"
 _SMTP = ("FLUXUS_SMTP_USERNAME", "FLUXUS_SMTP_PASSWORD")
@@ -52,7 +57,7 @@ COMPONENT_CREDENTIALS: dict[str, frozenset[str]] = {
     # (payment data encrypted) and enqueued; a buyer's allowance consent is verified with
     # the e-invoice keys.
     "payment": frozenset({_DB, _REDIS, _JWT, _DATA_KEY, *_ECPAY, *_EINVOICE}),
-    "worker": frozenset({_DB, _REDIS, _DATA_KEY, *_ECPAY, *_EINVOICE, *_SMTP}),
+    "worker": frozenset({_DB, _REDIS, _DATA_KEY, *_ECPAY, _CARD_CHECK, *_EINVOICE, *_SMTP}),
     "scheduler": frozenset({_DB, _REDIS}),
     "operator": frozenset({_DB}),
     "renewal": frozenset({_DB, _REDIS}),  # `fluxus renew`, in the CronJobs the operator makes
@@ -126,6 +131,11 @@ class Settings:
     ecpay_hash_iv: str = _setting(
         STAGE_HASH_IV, "FLUXUS_ECPAY_HASH_IV", "ECPay HashIV", secret=True,
         production_required=True,
+    )
+    ecpay_credit_check_code: str = _setting(
+        SIM_CREDIT_CHECK_CODE, "FLUXUS_ECPAY_CREDIT_CHECK_CODE",
+        "ECPay card check code (vendor dashboard: 信用卡收單 → 信用卡授權資訊); card refunds ask"
+        " QueryTrade with it (worker only)", secret=True, production_required=True,
     )
     ecpay_gateway_url: str = _setting(
         STAGE_GATEWAY_URL, "FLUXUS_ECPAY_GATEWAY_URL",
@@ -287,6 +297,10 @@ class Settings:
                 problems.append(f"{env} must be set")
             elif getattr(self, name) in (STAGE_MERCHANT_ID, STAGE_HASH_KEY, STAGE_HASH_IV):
                 problems.append(f"{env} is ECPay's public stage value; set the production one")
+        # Card refunds run in the worker; the component filter above drops this elsewhere.
+        if self.ecpay_credit_check_code in ("", SIM_CREDIT_CHECK_CODE):
+            problems.append("FLUXUS_ECPAY_CREDIT_CHECK_CODE must be set to the merchant's card"
+                            " check code (card refunds cannot ask ECPay without it)")
         if self.einvoice_enabled:
             stage = (EINVOICE_STAGE_MERCHANT_ID, EINVOICE_STAGE_HASH_KEY, EINVOICE_STAGE_HASH_IV)
             for name in ("einvoice_merchant_id", "einvoice_hash_key", "einvoice_hash_iv"):

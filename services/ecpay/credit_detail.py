@@ -7,20 +7,22 @@ By state: 已授權 → N; 要關帳 → full refund E then N, partial R; 已關
 
 Self-contained on purpose (no Fluxus core imports): its own errors, its own clock argument.
 
-QueryTrade: ECPay's `CreditDetail/QueryTrade/V2` is keyed by the card authorization
-(`CreditRefundId` = gwsr, `CreditAmount`, `CreditCheckCode` from the vendor dashboard) and
-answers JSON `{"RtnMsg", "RtnValue": {"TradeID", "amount", "clsamt", "authtime", "status",
-"close_data": [...]}}` [sdk]. Fluxus keeps no gwsr or check code for one-time card payments,
-so this client (and the simulator) also send `MerchantTradeNo` and `TradeNo`, signed: the
-real gateway's acceptance of that form is unverified (REFERENCE §13 item 12 — stage cannot
-refund or query card details either); check on production before relying on it.
+QueryTrade (查詢信用卡單筆明細, docs ?p=2894 zh / ?p=16589 en, REFERENCE §7) is keyed by the
+card authorization, not the order: `MerchantID`, `CreditRefundId` (the `gwsr` ReturnURL carries
+when the checkout sent `NeedExtraPaidInfo=Y`), `CreditAmount` (the authorized amount),
+`CreditCheckCode` (the merchant's check code from the vendor dashboard) and `CheckMacValue`;
+no TimeStamp, no trade numbers. It answers JSON `{"RtnMsg", "RtnValue": {"TradeID", "amount",
+"clsamt", "authtime", "status", "close_data": [{"status", "amount", "sno", ...}]}}`; `RtnMsg`
+is empty on success, else error_Stop / error_nopay / error. The zh page lists 要關帳 (capture
+requested) only as a `close_data` status, so that is where it is read. Stage cannot answer
+this API (no real authorizations): the form follows the documentation, unproven on production.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -49,6 +51,9 @@ STATE_CAPTURED = "已關帳"
 STATE_DROPPED = "已放棄"
 STATE_CANCELLED = "已取消"
 STATE_OPERATION_CANCELLED = "操作取消"
+# The statuses doc 2894 lists for a `close_data` entry; anything else there is not a state.
+CLOSE_STATES = (STATE_CAPTURE_REQUESTED, STATE_CAPTURED, STATE_CANCELLED,
+                STATE_OPERATION_CANCELLED)
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 CAPTURE_WINDOW = (time(20, 15), time(20, 30))
@@ -122,15 +127,26 @@ class CardTrade:
         if not isinstance(value, dict):
             raise CreditDetailBadAnswer(f"QueryTrade answer has no RtnValue: {data!r:.200}")
         try:
+            operations = tuple(value.get("close_data") or ())
             return cls(
                 trade_id=str(value.get("TradeID", "")),
-                state=str(value["status"]),
+                state=_state(str(value["status"]), operations),
                 amount=int(value["amount"]),
                 close_amount=int(value.get("clsamt") or 0),
-                operations=tuple(value.get("close_data") or ()),
+                operations=operations,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CreditDetailBadAnswer(f"QueryTrade answer unreadable: {value!r:.200}") from exc
+
+
+def _state(status: str, operations: tuple[Any, ...]) -> str:
+    """An authorization whose latest documented close entry is 要關帳 waits for the capture
+    batch: the top-level status alone (已授權) would hide that."""
+    closes = [str(op.get("status", "")) for op in operations if isinstance(op, dict)]
+    documented = [close for close in closes if close in CLOSE_STATES]
+    if status == STATE_AUTHORIZED and documented and documented[-1] == STATE_CAPTURE_REQUESTED:
+        return STATE_CAPTURE_REQUESTED
+    return status
 
 
 def plan_refund(trade: CardTrade, amount: int) -> tuple[str, ...]:
@@ -166,8 +182,8 @@ def _form_body(body: str) -> dict[str, str]:
 
 
 class CreditDetailClient:
-    """DoAction and QueryTrade for one merchant. ``now`` must be the real time (ECPay checks
-    TimeStamp); no retries here: the caller's saga decides when to try again."""
+    """DoAction and QueryTrade for one merchant; no retries here: the caller's saga decides
+    when to try again. ``credit_check_code`` is only needed for QueryTrade."""
 
     def __init__(
         self,
@@ -178,14 +194,14 @@ class CreditDetailClient:
         *,
         http: httpx.Client | None = None,
         timeout: float = 10.0,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        credit_check_code: str = "",
     ) -> None:
         self.gateway_url = gateway_url.rstrip("/")
         self.merchant_id = merchant_id
         self._keys = (hash_key, hash_iv)
         self._http = http or httpx.Client(timeout=timeout)
         self._owns_http = http is None
-        self._now = now
+        self._check_code = credit_check_code
 
     def close(self) -> None:
         if self._owns_http:
@@ -212,28 +228,27 @@ class CreditDetailClient:
             )
         return response.text
 
-    def _base(self, merchant_trade_no: str, trade_no: str) -> dict[str, str]:
-        return {
+    def query_trade(self, credit_refund_id: str, credit_amount: int) -> CardTrade:
+        """The card authorization ``credit_refund_id`` (its gwsr) of ``credit_amount``."""
+        if not self._check_code:
+            raise CreditDetailRefused("QueryTrade", "", "no CreditCheckCode configured")
+        params = {
             "MerchantID": self.merchant_id,
-            "MerchantTradeNo": merchant_trade_no,
-            "TradeNo": trade_no,
-            "TimeStamp": str(int(self._now().timestamp())),
+            "CreditRefundId": credit_refund_id,
+            "CreditAmount": str(credit_amount),
+            "CreditCheckCode": self._check_code,
         }
-
-    def query_trade(self, merchant_trade_no: str, trade_no: str) -> CardTrade:
-        body = self._post(QUERY_CARD_TRADE_PATH, self._base(merchant_trade_no, trade_no))
+        body = self._post(QUERY_CARD_TRADE_PATH, params)
         try:
             data = json.loads(body)
         except json.JSONDecodeError:
-            # Refusals come back as `code|message` text.
-            code, _, message = body.partition("|")
-            raise CreditDetailRefused("QueryTrade", code.strip(), message.strip()) from None
+            raise CreditDetailBadAnswer(f"QueryTrade answer is not JSON: {body[:200]}") from None
         if not isinstance(data, dict):
             raise CreditDetailBadAnswer("QueryTrade answer is not a JSON object")
-        if not isinstance(data.get("RtnValue"), dict):
-            raise CreditDetailRefused(
-                "QueryTrade", str(data.get("RtnCode", "")), str(data.get("RtnMsg", ""))
-            )
+        rtn_msg = str(data.get("RtnMsg") or "")
+        if rtn_msg or not isinstance(data.get("RtnValue"), dict):
+            # error_Stop (merchant), error_nopay (no such authorization), error (checks).
+            raise CreditDetailRefused("QueryTrade", rtn_msg or "error", "no RtnValue")
         return CardTrade.from_json(data)
 
     def do_action(
@@ -242,11 +257,13 @@ class CreditDetailClient:
         """One DoAction; returns ECPay's fields, raises ``CreditDetailRefused`` unless RtnCode=1."""
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
-        params = self._base(merchant_trade_no, trade_no) | {
+        params = {
+            "MerchantID": self.merchant_id,
+            "MerchantTradeNo": merchant_trade_no,
+            "TradeNo": trade_no,
             "Action": action,
             "TotalAmount": str(amount),
         }
-        params.pop("TimeStamp")  # DoAction has no TimeStamp field [doc D-9242]
         fields = _form_body(self._post(DO_ACTION_PATH, params))
         # The docs do not say the answer is signed; when it is, it must verify.
         if CHECK_MAC_FIELD in fields and not verify_check_mac_value(fields, *self._keys):

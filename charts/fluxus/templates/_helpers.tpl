@@ -120,10 +120,11 @@ Arg: the component name. Output: a JSON list.
 {{- $ecpay := list "FLUXUS_ECPAY_HASH_KEY" "FLUXUS_ECPAY_HASH_IV" }}
 {{- $einvoice := list "FLUXUS_EINVOICE_HASH_KEY" "FLUXUS_EINVOICE_HASH_IV" }}
 {{- $smtp := list "FLUXUS_SMTP_USERNAME" "FLUXUS_SMTP_PASSWORD" }}
+{{- $cardCheck := "FLUXUS_ECPAY_CREDIT_CHECK_CODE" }}
 {{- $all := dict
       "api" (concat (list $db $redis $jwt $key) $einvoice)
       "payment" (concat (list $db $redis $jwt $key) $ecpay $einvoice)
-      "worker" (concat (list $db $redis $key) $ecpay $einvoice $smtp)
+      "worker" (concat (list $db $redis $key $cardCheck) $ecpay $einvoice $smtp)
       "scheduler" (list $db $redis)
       "operator" (list $db)
       "renewal" (list $db $redis)

@@ -176,6 +176,9 @@ def create_checkout(
         store_expire={ChoosePayment.CVS: CVS_EXPIRE_MINUTES,
                       ChoosePayment.BARCODE: BARCODE_EXPIRE_DAYS}.get(method),
         periodic=periodic,
+        # ReturnURL then carries the card authorization (gwsr, amount, …), which a card
+        # refund's QueryTrade is keyed by (ECPay ?p=2894).
+        need_extra_paid_info=method is ChoosePayment.CREDIT,
     )
     return build_checkout(credentials, checkout, now=clock)
 

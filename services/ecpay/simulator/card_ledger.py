@@ -5,6 +5,10 @@ the daily batch, 20:15 Taipei); N drops an authorization (已放棄), E undoes a
 request, R gives money back from a requested or done capture. With auto-capture on (ECPay's
 usual setting and the simulator's default) a paid card trade starts in 要關帳.
 
+QueryTrade finds a record by its authorization (gwsr) and amount, as ECPay documents (?p=2894).
+Its answer puts 要關帳 only in `close_data` (the top-level `status` stays 已授權), the zh page's
+reading; E leaves an 操作取消 entry, the batch an 已關帳 one.
+
 Where ECPay's behaviour is not documented the simulator takes the harsher reading and says
 so below. Its RtnCodes are its own (ECPay's are not documented); only RtnCode 1 is ECPay's.
 """
@@ -26,6 +30,7 @@ from services.ecpay.credit_detail import (
     STATE_CAPTURE_REQUESTED,
     STATE_CAPTURED,
     STATE_DROPPED,
+    STATE_OPERATION_CANCELLED,
     TAIPEI,
 )
 from services.ecpay.fields import format_trade_date
@@ -87,7 +92,8 @@ class CardRecord:
             "amount": str(self.amount),
             "clsamt": str(self.close_amount),
             "authtime": format_trade_date(self.authorized_at),
-            "status": self.state,
+            # The zh page lists 要關帳 only as a close_data status (harsher reading).
+            "status": STATE_AUTHORIZED if self.state == STATE_CAPTURE_REQUESTED else self.state,
             "close_data": list(self.operations),
         }
 
@@ -137,7 +143,7 @@ class CardLedger:
         ):
             record.state = STATE_CAPTURED
             record.operations.append(
-                self._op("關帳", record.amount - record.refunded, next_batch(requested))
+                self._op(STATE_CAPTURED, record.amount - record.refunded, next_batch(requested))
             )
         return record
 
@@ -161,8 +167,18 @@ class CardLedger:
                 )
                 if self.auto_capture:
                     record.state, record.capture_requested_at = STATE_CAPTURE_REQUESTED, paid_at
+                    record.operations.append(
+                        self._op(STATE_CAPTURE_REQUESTED, record.amount, paid_at))
                 self._records[merchant_trade_no] = record
             return self._settle(record)
+
+    def authorization(self, gwsr: str, amount: str) -> CardRecord:
+        """QueryTrade's look-up: the paid card order whose authorization is ``gwsr`` of
+        exactly ``amount`` (another amount is answered as no such authorization)."""
+        found = [o for o in self.sim.orders() if gwsr and o.gwsr == gwsr]
+        if not found or str(found[0].amount) != amount:
+            raise SimError("error_nopay", "查無該筆交易授權單號 no such authorization")
+        return self.record(found[0].merchant_trade_no, found[0].trade_no)
 
     def _card_order(self, merchant_trade_no: str, trade_no: str) -> SimOrder:
         try:
@@ -186,7 +202,7 @@ class CardLedger:
             if record.state == STATE_CAPTURE_REQUESTED:
                 record.state = STATE_CAPTURED
                 record.operations.append(
-                    self._op("關帳", record.close_amount, self.sim.clock.now())
+                    self._op(STATE_CAPTURED, record.close_amount, self.sim.clock.now())
                 )
             return record
 
@@ -240,7 +256,8 @@ class CardLedger:
         if amount != record.amount:
             raise SimError(RTN_AMOUNT, "關帳金額須等於授權金額 capture the authorized amount")
         record.state, record.capture_requested_at = STATE_CAPTURE_REQUESTED, self.sim.clock.now()
-        record.operations.append(self._op("要關帳", amount, self.sim.clock.now()))
+        record.operations.append(
+            self._op(STATE_CAPTURE_REQUESTED, amount, self.sim.clock.now()))
 
     def _undo_capture(self, record: CardRecord, _order: SimOrder, _amount: int) -> None:
         if record.state != STATE_CAPTURE_REQUESTED:
@@ -250,7 +267,8 @@ class CardLedger:
         if record.refunded:
             raise self._wrong_state(record, ACTION_UNDO_CAPTURE)
         record.state, record.capture_requested_at = STATE_AUTHORIZED, None
-        record.operations.append(self._op("取消", record.amount, self.sim.clock.now()))
+        record.operations.append(
+            self._op(STATE_OPERATION_CANCELLED, record.amount, self.sim.clock.now()))
 
     def _drop(self, record: CardRecord, _order: SimOrder, amount: int) -> None:
         if record.state != STATE_AUTHORIZED:
@@ -285,4 +303,6 @@ class CardLedger:
             if record is None:
                 order = self.sim.get(merchant_trade_no)
                 record = self.record(merchant_trade_no, order.trade_no)
-            return self._settle(record).to_json() | {"refunded": record.refunded}
+            # `state` is the simulator's own view (要關帳 included) for tests and the console.
+            return self._settle(record).to_json() | {"refunded": record.refunded,
+                                                      "state": record.state}

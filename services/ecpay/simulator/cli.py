@@ -14,6 +14,7 @@ from services.core.config import (
     EINVOICE_STAGE_HASH_IV,
     EINVOICE_STAGE_HASH_KEY,
     EINVOICE_STAGE_MERCHANT_ID,
+    SIM_CREDIT_CHECK_CODE,
     STAGE_HASH_IV,
     STAGE_HASH_KEY,
     STAGE_MERCHANT_ID,
@@ -51,6 +52,12 @@ def _parse_bind(bind: str) -> tuple[str, int]:
 @click.option("--merchant-id", default=STAGE_MERCHANT_ID, show_default=True)
 @click.option("--hash-key", default=STAGE_HASH_KEY, show_default=True)
 @click.option("--hash-iv", default=STAGE_HASH_IV, show_default=True)
+@click.option(
+    "--credit-check-code",
+    default=SIM_CREDIT_CHECK_CODE,
+    show_default=True,
+    help="the merchant's card check code CreditDetail/QueryTrade requires",
+)
 @click.option(
     "--retry-interval",
     type=click.FloatRange(min=0.01),
@@ -109,6 +116,7 @@ def ecpay_sim(
     merchant_id: str,
     hash_key: str,
     hash_iv: str,
+    credit_check_code: str,
     retry_interval: float,
     max_deliveries: int,
     barcode_result_delay: float,
@@ -143,6 +151,7 @@ def ecpay_sim(
         retry_interval,
         max_deliveries,
         barcode_result_delay=barcode_result_delay,
+        credit_check_code=credit_check_code,
         einvoice=einvoice,
     )
     app = create_app(config)

@@ -22,7 +22,10 @@ DO_ACTION_REQUIRED = (
     "TotalAmount",
     CHECK_MAC_FIELD,
 )
-QUERY_REQUIRED = ("MerchantID", "MerchantTradeNo", "TradeNo", "TimeStamp", CHECK_MAC_FIELD)
+# QueryTrade/V2 exactly as documented (?p=2894 zh, ?p=16589 en): keyed by the authorization.
+QUERY_FIELDS = frozenset(
+    {"MerchantID", "CreditRefundId", "CreditAmount", "CreditCheckCode", CHECK_MAC_FIELD}
+)
 
 bp = Blueprint("ecpay_credit_detail", __name__)
 control_bp = Blueprint("ecpay_credit_control", __name__, url_prefix="/_sim/credit")
@@ -82,20 +85,35 @@ def do_action() -> Response:
     return Response(_form_body(fields), mimetype="text/html")
 
 
+def _query_form() -> dict[str, str]:
+    """The documented form or RtnMsg `error`; `error_Stop` for another merchant. Extra fields
+    (the old MerchantTradeNo/TradeNo/TimeStamp form) are refused: the harsher reading of a
+    page that lists exactly these five."""
+    form = request.form.to_dict(flat=True)
+    config = ledger().sim.config
+    if set(form) != QUERY_FIELDS or not all(form.values()):
+        raise SimError("error", "fields other than the documented five")
+    if form["MerchantID"] != config.merchant_id:
+        raise SimError("error_Stop", "unknown merchant")
+    if not verify_check_mac_value(form, config.hash_key, config.hash_iv):
+        raise SimError("error", "CheckMacValue")
+    if form["CreditCheckCode"] != config.credit_check_code:
+        raise SimError("error", "CreditCheckCode")
+    return form
+
+
 @bp.post(QUERY_CARD_TRADE_PATH)
 def query_trade() -> Response:
+    """ECPay's JSON: {"RtnMsg": "", "RtnValue": {...}}, or RtnMsg error_Stop / error_nopay /
+    error with an empty RtnValue."""
     try:
-        form = _checked(QUERY_REQUIRED)
-        record = ledger().record(form["MerchantTradeNo"], form["TradeNo"])
+        form = _query_form()
+        record = ledger().authorization(form["CreditRefundId"], form["CreditAmount"])
+        answer: dict[str, object] = {"RtnMsg": "", "RtnValue": record.to_json()}
     except SimError as error:
-        return Response(
-            json.dumps({"RtnCode": error.code, "RtnMsg": error.message}, ensure_ascii=False),
-            mimetype="application/json",
-        )
-    return Response(
-        json.dumps({"RtnMsg": "", "RtnValue": record.to_json()}, ensure_ascii=False),
-        mimetype="application/json",
-    )
+        answer = {"RtnMsg": error.code if error.code.startswith("error") else "error",
+                  "RtnValue": ""}
+    return Response(json.dumps(answer, ensure_ascii=False), mimetype="application/json")
 
 
 @control_bp.errorhandler(SimError)

@@ -19,7 +19,12 @@ from urllib.parse import quote
 import httpx
 
 from services.core.clock import Clock, SystemClock
-from services.core.config import STAGE_HASH_IV, STAGE_HASH_KEY, STAGE_MERCHANT_ID
+from services.core.config import (
+    SIM_CREDIT_CHECK_CODE,
+    STAGE_HASH_IV,
+    STAGE_HASH_KEY,
+    STAGE_MERCHANT_ID,
+)
 from services.ecpay.checkmac import sign
 from services.ecpay.simulator import payloads
 from services.ecpay.simulator.checks import check_checkout, check_query
@@ -56,6 +61,8 @@ class SimConfig:
     max_deliveries: int = DEFAULT_MAX_DELIVERIES
     # Seconds of the simulator clock between a BARCODE payment and its ReturnURL post.
     barcode_result_delay: float = DEFAULT_BARCODE_RESULT_DELAY
+    # The merchant's card check code (vendor dashboard), which QueryTrade requires.
+    credit_check_code: str = SIM_CREDIT_CHECK_CODE
     # The B2C e-invoice account (its own MerchantID and keys, number range, MOF look-ups).
     einvoice: EInvoiceSimConfig = field(default_factory=EInvoiceSimConfig)
 
@@ -147,8 +154,13 @@ class Simulator:
             order.payment_type = payloads.payment_type(method, order)
             order.payment_date = self.clock.now()
             order.status = PAID
-            if order.is_periodic:
-                order.charges.append(self.agreements.new_charge(order, 1, order.payment_date))
+            if method == "Credit":
+                # Every card authorization has its serial (gwsr); an agreement's first charge
+                # is the checkout's authorization.
+                first = self.agreements.new_charge(order, 1, order.payment_date)
+                order.gwsr, order.auth_code = first.gwsr, first.auth_code
+                if order.is_periodic:
+                    order.charges.append(first)
             fields = payloads.payment_result(order, self.config.merchant_id, "1", "交易成功")
         hold = None
         if method == "BARCODE":

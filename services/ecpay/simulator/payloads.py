@@ -72,10 +72,9 @@ def payment_result(
         "SimulatePaid": "1" if simulated else "0",
     }
     if order.fields.get("NeedExtraPaidInfo") == "Y" and method == "Credit":
-        first = order.charges[0] if order.charges else None
         fields |= {
-            "gwsr": first.gwsr if first else "",
-            "auth_code": first.auth_code if first else "",
+            "gwsr": order.gwsr,
+            "auth_code": order.auth_code,
             "process_date": fields["PaymentDate"],
             "amount": str(order.amount),
             "card4no": "2222",

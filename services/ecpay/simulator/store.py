@@ -61,6 +61,10 @@ class SimOrder:
     payment_date: datetime | None = None
     code_info: dict[str, str] = field(default_factory=dict)
     charges: list[PeriodCharge] = field(default_factory=list)
+    # A card payment's authorization serial and code (ReturnURL's gwsr/auth_code with
+    # NeedExtraPaidInfo=Y; QueryTrade's CreditRefundId). Empty until paid by card.
+    gwsr: str = ""
+    auth_code: str = ""
     period_cancelled: bool = False
     cancel_reason: str = ""
     # When an issued ATM/CVS/BARCODE code stops being payable.
@@ -122,6 +126,7 @@ class SimOrder:
             "payment_type": self.payment_type,
             "trade_date": format_trade_date(self.trade_date),
             "payment_date": _date(self.payment_date),
+            "gwsr": self.gwsr,
             "code_info": dict(self.code_info),
             "periodic": self.is_periodic,
             "code_expires_at": _date(self.code_expires_at),

@@ -20,7 +20,8 @@ def card_gateway() -> CreditDetailClient:
     current = context.settings()
     return CreditDetailClient(current.ecpay_gateway_url, current.ecpay_merchant_id,
                               current.ecpay_hash_key, current.ecpay_hash_iv,
-                              timeout=current.ecpay_timeout_seconds)
+                              timeout=current.ecpay_timeout_seconds,
+                              credit_check_code=current.ecpay_credit_check_code)
 
 
 def run_refund(refund_id: str) -> str:
@@ -31,7 +32,8 @@ def run_refund(refund_id: str) -> str:
         early = card.start(session, context.clock(), key)
     if early is None:
         with card_gateway() as gateway, context.unit_of_work() as (session, jobs):
-            outcome = card.send(session, context.clock(), gateway, jobs, key)
+            outcome = card.send(session, context.clock(), gateway, jobs, key,
+                                context.settings())
     else:
         outcome = early
     log.info("refund %s: %s", refund_id, outcome)

@@ -43,6 +43,7 @@ def _production_env(database_url: str, redis_url: str, **changes: str) -> dict[s
         "FLUXUS_ECPAY_MERCHANT_ID": "3099999",
         "FLUXUS_ECPAY_HASH_KEY": "pRoDuCtIoNkEy123",
         "FLUXUS_ECPAY_HASH_IV": "pRoDuCtIoNiV4567",
+        "FLUXUS_ECPAY_CREDIT_CHECK_CODE": "20261207",
         "FLUXUS_EINVOICE_ENABLED": "false",
         "FLUXUS_METRICS_PORT": str(_port()),
         "FLUXUS_LOG_LEVEL": "WARNING",

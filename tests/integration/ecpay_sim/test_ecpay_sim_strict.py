@@ -4,6 +4,7 @@ and its control page (real simulator process, real merchant receiver)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from html import unescape
 from typing import Any
@@ -11,9 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from services.core.config import SIM_CREDIT_CHECK_CODE
+from services.ecpay.checkmac import sign
 from services.ecpay.checkout import ChoosePayment
 from services.ecpay.client import EcpayClient
 from services.ecpay.credentials import EcpayCredentials
+from services.ecpay.credit_detail import QUERY_CARD_TRADE_PATH
 from services.ecpay.notifications import PaymentNotification, verify_notification
 from tests.integration.ecpay_sim.sim_helpers import (
     Receiver,
@@ -151,3 +155,42 @@ def test_control_page_lists_orders_and_its_buttons_work(
 def test_control_page_escapes_what_it_shows(simulator: str) -> None:
     page = httpx.get(f"{simulator}/", params={"msg": "<script>alert(1)</script>"}).text
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_card_query_is_keyed_by_the_authorization_and_the_old_trade_number_form_is_refused(
+    simulator: str, credentials: EcpayCredentials, receiver: Receiver, wait_for: Wait
+) -> None:
+    """CreditDetail/QueryTrade/V2 as ECPay documents it (?p=2894): CreditRefundId (the gwsr
+    ReturnURL brought with NeedExtraPaidInfo=Y), CreditAmount, CreditCheckCode. The form
+    Fluxus used to send (MerchantTradeNo, TradeNo, TimeStamp) gets ECPay's failure answer."""
+    no = trade_no()
+    checkout(credentials, order(receiver, no, total_amount=1000,
+                                choose_payment=ChoosePayment.CREDIT, need_extra_paid_info=True))
+    control(simulator, no, "pay")
+    post = wait_for(lambda: receiver.at(f"/return/{no}"), what="ReturnURL")[0]
+    gwsr = verify_notification(post.form, credentials)["gwsr"]
+    assert gwsr.isdigit() and post.form["amount"] == "1000"
+    keys = (credentials.hash_key, credentials.hash_iv)
+    url = simulator + QUERY_CARD_TRADE_PATH
+
+    def ask(fields: dict[str, str]) -> dict[str, Any]:
+        answer = httpx.post(url, data=sign(fields, *keys), timeout=5)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    documented = {"MerchantID": credentials.merchant_id, "CreditRefundId": gwsr,
+                  "CreditAmount": "1000", "CreditCheckCode": SIM_CREDIT_CHECK_CODE}
+    found = ask(documented)
+    assert found["RtnMsg"] == "" and found["RtnValue"]["amount"] == "1000"
+    # Auto-capture requested the capture: 要關帳 is under close_data, as the zh page lists it.
+    assert found["RtnValue"]["status"] == "已授權"
+    assert [c["status"] for c in found["RtnValue"]["close_data"]] == ["要關帳"]
+
+    old = {"MerchantID": credentials.merchant_id, "MerchantTradeNo": no,
+           "TradeNo": sim_order(simulator, no)["trade_no"], "TimeStamp": str(int(time.time()))}
+    assert ask(old) == {"RtnMsg": "error", "RtnValue": ""}
+    assert ask(documented | old) == {"RtnMsg": "error", "RtnValue": ""}
+    assert ask(documented | {"CreditCheckCode": "00000000"})["RtnMsg"] == "error"
+    assert ask(documented | {"CreditAmount": "999"})["RtnMsg"] == "error_nopay"
+    assert ask(documented | {"MerchantID": "3000000"})["RtnMsg"] == "error_Stop"

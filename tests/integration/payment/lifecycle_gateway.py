@@ -46,6 +46,8 @@ class Trade:
     cancelled: bool = False
     trade_no: str = ""  # ECPay's TradeNo of the payment (what DoAction is keyed by)
     money_back: int = 0  # given back by card at ECPay (CreditDetail DoAction)
+    extra_paid_info: bool = False  # the checkout sent NeedExtraPaidInfo=Y
+    gwsr: str = ""  # the card authorization (ReturnURL's gwsr; QueryTrade's CreditRefundId)
 
     @property
     def agreement_running(self) -> bool:
@@ -75,7 +77,8 @@ class Gateway:
         number = fields["MerchantTradeNo"]
         assert number not in self.trades, "Fluxus reused a MerchantTradeNo (ECPay refuses it)"
         trade = Trade(number, int(fields["TotalAmount"]), CHANNELS[fields["ChoosePayment"]][0],
-                      bool(fields.get("PeriodType")))
+                      bool(fields.get("PeriodType")),
+                      extra_paid_info=fields.get("NeedExtraPaidInfo") == "Y")
         self.trades[number] = trade
         return trade
 
@@ -99,7 +102,12 @@ class Gateway:
         elif not paid:
             trade.status = "failed"
         method = CHANNELS[trade.method][1]
-        return self._post("return", {
+        extra: dict[str, Any] = {}
+        if paid and not simulated and trade.method == "Credit" and trade.extra_paid_info:
+            trade.gwsr = trade_no[-8:]
+            extra = {"gwsr": trade.gwsr, "amount": trade.amount, "auth_code": "777777",
+                     "process_date": format_trade_date(now)}
+        return self._post("return", {**extra,
             "MerchantID": STAGE.merchant_id, "MerchantTradeNo": trade.number, "StoreID": "",
             "RtnCode": "1" if paid else "10100058", "RtnMsg": "交易成功" if paid else "付款失敗",
             "TradeNo": trade_no, "TradeAmt": trade.amount,
@@ -179,11 +187,15 @@ class Gateway:
             self._cards = CardLedger(_SimulatorView(self))  # type: ignore[arg-type]
         return self._cards
 
-    def query_trade(self, merchant_trade_no: str, trade_no: str) -> CardTrade:
+    def query_trade(self, credit_refund_id: str, credit_amount: int) -> CardTrade:
         if not self.up:
             raise CreditDetailUnavailable("ECPay is down (stand-in)")
+        found = [t for t in self.trades.values()
+                 if t.gwsr == credit_refund_id and t.amount == credit_amount]
+        if not found:
+            raise CreditDetailRefused("QueryTrade", "error_nopay", "no RtnValue")
         try:
-            record = self._ledger().record(merchant_trade_no, trade_no)
+            record = self._ledger().record(found[0].number, found[0].trade_no)
         except SimError as error:
             raise CreditDetailRefused("QueryTrade", error.code, error.message) from None
         return _card_trade(record)

@@ -40,6 +40,8 @@ def test_the_owner_gets_a_signed_checkout_form_for_a_pending_order(
     fields = body["fields"]
     assert verify_check_mac_value(fields, STAGE.hash_key, STAGE.hash_iv)
     assert (fields["TotalAmount"], fields["ChoosePayment"]) == ("990", "Credit")
+    # A card payment's ReturnURL then carries its gwsr, which card refunds are keyed by.
+    assert fields["NeedExtraPaidInfo"] == "Y"
     # Every checkout is a new attempt: ECPay refuses a MerchantTradeNo it has seen.
     assert fields["MerchantTradeNo"] != world.order_number
     with payment.client(world.user_id) as client:
@@ -73,6 +75,7 @@ def test_atm_checkout_gets_an_expiry_and_a_payment_info_url_but_no_agreement(
     with payment.client(world.user_id) as client:
         fields = client.post(CREATE, json={"order_id": str(world.order_id)}).json()["fields"]
     assert (fields["ChoosePayment"], fields["ExpireDate"]) == ("ATM", "3")
+    assert fields.get("NeedExtraPaidInfo", "") == ""
     assert fields["PaymentInfoURL"] == f"{settings.public_payment_url}/payment/ecpay/payment-info/"
     assert "PeriodType" not in fields
 

@@ -78,9 +78,11 @@ def paid_order(engine: Engine, settings: Settings, sim: str, at: datetime, *, pr
     choose = ChoosePayment.CREDIT if method == "credit_card" else ChoosePayment.ATM
     periodic = PeriodicPlan(price, "M", 1, 12, "http://127.0.0.1:9/period") if agreement \
         else None
+    # As Fluxus's checkout does: a card payment's ReturnURL then carries its gwsr and amount.
     form = build_checkout(creds, CheckoutOrder(world.order_number, price, "Fluxus", "Fluxus Pro",
                                                "http://127.0.0.1:9/return",
-                                               choose_payment=choose, periodic=periodic),
+                                               choose_payment=choose, periodic=periodic,
+                                               need_extra_paid_info=choose is ChoosePayment.CREDIT),
                           now=FixedClock(at))
     assert httpx.post(form.action_url, data=dict(form.fields), timeout=10).status_code == 200
     control = f"{sim}/_sim/orders/{world.order_number}"
@@ -95,7 +97,8 @@ def paid_order(engine: Engine, settings: Settings, sim: str, at: datetime, *, pr
     with session_factory(engine)() as session:
         complete_payment(session, FixedClock(at), RecordingJobs(), order_id=world.order_id,
                          trade_no=trade_no, paid_at=at, amount=price, payment_type=payment_type,
-                         raw={}, source="callback", settings=settings)
+                         raw=return_fields(sim, world.order_number), source="callback",
+                         settings=settings)
         session.commit()
         einvoice_id = session.scalars(
             select(EInvoice.id).where(EInvoice.order_id == world.order_id)).one()
@@ -104,6 +107,15 @@ def paid_order(engine: Engine, settings: Settings, sim: str, at: datetime, *, pr
         assert issuing.issue(session, FixedClock(at), gateway, einvoice_id).value == "issued"
         session.commit()
     return world
+
+
+def return_fields(sim: str, merchant_trade_no: str) -> dict[str, str]:
+    """The ReturnURL post the simulator made for the payment (what the callback stores)."""
+    answer = httpx.get(f"{sim}/_sim/notifications", params={
+        "merchant_trade_no": merchant_trade_no, "kind": "ReturnURL"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    fields: dict[str, str] = answer.json()["notifications"][-1]["fields"]
+    return fields
 
 
 def staff_user(engine: Engine) -> User:

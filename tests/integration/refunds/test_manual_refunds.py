@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from services.core.clock import FixedClock
 from services.core.config import Settings
-from services.core.db.models import EmailDelivery, PaymentReview, User
+from services.core.db.models import EmailDelivery, PaymentNotification, PaymentReview, User
 from services.core.db.session import session_factory
 from services.core.errors import Conflict
 from services.core.ports import RecordingJobs
@@ -32,6 +32,7 @@ from tests.integration.refunds.refund_support import (
     order_row,
     paid_order,
     refund_row,
+    return_fields,
     run_jobs,
     sim_settings,
     sim_to_next_morning,
@@ -124,12 +125,20 @@ def test_a_refund_needed_review_item_is_refunded_from_its_own_trade(
     staff = staff_user(engine)
     with session_factory(engine)() as session:
         trade_no = order_row(engine, duplicate.order_id).ecpay_trade_no
+        # The second payment's ReturnURL, stored as the callback stores every notification:
+        # its gwsr is what the refund asks ECPay about.
+        note = PaymentNotification(
+            dedupe_key=duplicate.order_number, kind="return", verdict="accepted",
+            merchant_trade_no=duplicate.order_number, rtn_code="1",
+            raw=return_fields(sim, duplicate.order_number))
+        session.add(note)
+        session.flush()
         review_id = park(session, source_key=f"test:{duplicate.order_number}",
                          reason=ReviewReason.DUPLICATE_PAYMENT, arrived_at=now,
                          detail="paid twice", amount=1000,
                          merchant_trade_no=duplicate.order_number,
                          gateway_trade_no=trade_no or "", order_id=world.order_id,
-                         subscription_id=world.subscription_id)
+                         subscription_id=world.subscription_id, notification_id=note.id)
         session.get_one(PaymentReview, review_id).status = "refund_needed"
         session.commit()
     with session_factory(engine)() as session:

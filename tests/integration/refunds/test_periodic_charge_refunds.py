@@ -64,8 +64,7 @@ def app_settings(settings: Settings, sim: str) -> Settings:
 
 def gateway(sim: str, at: datetime) -> CreditDetailClient:
     creds = EcpayCredentials.stage(sim)
-    return CreditDetailClient(sim, creds.merchant_id, creds.hash_key, creds.hash_iv,
-                              now=lambda: at)
+    return CreditDetailClient(sim, creds.merchant_id, creds.hash_key, creds.hash_iv)
 
 
 def second_charge(engine: Engine, app_settings: Settings, sim: str, number: str,

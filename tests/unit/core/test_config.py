@@ -16,6 +16,7 @@ PRODUCTION = {
     "FLUXUS_ECPAY_MERCHANT_ID": "2000132",
     "FLUXUS_ECPAY_HASH_KEY": "realkey123456789",
     "FLUXUS_ECPAY_HASH_IV": "realiv1234567890",
+    "FLUXUS_ECPAY_CREDIT_CHECK_CODE": "12345678",
     "FLUXUS_EINVOICE_MERCHANT_ID": "2000999",
     "FLUXUS_EINVOICE_HASH_KEY": "invkey1234567890",
     "FLUXUS_EINVOICE_HASH_IV": "inviv12345678901",
@@ -57,6 +58,10 @@ def test_complete_production_configuration_is_accepted() -> None:
         ({"FLUXUS_ECPAY_HASH_IV": STAGE_HASH_IV}, "FLUXUS_ECPAY_HASH_IV"),
         ({"FLUXUS_ECPAY_HASH_KEY": ""}, "FLUXUS_ECPAY_HASH_KEY must be set"),
         ({"FLUXUS_DATABASE_URL": "sqlite:///x.db"}, "PostgreSQL"),
+        ({"FLUXUS_ECPAY_CREDIT_CHECK_CODE": None}, "FLUXUS_ECPAY_CREDIT_CHECK_CODE"),
+        ({"FLUXUS_ECPAY_CREDIT_CHECK_CODE": ""}, "FLUXUS_ECPAY_CREDIT_CHECK_CODE"),
+        ({"FLUXUS_ECPAY_CREDIT_CHECK_CODE": None, "FLUXUS_COMPONENT": "worker"},
+         "FLUXUS_ECPAY_CREDIT_CHECK_CODE"),
     ],
 )
 def test_production_refuses_defaults_and_missing_keys(change: dict, message: str) -> None:
@@ -94,3 +99,9 @@ def test_a_merchant_invoicing_elsewhere_needs_no_einvoice_account() -> None:
     assert settings.einvoice_enabled is False
     with pytest.raises(ConfigurationError, match="FLUXUS_EINVOICE_ENABLED"):
         Settings.from_env({**env, "FLUXUS_EINVOICE_ENABLED": "perhaps"})
+
+
+def test_only_the_worker_needs_the_card_check_code_in_production() -> None:
+    """Card refunds (CreditDetail QueryTrade) run in the worker alone."""
+    environ = {k: v for k, v in PRODUCTION.items() if k != "FLUXUS_ECPAY_CREDIT_CHECK_CODE"}
+    assert Settings.from_env({**environ, "FLUXUS_COMPONENT": "payment"}).is_production

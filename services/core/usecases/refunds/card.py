@@ -1,5 +1,9 @@
 """The card refund saga: requested → sent → succeeded | failed, through ECPay's DoAction.
 
+ECPay's QueryTrade is keyed by the card authorization (gwsr and amount, kept from ReturnURL:
+see `authorization`). An order paid before Fluxus asked for it has none: its refund fails at
+once with a message to refund it by transfer (nothing is guessed).
+
 Two transactions per run. `start` marks the refund sent and books its next attempt before
 anything goes to ECPay, so a worker killed mid-call leaves a row the sweep picks up again.
 `send` then holds the order's row lock (refunds of one order go one at a time), asks ECPay
@@ -20,9 +24,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
+from services.core.config import Settings
 from services.core.db.models import Order, Refund
 from services.core.ports import Jobs
 from services.core.usecases.refunds import settle
+from services.core.usecases.refunds.authorization import CardAuthorization, card_authorization
 from services.core.usecases.refunds.states import IN_FLIGHT, RefundMethod, RefundStatus
 from services.ecpay.credit_detail import (
     ACTION_REFUND,
@@ -40,6 +46,11 @@ from services.ecpay.credit_detail import (
 BACKOFF = (60, 300, 900, 1800, 3600, 7200)
 # After this many tries the refund is failed and a person takes over (about half a day).
 MAX_ATTEMPTS = 10
+NO_AUTHORIZATION = (
+    "This card payment has no card authorization (gwsr) on record: it was paid before Fluxus"
+    " kept it, and ECPay can only be asked about a card refund by it. Refund it by bank"
+    " transfer instead."
+)
 
 
 class Outcome(StrEnum):
@@ -135,7 +146,7 @@ def _transient(clock: Clock, refund: Refund, message: str) -> Outcome:
 
 
 def send(session: Session, clock: Clock, gateway: CreditDetailClient, jobs: Jobs,
-         refund_id: uuid.UUID) -> Outcome:
+         refund_id: uuid.UUID, settings: Settings | None = None) -> Outcome:
     """Give the money back at ECPay and record the answer (see the module docstring)."""
     found = session.get(Refund, refund_id)
     if found is None:
@@ -155,7 +166,11 @@ def send(session: Session, clock: Clock, gateway: CreditDetailClient, jobs: Jobs
         refund.attempts -= 1
         refund.next_attempt_at = clock.now() + backoff(1)
         return Outcome.RETRY
-    outcome, message = _ask(session, clock, gateway, refund)
+    authorization = card_authorization(session, order, refund, settings)
+    if authorization is None:
+        settle.failed(session, clock, refund, NO_AUTHORIZATION)
+        return Outcome.FAILED
+    outcome, message = _ask(session, clock, gateway, refund, authorization)
     if outcome in (Outcome.SUCCEEDED, Outcome.RECOVERED):
         refund.last_error = ""
         settle.money_back(session, clock, jobs, order, refund, RefundStatus.SUCCEEDED)
@@ -164,10 +179,10 @@ def send(session: Session, clock: Clock, gateway: CreditDetailClient, jobs: Jobs
     return outcome
 
 
-def _ask(session: Session, clock: Clock, gateway: CreditDetailClient,
-         refund: Refund) -> tuple[Outcome, str]:
+def _ask(session: Session, clock: Clock, gateway: CreditDetailClient, refund: Refund,
+         authorization: CardAuthorization) -> tuple[Outcome, str]:
     try:
-        trade = gateway.query_trade(refund.merchant_trade_no, refund.trade_no)
+        trade = gateway.query_trade(authorization.gwsr, authorization.amount)
         known = _known_back(session, refund)
         if trade.money_back >= known + refund.amount:
             return Outcome.RECOVERED, ""
