@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fluxus_ui import i18n_audit as audit_messages
 from fluxus_ui import i18n_backoffice as backoffice_messages
 from fluxus_ui import i18n_field_errors as field_error_messages
+from fluxus_ui import i18n_pager as pager_messages
 from fluxus_ui import i18n_staff_tools as staff_tool_messages
 from fluxus_ui import i18n_test_clocks as test_clock_messages
 
@@ -493,6 +494,7 @@ _MESSAGES |= field_error_messages.MESSAGES
 _MESSAGES |= test_clock_messages.MESSAGES
 _MESSAGES |= staff_tool_messages.MESSAGES
 _MESSAGES |= audit_messages.MESSAGES
+_MESSAGES |= pager_messages.MESSAGES
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:

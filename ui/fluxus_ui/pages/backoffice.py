@@ -10,6 +10,7 @@ from typing import Any
 import panel as pn
 
 from fluxus_ui.i18n import datetime_text, money
+from fluxus_ui.pager import PAGE_SIZE, pager
 from fluxus_ui.pages import View
 from fluxus_ui.pages.auth import FieldForm
 from fluxus_ui.stores.backoffice import DECISIONS, FailedEInvoice, FailedJob, ReviewItem
@@ -25,6 +26,10 @@ class _StaffQueue(View):
     def empty(self, key: str) -> pn.pane.HTML:
         return html_pane(f"<p class='muted fx-queue-empty'>{esc(self.t(key))}</p>")
 
+    def pages(self, page: int, total: int) -> pn.Row:
+        return pager(self.t, page, total, PAGE_SIZE,
+                     lambda n: self.app.navigate(self.name, page=n), "queue")
+
 
 class ReviewQueueView(_StaffQueue):
     name = "staff-reviews"
@@ -32,9 +37,11 @@ class ReviewQueueView(_StaffQueue):
     async def render(self, **params: Any) -> pn.viewable.Viewable:
         if (refusal := self.refused()) is not None:
             return refusal
-        items = await self.app.backoffice.open_reviews()
+        page = int(params.get("page") or 1)
+        items, total = await self.app.backoffice.open_reviews(page)
         parts: list[Any] = [heading(self.t("queue.reviews"))]
         parts += [self._item(item) for item in items] or [self.empty("queue.reviews_empty")]
+        parts.append(self.pages(page, total))
         return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-reviews"])
 
     def _item(self, item: ReviewItem) -> pn.Column:
@@ -80,9 +87,11 @@ class EInvoiceQueueView(_StaffQueue):
     async def render(self, **params: Any) -> pn.viewable.Viewable:
         if (refusal := self.refused()) is not None:
             return refusal
-        failed = await self.app.backoffice.failed_einvoices()
+        page = int(params.get("page") or 1)
+        failed, total = await self.app.backoffice.failed_einvoices(page)
         parts: list[Any] = [heading(self.t("queue.einvoices"))]
         parts += [self._item(e) for e in failed] or [self.empty("queue.einvoices_empty")]
+        parts.append(self.pages(page, total))
         return pn.Column(*parts, sizing_mode="stretch_width", css_classes=["fx-page-einvoices"])
 
     def _item(self, einvoice: FailedEInvoice) -> pn.Column:

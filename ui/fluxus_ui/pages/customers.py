@@ -14,6 +14,7 @@ import panel as pn
 from fluxus_ui.i18n import TAIPEI, date, datetime_text, money
 from fluxus_ui.i18n_audit import action_html
 from fluxus_ui.models import parse_money, parse_time
+from fluxus_ui.pager import pager
 from fluxus_ui.pages import View
 from fluxus_ui.pages.customer_actions import ActionPanel
 from fluxus_ui.stores.customers import EXPORTS, History
@@ -60,16 +61,10 @@ class CustomerSearchView(_StaffOnly):
                 html_pane(f"<span>{esc(name)}</span> <span class='muted'>"
                           f"{esc(user.company_name)} {esc(user.tax_id)}</span>"),
                 sizing_mode="stretch_width", css_classes=["fx-customer-row"]))
-        pages = (found.total + found.page_size - 1) // found.page_size
-        more = []
-        if page > 1:
-            more.append(button(self.t("cust.prev"), lambda _e: self.app.navigate(
-                self.name, q=q, page=page - 1), "light", name="customers-prev"))
-        if page < pages:
-            more.append(button(self.t("cust.next"), lambda _e: self.app.navigate(
-                self.name, q=q, page=page + 1), "light", name="customers-next"))
+        more = pager(self.t, page, found.total, found.page_size,
+                     lambda n: self.app.navigate(self.name, q=q, page=n), "customers")
         summary = html_pane(f"<p class='muted'>{esc(self.t('cust.found', n=found.total))}</p>")
-        return pn.Column(summary, *rows, pn.Row(*more), sizing_mode="stretch_width")
+        return pn.Column(summary, *rows, more, sizing_mode="stretch_width")
 
     def _opener(self, user_id: str) -> Any:
         return lambda _e: self.app.navigate("staff-customer", user_id=user_id)

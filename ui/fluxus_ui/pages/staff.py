@@ -11,6 +11,7 @@ from bokeh.plotting import figure
 from fluxus_ui.i18n import date, datetime_text, money
 from fluxus_ui.i18n_audit import action_html
 from fluxus_ui.models import AuditEntry
+from fluxus_ui.pager import PAGE_SIZE, pager
 from fluxus_ui.pages import View
 from fluxus_ui.stores.staff import MonthPoint
 from fluxus_ui.template import badge, button, esc, heading, html_pane, table
@@ -26,12 +27,11 @@ class StaffView(View):
             return html_pane(f"<p>{esc(self.t('error.staff_only'))}</p>")
         store = self.app.staff
         await store.load_customers()
-        await store.load_troubled()
         series = await store.load_metrics()
         tabs = pn.Tabs(
             (self.t("staff.customers"), self._customers()),
             (self.t("staff.subscriptions"), await self._subscriptions()),
-            (self.t("staff.payments"), self._troubled()),
+            (self.t("staff.payments"), await self._troubled()),
             (self.t("staff.metrics"), self._metrics(series)),
             (self.t("staff.audit"), self._audit()),
             sizing_mode="stretch_width", dynamic=False,
@@ -67,36 +67,50 @@ class StaffView(View):
                                    options={(self.status(s) if s else self.t("staff.all")): s
                                             for s in STATUSES}, width=200)
         result = html_pane("", css_classes=["fx-staff-subscriptions"])
+        pages = pn.Column(sizing_mode="stretch_width")
 
-        async def load(*_: Any) -> None:
+        async def load(page: int = 1) -> None:
             result.loading = True
             try:
-                subs = await self.app.guarded(
-                    lambda: self.app.staff.load_subscriptions(status.value))
+                found = await self.app.guarded(
+                    lambda: self.app.staff.load_subscriptions(status.value, page))
             finally:
                 result.loading = False
             store = self.app.staff
             names = {u.id: u.username for u in store.customers}
             rows = [[esc(names.get(s.user_id, s.user_id[:8])), esc(store.plan_name(s.plan_id)),
                      badge(s.status, self.status(s.status)), esc(date(s.start_date)),
-                     esc(date(s.end_date))] for s in subs or []]
+                     esc(date(s.end_date))] for s in (found.items if found else [])]
             result.object = table([self.t("col.user"), self.t("dash.plan"),
                                    self.t("dash.status"), self.t("col.start"),
                                    self.t("col.end")], rows, raw=True)
+            # The pager keeps the status filter: it reloads through this same closure.
+            pages.objects = [pager(self.t, page, found.total if found else 0, PAGE_SIZE,
+                                   lambda n: self.app.spawn(load, n), "subscriptions")]
 
         status.param.watch(lambda _e: self.app.spawn(load), "value")
         await load()
-        return pn.Column(status, result, sizing_mode="stretch_width")
+        return pn.Column(status, result, pages, sizing_mode="stretch_width")
 
-    def _troubled(self) -> Any:
-        rows = [[esc(o.order_number), esc(datetime_text(o.created_at)),
-                 esc(money(o.amount, o.currency)), esc(self.method(o.payment_method)),
-                 badge(o.status, self.status(o.status)), esc(o.failure_reason or "")]
-                for o in self.app.staff.troubled]
-        return html_pane(table([self.t("orders.number"), self.t("orders.date"),
-                                self.t("orders.amount"), self.t("orders.method"),
-                                self.t("orders.status"), self.t("col.description")], rows,
-                               raw=True), css_classes=["fx-staff-payments"])
+    async def _troubled(self) -> Any:
+        result = html_pane("", css_classes=["fx-staff-payments"])
+        pages = pn.Column(sizing_mode="stretch_width")
+
+        async def load(page: int = 1) -> None:
+            await self.app.guarded(lambda: self.app.staff.load_troubled(page))
+            rows = [[esc(o.order_number), esc(datetime_text(o.created_at)),
+                     esc(money(o.amount, o.currency)), esc(self.method(o.payment_method)),
+                     badge(o.status, self.status(o.status)), esc(o.failure_reason or "")]
+                    for o in self.app.staff.troubled]
+            result.object = table([self.t("orders.number"), self.t("orders.date"),
+                                   self.t("orders.amount"), self.t("orders.method"),
+                                   self.t("orders.status"), self.t("col.description")], rows,
+                                  raw=True)
+            pages.objects = [pager(self.t, page, self.app.staff.troubled_total, PAGE_SIZE,
+                                   lambda n: self.app.spawn(load, n), "payments")]
+
+        await load()
+        return pn.Column(result, pages, sizing_mode="stretch_width")
 
     def _metrics(self, series: list[MonthPoint]) -> Any:
         source = ColumnDataSource({"month": [p.month for p in series],
@@ -129,13 +143,14 @@ class StaffView(View):
                                        css_classes=["fx-audit-user"])
         resource = pn.widgets.TextInput(name=self.t("staff.resource"), width=160)
         result = html_pane("", css_classes=["fx-staff-audit"])
+        pages = pn.Column(sizing_mode="stretch_width")
 
-        async def search(*_: Any) -> None:
+        async def search(page: int = 1) -> None:
             result.loading = True
             try:
                 who = user_id.value.strip()  # an e-mail, or a UUID as before
                 await self.app.guarded(lambda: self.app.staff.search_audit(
-                    action=action.value, resource_type=resource.value,
+                    page, action=action.value, resource_type=resource.value,
                     **({"user_email": who} if "@" in who else {"user_id": who})))
             finally:
                 result.loading = False
@@ -146,12 +161,16 @@ class StaffView(View):
             result.object = table([self.t("col.time"), self.t("staff.action"),
                                    self.t("col.user"), self.t("staff.resource"),
                                    self.t("col.description"), self.t("col.ip")], rows, raw=True)
+            # Paging re-reads the filter boxes as they are: typing a new filter and pressing
+            # "next" pages the new search, the same as pressing "search" then "next".
+            pages.objects = [pager(self.t, page, self.app.staff.audit_total, PAGE_SIZE,
+                                   lambda n: self.app.spawn(search, n), "audit")]
 
         go = pn.widgets.Button(name=self.t("staff.search"), button_type="primary",
                                css_classes=["fx-audit-search"])
-        go.on_click(search)
+        go.on_click(lambda _e: self.app.spawn(search))
         return pn.Column(pn.FlexBox(action, user_id, resource, go, flex_wrap="wrap"), result,
-                         sizing_mode="stretch_width")
+                         pages, sizing_mode="stretch_width")
 
 
 def _who(entry: AuditEntry) -> str:

@@ -73,18 +73,20 @@ class BackofficeStore:
     def __init__(self, client: ApiClient) -> None:
         self.client = client
 
-    async def open_reviews(self) -> list[ReviewItem]:
-        page = await self.client.staff_queue("payment-reviews", status="open")
-        return [ReviewItem.from_json(item) for item in page.items]
+    async def open_reviews(self, page: int = 1) -> tuple[list[ReviewItem], int]:
+        """Page `page` of the open reviews and how many there are in all."""
+        found = await self.client.staff_queue("payment-reviews", status="open", page=page)
+        return [ReviewItem.from_json(item) for item in found.items], found.total
 
     async def resolve(self, item: ReviewItem, decision: str, note: str) -> bool:
         await self.client.staff_action(f"payment-reviews/{item.id}/resolve",
                                        {"decision": decision, "note": note})
         return True
 
-    async def failed_einvoices(self) -> list[FailedEInvoice]:
-        page = await self.client.staff_queue("einvoices", status="failed")
-        return [FailedEInvoice.from_json(item) for item in page.items]
+    async def failed_einvoices(self, page: int = 1) -> tuple[list[FailedEInvoice], int]:
+        """Page `page` of the e-invoices ECPay refused and how many there are in all."""
+        found = await self.client.staff_queue("einvoices", status="failed", page=page)
+        return [FailedEInvoice.from_json(item) for item in found.items], found.total
 
     async def failed_jobs(self) -> tuple[list[FailedJob], int]:
         """The newest failed jobs (a page of 100) and how many there are in all."""

@@ -9,9 +9,10 @@ from typing import Any
 
 import param
 
-from fluxus_ui.client import ApiClient
+from fluxus_ui.client import ApiClient, Page
 from fluxus_ui.i18n import TAIPEI
 from fluxus_ui.models import AuditEntry, Order, Plan, Subscription, User
+from fluxus_ui.pager import PAGE_SIZE
 
 # How many months of one billing cycle make up a month (MRR normalises to a month).
 _MONTHS_PER_CYCLE = {"weekly": Decimal(12) / Decimal(52), "monthly": Decimal(1),
@@ -67,6 +68,8 @@ class StaffStore(param.Parameterized):
     subscriptions = param.List(default=[], item_type=Subscription)
     troubled = param.List(default=[], item_type=Order)
     audit = param.List(default=[], item_type=AuditEntry)
+    audit_total = param.Integer(default=0)
+    troubled_total = param.Integer(default=0)
     plans = param.List(default=[], item_type=Plan)
 
     def __init__(self, client: ApiClient) -> None:
@@ -82,14 +85,16 @@ class StaffStore(param.Parameterized):
     def subscriptions_of(self, user_id: str) -> list[Subscription]:
         return [s for s in self.subscriptions if s.user_id == user_id]
 
-    async def load_subscriptions(self, status: str = "") -> list[Subscription]:
-        return (await self.client.subscriptions(status=status, page_size=100)).items
+    async def load_subscriptions(self, status: str = "", page: int = 1) -> Page[Subscription]:
+        return await self.client.subscriptions(status=status, page=page, page_size=PAGE_SIZE)
 
-    async def load_troubled(self) -> None:
-        failed = (await self.client.orders(status="failed", page_size=100)).items
-        pending = (await self.client.orders(status="pending", page_size=100)).items
-        waiting = (await self.client.orders(status="processing", page_size=100)).items
-        self.troubled = failed + waiting + pending
+    async def load_troubled(self, page: int = 1) -> None:
+        """Page `page` of each troubled status side by side (the API filters one status at a
+        time); `troubled_total` is the longest status's count, so the pager reaches its end."""
+        pages = [await self.client.orders(status=status, page=page, page_size=PAGE_SIZE)
+                 for status in ("failed", "processing", "pending")]
+        self.troubled = [order for found in pages for order in found.items]
+        self.troubled_total = max(found.total for found in pages)
 
     async def load_metrics(self) -> list[MonthPoint]:
         if not self.plans:
@@ -102,9 +107,10 @@ class StaffStore(param.Parameterized):
                 break
         return mrr_series(subs, self.plans, datetime.now(UTC))
 
-    async def search_audit(self, **filters: Any) -> None:
+    async def search_audit(self, page: int = 1, **filters: Any) -> None:
         clean = {k: v for k, v in filters.items() if v}
-        self.audit = (await self.client.audit_logs(page_size=100, **clean)).items
+        found = await self.client.audit_logs(page=page, page_size=PAGE_SIZE, **clean)
+        self.audit, self.audit_total = found.items, found.total
 
     def plan_name(self, plan_id: str) -> str:
         return next((p.name for p in self.plans if p.id == plan_id), plan_id[:8])
