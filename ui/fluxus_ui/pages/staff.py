@@ -138,7 +138,8 @@ class StaffView(View):
                          sizing_mode="stretch_width")
 
     def _audit(self) -> Any:
-        action = pn.widgets.TextInput(name=self.t("staff.action"), width=160)
+        action = pn.widgets.TextInput(name=self.t("staff.action"), width=160,
+                                      css_classes=["fx-audit-action"])
         user_id = pn.widgets.TextInput(name=self.t("staff.user_or_email"), width=260,
                                        css_classes=["fx-audit-user"])
         resource = pn.widgets.TextInput(name=self.t("staff.resource"), width=160)
