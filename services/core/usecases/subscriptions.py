@@ -127,6 +127,11 @@ def change_status(session: Session, clock: Clock, jobs: Jobs, actor: Actor, call
         _close_next_period_orders(session, clock, subscription, "cancelled at period end")
     else:
         check_subscription_transition(previous, status)
+        if previous == S.TRIAL and status == S.PAST_DUE.value:
+            # Only the trial sweep makes a trial past due (when it ends unpaid, with the
+            # trial's end as the date dunning counts its grace from).
+            raise InvalidTransition("A trial becomes past due only when it ends unpaid.",
+                                    errors={"status": ["Not from a trial."]})
         subscription.status = status
         if status == S.CANCELLED.value:
             subscription.cancelled_at = clock.now()

@@ -192,3 +192,16 @@ def test_customers_may_only_cancel_staff_follow_the_state_machine(
     assert_envelope(client.patch(url, headers=staff.headers, json={"status": "paused"}), 422)
     session.expire_all()
     assert session.get(Subscription, sub["id"]).status == "expired"  # type: ignore[union-attr]
+
+
+def test_staff_cannot_make_a_trial_past_due_only_the_trial_sweep_does(
+    client: FlaskClient, session: Session, staff: Account, customer: Account, plan: Plan
+) -> None:
+    sub = make_subscription(session, customer.user, plan, status="trial",
+                            trial_end_date=datetime.now(UTC) + timedelta(days=7))
+    session.commit()
+    response = client.patch(f"/api/subscriptions/{sub.id}/update_status/",
+                            headers=staff.headers, json={"status": "past_due"})
+    assert response.status_code == 409, response.get_json()
+    session.expire_all()
+    assert session.get_one(Subscription, sub.id).status == "trial"
