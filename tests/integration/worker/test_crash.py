@@ -82,7 +82,7 @@ def test_job_of_a_killed_worker_runs_again_and_mails_once(
 
     recovered = wait_for(lambda: recover_abandoned(connection), "RQ to see the job abandoned", 20)
     assert recovered == [f"email-{delivery_id}"]
-    drain_until(wsettings, lambda: inbox.messages)
+    drain_until(wsettings, lambda: inbox.messages, timeout=60)  # a worker start per round
 
     assert len(inbox.messages) == 1
     session.expire_all()
@@ -118,7 +118,7 @@ def test_a_long_job_of_a_live_inline_worker_is_never_taken_for_abandoned(
     # finish the retry and exit after the 451 (cause not pinned down; see the stop's note).
     worker.communicate(timeout=120)
     assert worker.returncode == 0
-    drain_until(wsettings, lambda: inbox.messages)
+    drain_until(wsettings, lambda: inbox.messages, timeout=60)  # a worker start per round
 
     assert job_id == f"email-{delivery_id}"
     assert len(inbox.messages) == 1
