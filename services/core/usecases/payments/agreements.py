@@ -43,19 +43,26 @@ class PeriodGateway(Protocol):
     def query_period(self, merchant_trade_no: str) -> PeriodInfo: ...
 
 
+def _signed_by(attempt: PaymentAttempt, subscription_id: uuid.UUID, charged_at: datetime,
+               **state: object) -> CardAgreement:
+    """The agreement ECPay signed with `attempt`'s periodic terms (its first charge done)."""
+    terms = attempt.periodic or {}
+    return CardAgreement(
+        subscription_id=subscription_id, merchant_trade_no=attempt.merchant_trade_no,
+        period_type=str(terms.get("period_type", "M")),
+        frequency=int(terms.get("frequency", 1)), exec_times=int(terms.get("exec_times", 99)),
+        period_amount=int(terms.get("period_amount", 0)), first_charged_at=charged_at,
+        cancel_attempts=0, **state,
+    )
+
+
 def open_agreement(
     session: Session, *, sub: Subscription, attempt: PaymentAttempt, period_index: int,
     charged_at: datetime,
 ) -> CardAgreement:
     """The agreement a paid periodic checkout set up; the subscription now renews by it."""
-    terms = attempt.periodic or {}
-    agreement = CardAgreement(
-        subscription_id=sub.id, merchant_trade_no=attempt.merchant_trade_no,
-        status=AgreementStatus.ACTIVE.value, period_type=str(terms.get("period_type", "M")),
-        frequency=int(terms.get("frequency", 1)), exec_times=int(terms.get("exec_times", 99)),
-        period_amount=int(terms.get("period_amount", 0)), first_charged_at=charged_at,
-        first_period_index=period_index, cancel_attempts=0,
-    )
+    agreement = _signed_by(attempt, sub.id, charged_at, status=AgreementStatus.ACTIVE.value,
+                           first_period_index=period_index)
     session.add(agreement)
     sub.period_agreement_no = attempt.merchant_trade_no
     session.flush()
@@ -70,15 +77,9 @@ def stop_unapplied(session: Session, clock: Clock, jobs: Jobs, *, order: Order,
     the cancel job stop it at ECPay. The subscription's own live agreement is untouched."""
     if by_trade_no(session, attempt.merchant_trade_no) is not None:
         return
-    terms = attempt.periodic or {}
-    agreement = CardAgreement(
-        subscription_id=order.subscription_id, merchant_trade_no=attempt.merchant_trade_no,
-        status=AgreementStatus.CANCELLING.value, period_type=str(terms.get("period_type", "M")),
-        frequency=int(terms.get("frequency", 1)), exec_times=int(terms.get("exec_times", 99)),
-        period_amount=int(terms.get("period_amount", 0)), first_charged_at=charged_at,
-        first_period_index=0, cancel_attempts=0, cancel_reason=reason[:200],
-        cancel_requested_at=clock.now(),
-    )
+    agreement = _signed_by(attempt, order.subscription_id, charged_at,
+                           status=AgreementStatus.CANCELLING.value, first_period_index=0,
+                           cancel_reason=reason[:200], cancel_requested_at=clock.now())
     session.add(agreement)
     session.flush()
     audit.record(
