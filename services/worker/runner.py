@@ -67,6 +67,24 @@ def _record_outcome(job: Job, name: str, seconds: float) -> None:
         metrics.observe_callback_to_active(outcome, (datetime.now(UTC) - created).total_seconds())
 
 
+class PromptUnsubscribeMixin:
+    """RQ's teardown stops its pub/sub thread with redis-py's stop(), which joins without a
+    bound. When the thread has already read the UNSUBSCRIBE reply before the stop, it waits in
+    get_message for a new subscription for RQ's whole 60 s sleep_time, and the worker's exit
+    waits with it: about one burst worker in ten took 60 s to quit, and a pod's SIGTERM could
+    cost a minute. The thread is a daemon with nothing left to do, so wait one second for it,
+    then close its connection and go."""
+
+    pubsub: Any
+    pubsub_thread: Any
+
+    def unsubscribe(self) -> None:
+        if self.pubsub_thread:
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(timeout=1)
+            self.pubsub.close()
+
+
 class InstrumentedWorkerMixin:
     """Counts and times every job attempt and runs it under the request id it was enqueued
     with (queues.enqueue_now stores it in job.meta), so a payment's log lines, from the
@@ -201,7 +219,9 @@ class RedisOutageMixin:
             log.warning("could not record the worker's death, Redis unreachable: %s", exc)
 
 
-class FluxusWorker(RedisOutageMixin, InstrumentedWorkerMixin, TimingMixin, Worker):
+class FluxusWorker(
+    PromptUnsubscribeMixin, RedisOutageMixin, InstrumentedWorkerMixin, TimingMixin, Worker
+):
     """`fluxus worker --fork`: a work horse forked per job, for isolation from whatever a job
     leaves behind — at the price of a new engine, connection and compiled SQL every job."""
 
@@ -218,7 +238,9 @@ class FluxusWorker(RedisOutageMixin, InstrumentedWorkerMixin, TimingMixin, Worke
                 self.wait_for_horse()
 
 
-class FluxusInlineWorker(RedisOutageMixin, InstrumentedWorkerMixin, TimingMixin, SimpleWorker):
+class FluxusInlineWorker(
+    PromptUnsubscribeMixin, RedisOutageMixin, InstrumentedWorkerMixin, TimingMixin, SimpleWorker
+):
     """`fluxus worker` (the default): jobs run in the worker process, so its engine,
     connection pool and compiled-SQL cache serve every job (several times the throughput of
     forking, see bench/RESULTS.md). A thread heartbeats while a job runs, as the forking

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -30,6 +30,7 @@ from services.core.db.session import dispose_engines
 from services.payment.app import create_app as create_payment
 from services.worker import context
 from tests.integration.payment.conftest import World, return_fields, seed, signed
+from tests.support.workers import BurstWorker
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +76,7 @@ def _run_payments(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url)
     context.use(settings, None)
     try:
-        SimpleWorker([Queue("payments", connection=redis)], connection=redis).work(
+        BurstWorker([Queue("payments", connection=redis)], connection=redis).work(
             burst=True, with_scheduler=False)
     finally:
         context.use(None, None)

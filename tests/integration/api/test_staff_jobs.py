@@ -8,7 +8,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 from redis import Redis
-from rq import SimpleWorker, get_current_job
+from rq import get_current_job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from services.core.db.models import AuditLog
 from services.worker.queues import queue, redis_connection
 from services.worker.registry import EMAIL
 from tests.integration.api.api_helpers import Account, assert_envelope
+from tests.support.workers import BurstWorker
 
 pytestmark = pytest.mark.integration
 FIXED = "test:staff-jobs:fixed"
@@ -31,7 +32,7 @@ def flaky_mail(recipient: str) -> str:
     return "sent"
 
 
-class _BurstWorker(SimpleWorker):
+class _BurstWorker(BurstWorker):
     def subscribe(self) -> None:
         """No command channel: RQ's pubsub thread waits up to 60 s for its subscription when
         a burst ends as fast as this one, and nothing sends this worker commands."""

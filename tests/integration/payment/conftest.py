@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -31,6 +31,7 @@ from services.worker import context
 from tests.integration.payment.processes import access_token
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 from tests.support.ports import free_port as closed_port  # noqa: F401 - for the tests
+from tests.support.workers import BurstWorker
 
 T = TypeVar("T")
 NOW = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
@@ -178,7 +179,7 @@ def worker(settings: Settings, redis: Redis) -> Iterator[Callable[..., None]]:
     """run(clock=None): an in-process RQ SimpleWorker drains the payments queue (burst)."""
     def run(clock: Clock | None = None, queues: tuple[str, ...] = ("payments",)) -> None:
         context.use(settings, clock)
-        worker = SimpleWorker([Queue(name, connection=redis) for name in queues],
+        worker = BurstWorker([Queue(name, connection=redis) for name in queues],
                               connection=redis)
         worker.work(burst=True, with_scheduler=False)
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import Engine, select
 
 from services.core.clock import FixedClock
@@ -40,6 +40,7 @@ from tests.integration.refunds.refund_support import (
     sim_to_next_morning,
     staff_user,
 )
+from tests.support.workers import BurstWorker
 
 pytestmark = pytest.mark.integration
 
@@ -270,7 +271,7 @@ def test_an_rq_worker_runs_the_queued_refund_and_then_its_einvoice_step(
     jobs.flush()
     context.use(app_settings, FixedClock(now))
     try:
-        SimpleWorker([Queue("payments", connection=redis), Queue("invoices", connection=redis)],
+        BurstWorker([Queue("payments", connection=redis), Queue("invoices", connection=redis)],
                      connection=redis).work(burst=True, with_scheduler=False)
     finally:
         context.use(None, None)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rq import SimpleWorker
 
 from services.core.clock import FixedClock
 from services.core.config import Settings
@@ -23,6 +22,7 @@ from services.worker.queues import queue, redis_connection
 from services.worker.registry import ALL_QUEUES
 from tests.support.ports import free_port  # noqa: F401 - used by the worker tests
 from tests.support.smtp import Inbox, smtp_server
+from tests.support.workers import BurstWorker
 
 REPO = Path(__file__).resolve().parents[3]
 FLUXUS = str(REPO / ".venv" / "bin" / "fluxus")
@@ -81,7 +81,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 def run_burst(settings: Settings, queues: tuple[str, ...] = ALL_QUEUES) -> None:
     """A real RQ worker in this process (SimpleWorker), until the queues are empty."""
     connection = redis_connection(settings)
-    worker = SimpleWorker([queue(name, connection) for name in queues], connection=connection)
+    worker = BurstWorker([queue(name, connection) for name in queues], connection=connection)
     worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
 
 
