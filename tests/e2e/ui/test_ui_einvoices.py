@@ -43,7 +43,11 @@ def api_as(stack: Stack, username: str) -> httpx.Client:
 
 
 def english(page: Any) -> None:
+    """Switch to English and wait until the page is drawn again: a click before that lands
+    on the Chinese page being replaced and is lost (seen once on a loaded CI machine)."""
     page.locator(".fx-language select").select_option(label="English")
+    page.locator(".fx-nav-logout").get_by_text("Log out", exact=True).wait_for()
+    expect(page.locator(".pn-loading")).to_have_count(0)
 
 
 def fits_a_phone(page: Any, css: str) -> None:
