@@ -49,10 +49,12 @@ _EINVOICE = ("FLUXUS_EINVOICE_MERCHANT_ID", "FLUXUS_EINVOICE_HASH_KEY", "FLUXUS_
 # Only the worker refunds cards (CreditDetail QueryTrade needs the merchant's check code).
 _CARD_CHECK = "FLUXUS_ECPAY_CREDIT_CHECK_CODE"
 _DB, _REDIS = "FLUXUS_DATABASE_URL", "FLUXUS_REDIS_URL"
+# Only the API reads lists from a replica (the dashboard reads through the API).
+_REPLICA = "FLUXUS_DATABASE_REPLICA_URL"
 _JWT, _DATA_KEY = "FLUXUS_JWT_SECRET", "FLUXUS_DATA_ENCRYPTION_KEY"
 _SMTP = ("FLUXUS_SMTP_USERNAME", "FLUXUS_SMTP_PASSWORD")
 COMPONENT_CREDENTIALS: dict[str, frozenset[str]] = {
-    "api": frozenset({_DB, _REDIS, _JWT, _DATA_KEY, *_EINVOICE}),
+    "api": frozenset({_DB, _REPLICA, _REDIS, _JWT, _DATA_KEY, *_EINVOICE}),
     # Checkout and invoices take the customer's bearer token; notifications are stored
     # (payment data encrypted) and enqueued; a buyer's allowance consent is verified with
     # the e-invoice keys.
@@ -97,6 +99,11 @@ class Settings:
     database_url: str = _setting(
         "sqlite:///var/fluxus-dev.db", "FLUXUS_DATABASE_URL",
         "SQLAlchemy URL; PostgreSQL in production", secret=True, production_required=True,
+    )
+    database_replica_url: str = _setting(
+        "", "FLUXUS_DATABASE_REPLICA_URL",
+        "optional read replica: list endpoints read from it (writes and reads after a write"
+        " stay on FLUXUS_DATABASE_URL); the API only", secret=True,
     )
     db_pool_size: int = _setting(5, "FLUXUS_DB_POOL_SIZE", "connections per process")
     db_connect_timeout: int = _setting(5, "FLUXUS_DB_CONNECT_TIMEOUT", "seconds")
@@ -226,6 +233,8 @@ class Settings:
         # Managed databases and operators hand out plain postgresql:// or postgres:// URLs;
         # SQLAlchemy maps those to psycopg 3, which is not installed.
         object.__setattr__(self, "database_url", normalize_database_url(self.database_url))
+        object.__setattr__(self, "database_replica_url",
+                           normalize_database_url(self.database_replica_url))
 
     @property
     def is_production(self) -> bool:
@@ -288,6 +297,8 @@ class Settings:
             problems.append("FLUXUS_DATABASE_URL must point at PostgreSQL")
         elif _url_password(self.database_url) == SAMPLE_DATABASE_PASSWORD:
             problems.append("FLUXUS_DATABASE_URL uses the chart's sample password; set a real one")
+        if self.database_replica_url.startswith("sqlite"):
+            problems.append("FLUXUS_DATABASE_REPLICA_URL must point at PostgreSQL (or be unset)")
         if not _url_password(self.redis_url) and not self.redis_private_network:
             problems.append("FLUXUS_REDIS_URL has no password (set one, or"
                             " FLUXUS_REDIS_PRIVATE_NETWORK=true if only Fluxus can reach Redis)")

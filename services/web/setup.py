@@ -6,6 +6,7 @@ from flask import Flask
 
 from services.core.config import Settings
 from services.web.envelope import register_error_handlers
+from services.web.reads import install_read_replica
 from services.web.requests import install_cors, install_request_plumbing, install_security_headers
 from services.web.uow import install_unit_of_work
 
@@ -24,4 +25,5 @@ def install_web(app: Flask, settings: Settings) -> None:
     # Last registered runs first: the commit may swap in a 503, which then still gets the
     # CORS, security and request-id headers.
     install_unit_of_work(app, settings)
+    install_read_replica(app, settings)
     register_error_handlers(app)

@@ -114,6 +114,7 @@ Arg: the component name. Output: a JSON list.
 */}}
 {{- define "fluxus.credentials" -}}
 {{- $db := "FLUXUS_DATABASE_URL" }}
+{{- $replica := "FLUXUS_DATABASE_REPLICA_URL" }}
 {{- $redis := "FLUXUS_REDIS_URL" }}
 {{- $jwt := "FLUXUS_JWT_SECRET" }}
 {{- $key := "FLUXUS_DATA_ENCRYPTION_KEY" }}
@@ -122,7 +123,7 @@ Arg: the component name. Output: a JSON list.
 {{- $smtp := list "FLUXUS_SMTP_USERNAME" "FLUXUS_SMTP_PASSWORD" }}
 {{- $cardCheck := "FLUXUS_ECPAY_CREDIT_CHECK_CODE" }}
 {{- $all := dict
-      "api" (concat (list $db $redis $jwt $key) $einvoice)
+      "api" (concat (list $db $replica $redis $jwt $key) $einvoice)
       "payment" (concat (list $db $redis $jwt $key) $ecpay $einvoice)
       "worker" (concat (list $db $redis $key $cardCheck) $ecpay $einvoice $smtp)
       "scheduler" (list $db $redis)

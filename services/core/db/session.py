@@ -83,6 +83,25 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return engine
 
 
+def get_read_engine(settings: Settings | None = None) -> Engine:
+    """The engine list reads use: the replica's (FLUXUS_DATABASE_REPLICA_URL), else the
+    primary's own engine, so nothing changes without a replica.
+
+    Its transactions begin READ ONLY (psycopg2 sends `BEGIN READ ONLY`, nothing that outlives
+    the transaction, so it works through PgBouncer in transaction mode): a write sent there
+    by mistake fails loudly even where the "replica" would accept it.
+    """
+    settings = settings or get_settings()
+    if not settings.database_replica_url:
+        return get_engine(settings)
+    key = (os.getpid(), settings.database_replica_url)
+    engine = _engines.get(key)
+    if engine is None:
+        replica = make_engine(settings.database_replica_url, settings)
+        engine = _engines[key] = replica.execution_options(postgresql_readonly=True)
+    return engine
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from services.api.resources.audit_logs.schemas import AuditLogArgsSchema, StaffAuditLogSchema
 from services.api.resources.common import authenticated, document_errors, page_body, page_schema
 from services.core.usecases import audit_queries
-from services.web.uow import db_session
+from services.web.reads import read_session
 
 blp = Blueprint("audit_logs", __name__, url_prefix="/api/audit-logs", description="Audit log")
 AuditLogPageSchema = page_schema(StaffAuditLogSchema, "AuditLogPage")
@@ -25,4 +25,4 @@ class AuditLogs(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Who did what, newest first, each row with the acting user's e-mail and name; filter
         by user (id or e-mail), action, resource and time range."""
-        return page_body(audit_queries.list_audit_logs(db_session(), **args))
+        return page_body(audit_queries.list_audit_logs(read_session(), **args))

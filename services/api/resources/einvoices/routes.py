@@ -27,6 +27,7 @@ from services.api.resources.einvoices.schemas import (
 from services.core.usecases.einvoices import advisory, preferences, queue
 from services.ecpay.einvoice import EInvoiceClient
 from services.web.auth import current_user
+from services.web.reads import read_session
 from services.web.uow import app_settings, db_session, jobs
 
 blp = Blueprint("einvoices", __name__, url_prefix="/api/einvoices",
@@ -46,7 +47,7 @@ class EInvoices(MethodView):
         `?status=failed` lists what ECPay refused (`last_error` has its message);
         `?status=pending` what the worker has not issued yet (retried with back-off).
         """
-        return page_body(queue.list_einvoices(db_session(), **args))
+        return page_body(queue.list_einvoices(read_session(), **args))
 
 
 @blp.route("/<uuid:einvoice_id>/")

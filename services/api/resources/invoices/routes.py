@@ -24,6 +24,7 @@ from services.core.usecases import billing_queries
 from services.core.usecases.backoffice import annotations
 from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
+from services.web.reads import read_session
 from services.web.uow import db_session
 
 blp = Blueprint("invoices", __name__, url_prefix="/api/invoices", description="Invoices")
@@ -38,7 +39,7 @@ class Invoices(MethodView):
     @blp.response(200, InvoicePageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your invoices, newest first (everyone's for staff, filter by `user_id`)."""
-        return page_body(billing_queries.list_invoices(db_session(), current_user(), **args))
+        return page_body(billing_queries.list_invoices(read_session(), current_user(), **args))
 
 
 @blp.route("/<uuid:invoice_id>/")

@@ -27,6 +27,7 @@ from services.core.usecases import orders
 from services.core.usecases.backoffice import annotations
 from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
+from services.web.reads import read_session
 from services.web.requests import client_ip
 from services.web.uow import db_session, jobs
 
@@ -42,7 +43,7 @@ class Orders(MethodView):
     @blp.response(200, OrderPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your orders, newest first (everyone's for staff)."""
-        return page_body(orders.list_orders(db_session(), current_user(), **args))
+        return page_body(orders.list_orders(read_session(), current_user(), **args))
 
     @authenticated(blp)
     @document_errors(blp, 400, 404, 409, 422)

@@ -23,6 +23,7 @@ from services.api.resources.payment_reviews.schemas import (
 )
 from services.core.usecases.payments import review_queue
 from services.web.auth import current_user
+from services.web.reads import read_session
 from services.web.uow import db_session
 
 blp = Blueprint(
@@ -48,7 +49,7 @@ class PaymentReviews(MethodView):
         periodic charge nobody expected, an amount that differs. `?status=open` is the work
         left to do.
         """
-        return page_body(review_queue.list_reviews(db_session(), **args))
+        return page_body(review_queue.list_reviews(read_session(), **args))
 
 
 @blp.route("/<uuid:review_id>/")

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from services.api.resources.common import PageArgsSchema, document_errors, page_body, page_schema
 from services.api.resources.plans.schemas import PlanSchema
 from services.core.usecases import billing_queries
+from services.web.reads import read_session
 from services.web.uow import db_session
 
 blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Plans (public)")
@@ -24,7 +25,7 @@ class Plans(MethodView):
     @blp.response(200, PlanPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Active plans in display order; no login needed."""
-        return page_body(billing_queries.list_plans(db_session(), **args))
+        return page_body(billing_queries.list_plans(read_session(), **args))
 
 
 @blp.route("/<uuid:plan_id>/")

@@ -22,6 +22,7 @@ from services.core.usecases import audit, mrr
 from services.core.usecases.backoffice import exports, invoice_export
 from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
+from services.web.reads import read_session
 from services.web.uow import app_settings, db_session
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="Reports")
@@ -33,7 +34,7 @@ def _rows(args: dict[str, Any]) -> list[mrr.MonthRow]:
     # An API key with billing:read passes too (its stand-in has staff visibility).
     if not current_user().is_staff:
         raise PermissionDenied("Only staff read reports.")
-    return mrr.report(db_session(), args["since"], args["until"])
+    return mrr.report(read_session(), args["since"], args["until"])
 
 
 @blp.route("/mrr/")

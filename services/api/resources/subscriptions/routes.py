@@ -26,6 +26,7 @@ from services.api.resources.subscriptions.schemas import (
 from services.core.usecases import subscriptions
 from services.core.usecases.integrations.api_keys import BILLING_READ
 from services.web.auth import current_user
+from services.web.reads import read_session
 from services.web.uow import db_session, jobs
 
 blp = Blueprint("subscriptions", __name__, url_prefix="/api/subscriptions",
@@ -41,7 +42,7 @@ class Subscriptions(MethodView):
     @blp.response(200, SubscriptionPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your subscriptions; staff see everyone's (filter by `status`, `user_id`)."""
-        return page_body(subscriptions.list_subscriptions(db_session(), current_user(), **args))
+        return page_body(subscriptions.list_subscriptions(read_session(), current_user(), **args))
 
     @authenticated(blp)
     @document_errors(blp, 400, 409, 422)

@@ -34,6 +34,7 @@ from services.core.usecases.integrations import external_ids
 from services.core.usecases.integrations.api_keys import BILLING_READ, BILLING_WRITE
 from services.web.api_keys import current_key
 from services.web.auth import current_user
+from services.web.reads import read_session
 from services.web.uow import app_settings, db_session, jobs
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
@@ -55,10 +56,10 @@ class Users(MethodView):
         `q` finds customers by the start of their e-mail, username, name, company, 統編 or
         one of their order numbers."""
         if args.get("q", "").strip():
-            return page_body(customers.search(db_session(), args["q"], page=args["page"],
+            return page_body(customers.search(read_session(), args["q"], page=args["page"],
                                               page_size=args["page_size"]))
         args.pop("q", None)
-        return page_body(users.list_users(db_session(), **args))
+        return page_body(users.list_users(read_session(), **args))
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 400, 409, 413, 422)
