@@ -34,6 +34,8 @@ need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)  # the benchmarks' load generator
+# PgBouncer: tests run every process through a private one in transaction mode.
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || need_apt+=(pgbouncer)
 # A CJK font so invoice PDFs can carry Traditional Chinese.
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_apt+=(fonts-wqy-microhei)
 if [ ${#need_apt[@]} -gt 0 ] && [ "${FLUXUS_SKIP_APT:-0}" != 1 ]; then
@@ -43,6 +45,8 @@ if [ ${#need_apt[@]} -gt 0 ] && [ "${FLUXUS_SKIP_APT:-0}" != 1 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # The Debian package starts a Prometheus of its own; tests start theirs on loopback.
   (service prometheus stop || pkill -x prometheus || true) >/dev/null 2>&1
+  # Likewise PgBouncer's own service (tests start theirs on a free port).
+  (service pgbouncer stop || true) >/dev/null 2>&1
 fi
 
 # helm, kubectl and the KEDA model (from package registries, into .tools/).
