@@ -6,9 +6,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from services.core.db import bulk
 from services.core.db.models import AuditLog
 
 
@@ -59,6 +59,5 @@ def record(session: Session, actor: Actor, action: str, **fields: Any) -> AuditL
 
 
 def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert audit rows built by `values` in the caller's transaction, in one executemany."""
-    if rows:
-        session.execute(insert(AuditLog), rows)
+    """Insert audit rows built by `values` in the caller's transaction, in one statement."""
+    bulk.insert_rows(session, AuditLog, rows)

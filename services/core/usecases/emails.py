@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.core.db import bulk
 from services.core.db.models import EmailDelivery, User
-from services.core.db.upsert import insert_for
 from services.core.ports import Jobs
 
 TEMPLATES = frozenset(
@@ -66,12 +66,8 @@ def queue_emails(session: Session, jobs: Jobs, requests: Sequence[EmailRequest])
         }
         for r in requests
     ]
-    statement = (
-        insert_for(session)(EmailDelivery)
-        .on_conflict_do_nothing(index_elements=[EmailDelivery.event_key])
-        .returning(EmailDelivery.id)
-    )
-    created = list(session.scalars(statement, rows)) if rows else []
+    created = bulk.insert_rows(session, EmailDelivery, rows, conflict=("event_key",),
+                               returning="id")
     if len(created) == 1:
         jobs.enqueue("send_email", str(created[0]), job_id=f"email-{created[0]}")
     elif created:

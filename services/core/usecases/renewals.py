@@ -15,8 +15,8 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock, parse_instant
+from services.core.db import bulk
 from services.core.db.models import AuditLog, Order, Plan, Subscription, User
-from services.core.db.upsert import insert_for
 from services.core.domain.order_numbers import new_order_number
 from services.core.domain.periods import BillingCycle, next_period
 from services.core.domain.states import OrderStatus, SubscriptionStatus
@@ -218,14 +218,8 @@ def _insert_orders(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
     The unique constraint uq_orders_subscription_period with ON CONFLICT DO NOTHING is the
     guard: any number of jobs, renewers or retries leave exactly one order per period.
     """
-    statement = (
-        insert_for(session)(Order)
-        .on_conflict_do_nothing(index_elements=[Order.subscription_id, Order.period_start])
-        .returning(Order.id)
-    )
-    # An executemany: SQLAlchemy sends multi-row VALUES pages ("insertmanyvalues") but
-    # compiles the one-row statement once per engine instead of once per batch size.
-    return set(session.scalars(statement, rows)) if rows else set()
+    return set(bulk.insert_rows(session, Order, rows,
+                                conflict=("subscription_id", "period_start"), returning="id"))
 
 
 def renew_due(
