@@ -164,7 +164,12 @@ Secret holds them; db-wait reads its pod's Secret).
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
+      {{- /* An existing Secret holds the pooler's URL for the processes under its own key. */}}
+      {{- if and $.root.Values.secrets.existingSecret (eq $key "FLUXUS_DATABASE_URL") (include "fluxus.pooledComponent" $) }}
+      key: FLUXUS_DATABASE_POOLER_URL
+      {{- else }}
       key: {{ $key }}
+      {{- end }}
       {{- /* A key missing from an existingSecret leaves the default, which production refuses. */}}
       optional: true
 {{- end }}
@@ -173,8 +178,55 @@ Secret holds them; db-wait reads its pod's Secret).
 {{/* The chart-made Secret data of one component. Args: dict root, component. */}}
 {{- define "fluxus.componentSecretData" -}}
 {{- $values := include "fluxus.secretValues" .root | fromYaml }}
+{{- if include "fluxus.pooledComponent" . }}
+{{- $_ := set $values "FLUXUS_DATABASE_URL" (include "fluxus.pooledDatabaseUrl" .root) }}
+{{- end }}
 {{- range $key := include "fluxus.credentials" .component | fromJsonArray }}
 {{ $key }}: {{ get $values $key | toString | b64enc | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when a pooler is in use (the chart's PgBouncer or database.poolerUrl) and the component
+is a Fluxus process reaching the database through it. The migration Job (`db`) and the
+backup keep the direct URL. Args: dict root, component.
+*/}}
+{{- define "fluxus.pooledComponent" -}}
+{{- if and (or .root.Values.pgbouncer.enabled .root.Values.database.poolerUrl) (has .component (list "api" "payment" "worker" "scheduler" "operator" "renewal")) }}true{{ end }}
+{{- end }}
+
+{{/* Egress from a Fluxus pod to the chart's PgBouncer (nothing without it). Arg: root. */}}
+{{- define "fluxus.pgbouncerEgress" -}}
+{{- if .Values.pgbouncer.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "fluxus.componentSelectorLabels" (dict "root" . "component" "pgbouncer") | nindent 10 }}
+  ports:
+    - {port: 5432, protocol: TCP}
+{{- end }}
+{{- end }}
+
+{{/* The chart's PgBouncer: <fullname>-pgbouncer. */}}
+{{- define "fluxus.pgbouncerName" -}}
+{{- printf "%s-pgbouncer" (include "fluxus.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The processes' database URL with a pooler: database.poolerUrl, or FLUXUS_DATABASE_URL with its
+host and port replaced by the chart's PgBouncer Service (same user, password and database).
+*/}}
+{{- define "fluxus.pooledDatabaseUrl" -}}
+{{- if .Values.database.poolerUrl }}
+{{- .Values.database.poolerUrl }}
+{{- else }}
+{{- $url := urlParse .Values.secrets.values.FLUXUS_DATABASE_URL }}
+{{- $host := printf "%s.%s.svc:5432" (include "fluxus.pgbouncerName" .) .Release.Namespace }}
+{{- $_ := set $url "host" $host }}
+{{- /* No sslmode to the pooler: the hop stays in the namespace under NetworkPolicy, and
+PgBouncer's own server_tls_sslmode protects the hop to PostgreSQL. */}}
+{{- $_ = set $url "query" "" }}
+{{- urlJoin $url }}
 {{- end }}
 {{- end }}
 
