@@ -5,7 +5,6 @@ An order paid before Fluxus kept the gwsr fails plainly and asks for a transfer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
@@ -24,7 +23,6 @@ from services.core.usecases.payment_notifications import Kind, receive_notificat
 from services.core.usecases.payment_processing import process_notification
 from services.ecpay.credentials import EcpayCredentials
 from tests.integration.ecpay_sim.einvoice_support import client as einvoice_client
-from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.integration.payment.conftest import seed
 from tests.integration.refunds.refund_support import (
     ask,
@@ -35,28 +33,10 @@ from tests.integration.refunds.refund_support import (
     refund_row,
     return_fields,
     run_jobs,
-    sim_settings,
-    sim_to_next_morning,
     staff_user,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with simulator_process(tmp_path_factory.mktemp("refunds-gwsr")) as url:
-        yield url
-
-
-@pytest.fixture
-def now(sim: str) -> datetime:
-    return sim_to_next_morning(sim)
-
-
-@pytest.fixture
-def app_settings(settings: Settings, sim: str) -> Settings:
-    return sim_settings(settings, sim)
 
 
 def test_a_card_refund_finds_ecpays_trade_by_the_gwsr_the_checkout_brought_back(

@@ -6,7 +6,6 @@ idempotent retries — and `fluxus audit books` clean after each."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -25,7 +24,6 @@ from services.core.usecases.refunds import requests
 from services.ecpay.credit_detail import TAIPEI
 from services.worker import context
 from services.worker.queues import RQJobs
-from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.integration.refunds.refund_support import (
     ask,
     books_findings,
@@ -36,30 +34,12 @@ from tests.integration.refunds.refund_support import (
     refund_row,
     run_jobs,
     sim_fault,
-    sim_settings,
     sim_to_next_morning,
     staff_user,
 )
 from tests.support.workers import BurstWorker
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with simulator_process(tmp_path_factory.mktemp("refunds-card")) as url:
-        yield url
-
-
-@pytest.fixture
-def now(sim: str) -> datetime:
-    """Our clock, agreeing with the simulator's calendar: 10:00 Taipei."""
-    return sim_to_next_morning(sim)
-
-
-@pytest.fixture
-def app_settings(settings: Settings, sim: str) -> Settings:
-    return sim_settings(settings, sim)
 
 
 def test_a_full_card_refund_the_same_day_undoes_the_capture_drops_it_and_voids_the_einvoice(

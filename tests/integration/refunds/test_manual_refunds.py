@@ -3,7 +3,6 @@ refund_needed review item refunded from the queue; the sweep picking up due refu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -23,7 +22,6 @@ from services.core.usecases.payments.reviews import ReviewReason, park
 from services.core.usecases.refunds import requests
 from services.worker import context
 from services.worker.jobs import refunds as refund_jobs
-from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.integration.refunds.refund_support import (
     ask,
     books_findings,
@@ -34,28 +32,10 @@ from tests.integration.refunds.refund_support import (
     refund_row,
     return_fields,
     run_jobs,
-    sim_settings,
-    sim_to_next_morning,
     staff_user,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with simulator_process(tmp_path_factory.mktemp("refunds-manual")) as url:
-        yield url
-
-
-@pytest.fixture
-def now(sim: str) -> datetime:
-    return sim_to_next_morning(sim)
-
-
-@pytest.fixture
-def app_settings(settings: Settings, sim: str) -> Settings:
-    return sim_settings(settings, sim)
 
 
 def confirm(engine: Engine, at: datetime, staff: User, refund_id: object,

@@ -7,7 +7,6 @@ records a bank transfer for staff to make."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
@@ -29,7 +28,6 @@ from services.ecpay.credit_detail import CreditDetailClient, CreditDetailRefused
 from services.ecpay.notifications import PeriodNotification
 from services.ecpay.simulator.card_ledger import RTN_PARTIAL_REFUSED, RTN_PERIODIC_LATER_CHARGE
 from tests.integration.ecpay_sim.einvoice_support import client as einvoice_client
-from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.integration.refunds.refund_support import (
     ask,
     books_findings,
@@ -38,28 +36,10 @@ from tests.integration.refunds.refund_support import (
     paid_order,
     refund_row,
     run_jobs,
-    sim_settings,
-    sim_to_next_morning,
     staff_user,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with simulator_process(tmp_path_factory.mktemp("refunds-periodic")) as url:
-        yield url
-
-
-@pytest.fixture
-def now(sim: str) -> datetime:
-    return sim_to_next_morning(sim)
-
-
-@pytest.fixture
-def app_settings(settings: Settings, sim: str) -> Settings:
-    return sim_settings(settings, sim)
 
 
 def gateway(sim: str, at: datetime) -> CreditDetailClient:

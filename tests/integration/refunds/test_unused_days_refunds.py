@@ -6,7 +6,6 @@ order pays no running period, the request is refused with a clear code."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -22,7 +21,6 @@ from services.core.errors import Conflict, ValidationError
 from services.core.ports import RecordingJobs
 from services.core.usecases.audit import Actor
 from services.core.usecases.refunds import requests
-from tests.integration.ecpay_sim.einvoice_support import simulator_process
 from tests.integration.refunds.refund_support import (
     books_findings,
     card_record,
@@ -30,28 +28,11 @@ from tests.integration.refunds.refund_support import (
     paid_order,
     refund_row,
     run_jobs,
-    sim_settings,
     sim_to_next_morning,
     staff_user,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with simulator_process(tmp_path_factory.mktemp("refunds-unused")) as url:
-        yield url
-
-
-@pytest.fixture
-def now(sim: str) -> datetime:
-    return sim_to_next_morning(sim)
-
-
-@pytest.fixture
-def app_settings(settings: Settings, sim: str) -> Settings:
-    return sim_settings(settings, sim)
 
 
 def ask_unused(engine: Engine, at: datetime, staff: User, order_id: uuid.UUID, *,
