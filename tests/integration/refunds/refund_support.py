@@ -41,14 +41,18 @@ def sim_now(sim: str) -> datetime:
 
 
 def sim_to_next_morning(sim: str) -> datetime:
-    """Move the simulator's calendar to the next 10:00 Taipei; that moment, for our clock."""
+    """Move the simulator's calendar to the next 10:00 Taipei; that moment, for our clock.
+
+    The simulator shows its clock to the second while it keeps running, so it stands a
+    fraction past the moment: reading it back gave 10:00:01 now and then, and tests that
+    count from a whole minute failed."""
     now = sim_now(sim)
     target = (now + timedelta(days=1)).replace(hour=TAIPEI_MORNING_UTC_HOUR, minute=0, second=0,
                                                 microsecond=0)
     answer = httpx.post(f"{sim}/_sim/clock",
                         json={"advance_seconds": (target - now).total_seconds()}, timeout=10)
     assert answer.status_code == 200, answer.text
-    return sim_now(sim)
+    return target
 
 
 def card_record(sim: str, merchant_trade_no: str) -> dict[str, Any]:
