@@ -7,7 +7,7 @@ import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy import Engine, select
@@ -130,18 +130,30 @@ def staff_user(engine: Engine) -> User:
         return user
 
 
-def ask(engine: Engine, at: datetime, staff: User, order_id: uuid.UUID, amount: int, *,
-        key: str | None = None, reason: str = "customer asked",
-        cancel: str = "no") -> requests.PlacedRefund:
+def ask(engine: Engine, at: datetime, staff: User, order_id: uuid.UUID,
+        amount: int | Literal["unused"], *, key: str | None = None,
+        reason: str = "customer asked", cancel: str = "no") -> requests.PlacedRefund:
+    """Staff ask for a refund of whole NT$ `amount`, or of the unused days."""
     with session_factory(engine)() as session:
         caller = session.get_one(User, staff.id)
         placed = requests.request_refund(
             session, FixedClock(at), RecordingJobs(), Actor(user_id=staff.id, is_staff=True),
-            caller, order_id, amount=Decimal(amount), reason=reason,
-            cancel_subscription=cancel, idempotency_key=key or uuid.uuid4().hex)
+            caller, order_id, amount=amount if amount == "unused" else Decimal(amount),
+            reason=reason, cancel_subscription=cancel, idempotency_key=key or uuid.uuid4().hex)
         session.commit()
         session.expunge(placed.refund)
         return placed
+
+
+def confirm(engine: Engine, at: datetime, staff: User, refund_id: uuid.UUID,
+            reference: str) -> str:
+    """Staff confirm they made an owed refund's bank transfer; the refund's status."""
+    with session_factory(engine)() as session:
+        refund = requests.confirm_transfer(
+            session, FixedClock(at), RecordingJobs(), Actor(user_id=staff.id, is_staff=True),
+            session.get_one(User, staff.id), refund_id, reference=reference)
+        session.commit()
+        return refund.status
 
 
 def run_jobs(settings: Settings, at: datetime, refund_id: uuid.UUID) -> str:

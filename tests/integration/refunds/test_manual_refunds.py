@@ -26,6 +26,7 @@ from tests.integration.refunds.refund_support import (
     ask,
     books_findings,
     card_record,
+    confirm,
     einvoice_row,
     order_row,
     paid_order,
@@ -36,16 +37,6 @@ from tests.integration.refunds.refund_support import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-def confirm(engine: Engine, at: datetime, staff: User, refund_id: object,
-            reference: str) -> str:
-    with session_factory(engine)() as session:
-        refund = requests.confirm_transfer(
-            session, FixedClock(at), RecordingJobs(), Actor(user_id=staff.id, is_staff=True),
-            session.get_one(User, staff.id), refund_id, reference=reference)  # type: ignore[arg-type]
-        session.commit()
-        return refund.status
 
 
 def test_an_atm_refund_is_owed_until_staff_confirm_the_transfer(

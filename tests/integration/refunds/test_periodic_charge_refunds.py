@@ -15,14 +15,12 @@ from sqlalchemy import Engine, select
 
 from services.core.clock import FixedClock
 from services.core.config import Settings
-from services.core.db.models import EInvoice, Order, User
+from services.core.db.models import EInvoice, Order
 from services.core.db.session import session_factory
 from services.core.errors import Conflict
 from services.core.ports import RecordingJobs
-from services.core.usecases.audit import Actor
 from services.core.usecases.einvoices import issuing
 from services.core.usecases.payments.period_charges import record_period_charge
-from services.core.usecases.refunds import requests
 from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.credit_detail import CreditDetailClient, CreditDetailRefused
 from services.ecpay.notifications import PeriodNotification
@@ -32,6 +30,7 @@ from tests.integration.refunds.refund_support import (
     ask,
     books_findings,
     card_record,
+    confirm,
     order_row,
     paid_order,
     refund_row,
@@ -115,13 +114,7 @@ def test_after_a_later_charge_the_simulator_refuses_doaction_and_fluxus_owes_a_t
         placed = ask(engine, at, staff, order_id, 1000,
                      cancel="now" if order_id == renewal_id else "no")
         assert (placed.refund.method, placed.refund.status) == ("manual", "owed")
-        with session_factory(engine)() as session:
-            requests.confirm_transfer(
-                session, FixedClock(at), RecordingJobs(), Actor(user_id=staff.id,
-                                                                is_staff=True),
-                session.get_one(User, staff.id), placed.refund.id,
-                reference=f"TX-{order_id.hex[:8]}")
-            session.commit()
+        confirm(engine, at, staff, placed.refund.id, f"TX-{order_id.hex[:8]}")
         run_jobs(app_settings, at, placed.refund.id)
         refund = refund_row(engine, placed.refund.id)
         assert (refund.status, refund.einvoice_status) == ("confirmed", "done")

@@ -12,16 +12,14 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from sqlalchemy import Engine, select, update
 
-from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import EInvoiceAllowance, Order, PaymentAttempt, Subscription, User
 from services.core.db.session import session_factory
 from services.core.domain.periods import TAIPEI
 from services.core.errors import Conflict, ValidationError
-from services.core.ports import RecordingJobs
-from services.core.usecases.audit import Actor
 from services.core.usecases.refunds import requests
 from tests.integration.refunds.refund_support import (
+    ask,
     books_findings,
     card_record,
     order_row,
@@ -36,16 +34,9 @@ pytestmark = pytest.mark.integration
 
 
 def ask_unused(engine: Engine, at: datetime, staff: User, order_id: uuid.UUID, *,
-               cancel: str = "now", key: str = "") -> requests.PlacedRefund:
-    with session_factory(engine)() as session:
-        placed = requests.request_refund(
-            session, FixedClock(at), RecordingJobs(), Actor(user_id=staff.id, is_staff=True),
-            session.get_one(User, staff.id), order_id, amount="unused",
-            reason="cancelled, unused days back", cancel_subscription=cancel,
-            idempotency_key=key or uuid.uuid4().hex)
-        session.commit()
-        session.expunge(placed.refund)
-        return placed
+               cancel: str = "now", key: str | None = None) -> requests.PlacedRefund:
+    return ask(engine, at, staff, order_id, "unused", key=key,
+               reason="cancelled, unused days back", cancel=cancel)
 
 
 def taipei_days(start: datetime, end: datetime) -> int:
