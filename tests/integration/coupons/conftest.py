@@ -3,63 +3,38 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.api.app import create_app
 from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import Order, Plan, Subscription
-from services.core.db.session import dispose_engines
 from services.core.domain.periods import TAIPEI
 from services.core.ports import RecordingJobs
-from services.core.usecases import auth_passwords, renewals
+from services.core.usecases import renewals
 from services.core.usecases.payments.completion import complete_payment
-from tests.integration.api.api_helpers import Account, create_account, log_in
+from tests.integration.api.api_helpers import Account
+from tests.support.clocked_api import (  # noqa: F401 (fixtures: pytest reads this module's names)
+    app_fixture,
+    client_fixture,
+    customer_fixture,
+    fast_bcrypt_fixture,
+    staff_fixture,
+)
 from tests.support.factories import make_plan
 
 NOW = datetime(2027, 3, 1, 10, 0, tzinfo=TAIPEI)
 
 
-@pytest.fixture(autouse=True)
-def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth_passwords, "BCRYPT_ROUNDS", 4)
-
-
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FixedClock) -> Iterator[Flask]:
-    app = create_app(settings, clock=clock)
-    app.testing = True
-    yield app
-    dispose_engines()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def customer(session: Session, client: FlaskClient) -> Account:
-    return log_in(client, create_account(session))
-
-
-@pytest.fixture
-def staff(session: Session, client: FlaskClient) -> Account:
-    return log_in(client, create_account(session, is_staff=True))
 
 
 @pytest.fixture
