@@ -5,6 +5,10 @@ and checks after every step that no money is lost, doubled or applied where it m
 ECPay is played by `lifecycle_gateway.Gateway` with the signed notifications ECPay sends;
 re-sends and late deliveries are rules of their own. `FLUXUS_LIFECYCLE_EXAMPLES` sets how
 many examples run (the default keeps the suite fast; see docs/reliability.md).
+
+"Fresh per example" is one database copied from the template per module and emptied before
+each example (`lifecycle_database`), and one e-invoice simulator app whose account is
+replaced: copying a database and building the app cost more than an example's steps.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from flask import Flask
 from hypothesis import HealthCheck, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
@@ -32,11 +37,8 @@ from sqlalchemy.orm import Session
 from services.core.clock import FixedClock
 from services.core.db.models import (
     CardAgreement,
-    EInvoice,
-    Invoice,
     Order,
     PaymentReview,
-    PeriodCharge,
     Refund,
     Subscription,
     User,
@@ -55,10 +57,15 @@ from services.core.usecases.plan_changes import apply as plan_change_apply
 from services.core.usecases.refunds import card as card_refunds
 from services.core.usecases.refunds import einvoice_step as refund_einvoices
 from services.core.usecases.refunds import requests as refunds
-from services.core.usecases.refunds.states import IN_FLIGHT, RETURNED
 from services.ecpay.einvoice import EInvoiceClient
 from services.ecpay.errors import EcpayUnavailable
+from services.ecpay.simulator import einvoice as einvoice_sim
 from services.ecpay.simulator.app import create_app as ecpay_simulator
+from services.ecpay.simulator.clock import SimClock
+from services.ecpay.simulator.einvoice_ops import EInvoiceSim
+from services.ecpay.simulator.engine import SimConfig
+from tests.integration.payment import lifecycle_rows
+from tests.integration.payment.lifecycle_database import ModelDatabase, rows
 from tests.integration.payment.lifecycle_gateway import (
     BARCODE_RESULT_DELAY,
     STAGE,
@@ -70,7 +77,7 @@ from tests.support.factories import make_plan, make_user
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
-EXAMPLES = int(os.environ.get("FLUXUS_LIFECYCLE_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("FLUXUS_LIFECYCLE_EXAMPLES", "250"))
 START = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)
 URLS = CheckoutUrls.under("http://payment.test")
 PRICE = 990
@@ -93,19 +100,24 @@ def event(text: str) -> None:
 
 
 class MoneyLifecycle(RuleBasedStateMachine):
-    template: str = ""
+    # Set by the `model_world` fixture: shared by the examples, emptied for each.
+    database: ModelDatabase
+    einvoice_app: Flask
+    consent_transport: httpx.BaseTransport
 
     def __init__(self) -> None:
         super().__init__()
         RUN["examples"] += 1
-        self.db_name = databases.unique_name("fluxus_model")
-        url = databases.create_database(self.db_name, self.template)
-        self.engine: Engine = create_engine(url, pool_size=2, max_overflow=0)
+        self.database.empty()
+        self.engine: Engine = self.database.engine
         self.clock = FixedClock(START)
         self.gateway = Gateway(now=self.clock.now)
-        # ECPay's e-invoice API: the simulator app in-process, on the model's clock (it checks
-        # RqHeader.Timestamp against its own clock, as ECPay does against its).
-        self.einvoice_sim = ecpay_simulator(clock=self.clock, start_notifier=False)
+        # ECPay's e-invoice API: the simulator app in-process with a new e-invoice account
+        # on the model's clock (it checks RqHeader.Timestamp against its own clock, as ECPay
+        # does against its), wired as create_app wires it.
+        self.einvoice_sim = self.einvoice_app
+        self.einvoice_sim.extensions[einvoice_sim.EXTENSION] = EInvoiceSim(
+            SimConfig().einvoice, SimClock(self.clock), self.consent_transport)
         self.einvoices = EInvoiceClient(
             "http://einvoice.test", *EINVOICE_STAGE, now=self.clock.now,
             http=httpx.Client(transport=httpx.WSGITransport(app=self.einvoice_sim)))
@@ -117,6 +129,11 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.stopped_agreements: set[str] = set()
         self.charges_after_stop: set[str] = set()
         self.transfers_made = 0  # NT$ staff sent back by bank transfer
+        # The database as the invariants last read it (`database.writes` then), and when
+        # the books were last found clean (writes, clock).
+        self.rows_read_at = -1
+        self.rows: lifecycle_rows.Rows | None = None
+        self.books_clean_at: tuple[int, datetime] | None = None
         with self.tx() as s:
             self.user_id = make_user(s).id
             self.staff_id = make_user(s, is_staff=True).id
@@ -128,9 +145,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
             }
 
     def teardown(self) -> None:
-        self.einvoices.close()
-        self.engine.dispose()
-        databases.drop_database(self.db_name)
+        self.einvoices.close()  # the database is emptied when the next example starts
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -370,7 +385,8 @@ class MoneyLifecycle(RuleBasedStateMachine):
         the transfer; the e-invoice is voided or allowed by the worker afterwards."""
         with self.tx() as s:
             paid = list(s.scalars(select(Order).where(
-                Order.status == "completed", Order.payment_method != "credit_card")))
+                Order.status == "completed", Order.payment_method != "credit_card")
+                .order_by(Order.created_at)))  # not the heap's order: emptied, it varies
         if not paid:
             return
         order = data.draw(st.sampled_from(paid))
@@ -516,36 +532,35 @@ class MoneyLifecycle(RuleBasedStateMachine):
     def count_the_step(self) -> None:
         RUN["steps"] += 1  # invariants run after every step (and after the first customer)
 
+    def _rows(self) -> lifecycle_rows.Rows:
+        """What the invariants read of the database, read again when it may have changed."""
+        if self.rows_read_at != self.database.writes:
+            self.rows_read_at = self.database.writes
+            RUN["database reads"] += 1
+            with self.tx() as s:
+                self.rows = lifecycle_rows.read(s)
+        assert self.rows is not None
+        return self.rows
+
     @invariant()
     def every_dollar_is_applied_once_or_parked(self) -> None:
-        with self.tx() as s:
-            invoiced = s.scalar(select(func.coalesce(func.sum(Invoice.total_amount), 0)))
-            parked = s.scalar(select(func.coalesce(func.sum(PaymentReview.amount), 0)))
-        assert int(invoiced) + int(parked) == self.gateway.money_in, (
+        rows = self._rows()
+        invoiced, parked = rows.invoiced, rows.in_review
+        assert invoiced + parked == self.gateway.money_in, (
             f"ECPay took {self.gateway.money_in}, invoiced {invoiced}, parked {parked}")
-
-    def _refunds(self, s: Session, *where: object) -> int:
-        return int(s.scalar(select(func.coalesce(func.sum(Refund.amount), 0))
-                            .where(*where)) or 0)  # type: ignore[arg-type]
 
     @invariant()
     def money_in_is_applied_in_review_or_refunded_and_never_refunded_twice(self) -> None:
         """Money in = applied + in review + refunded (by card at ECPay or by transfer), and
         no order, nor any ECPay trade, gives back more than was paid for it."""
-        with self.tx() as s:
-            invoiced = int(s.scalar(select(func.coalesce(func.sum(Invoice.total_amount), 0))))
-            in_review = int(s.scalar(select(func.coalesce(func.sum(PaymentReview.amount), 0))))
-            by_card = self._refunds(s, Refund.method == "card", Refund.status.in_(RETURNED))
-            by_transfer = self._refunds(s, Refund.method == "manual",
-                                        Refund.status.in_(RETURNED))
-            in_flight = self._refunds(s, Refund.method == "card", Refund.status.in_(IN_FLIGHT))
-            for order in s.scalars(select(Order).where(Order.id.in_(
-                    select(Refund.order_id).where(Refund.review_id.is_(None))))):
-                returned = self._refunds(s, Refund.order_id == order.id,
-                                         Refund.review_id.is_(None), Refund.status.in_(RETURNED))
-                assert returned <= int(order.amount), (order.order_number, returned)
-                assert (order.status == "refunded") == (returned == int(order.amount)), (
-                    order.order_number, order.status, returned)
+        rows = self._rows()
+        invoiced, in_review = rows.invoiced, rows.in_review
+        by_card, by_transfer, in_flight = rows.by_card, rows.by_transfer, rows.in_flight
+        for order in rows.refunded_orders:
+            returned = order.returned
+            assert returned <= order.amount, (order.order_number, returned)
+            assert (order.status == "refunded") == (returned == order.amount), (
+                order.order_number, order.status, returned)
         at_ecpay = self.gateway.card_money_back
         for trade in self.gateway.trades.values():
             assert trade.money_back <= trade.amount, trade
@@ -561,11 +576,19 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def the_books_balance(self) -> None:
+        """`fluxus audit books` finds nothing. It reads only the database and the clock: when
+        neither has changed since the books were found clean, they are clean (the same
+        check on the same rows)."""
+        seen = (self.database.writes, self.clock.now())
+        if seen == self.books_clean_at:
+            return
+        RUN["books audits"] += 1
         with self.tx() as s:
             report = books.audit_books(s, self.clock, stale_after=timedelta(0))
             wrong = [f.line() for f in report.findings if str(f.check) not in ALLOWED_FINDINGS
                      and not self._needs_a_person(s, f.check, f.ids)]
         assert wrong == []
+        self.books_clean_at = seen
 
     def _needs_a_person(self, s: Session, check: object, ids: dict[str, str]) -> bool:
         if str(check) != REFUND_NEEDS_A_PERSON:
@@ -575,51 +598,42 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def nothing_charges_a_subscription_that_must_not_be_charged(self) -> None:
-        with self.tx() as s:
-            for agreement in s.scalars(select(CardAgreement)):
-                sub = s.get_one(Subscription, agreement.subscription_id)
-                stop = sub.status in ("cancelled", "expired") or not sub.auto_renew \
-                    or sub.cancel_at_period_end
-                if stop:
-                    assert agreement.status != "active", (sub.status, agreement.status)
-                if agreement.status == "cancelled":
-                    assert self.gateway.trades[agreement.merchant_trade_no].cancelled
+        for agreement in self._rows().agreements:
+            stop = agreement.subscription_status in ("cancelled", "expired") \
+                or not agreement.auto_renew or agreement.cancel_at_period_end
+            if stop:
+                assert agreement.status != "active", (agreement.subscription_status,
+                                                      agreement.status)
+            if agreement.status == "cancelled":
+                assert self.gateway.trades[agreement.merchant_trade_no].cancelled
 
     @invariant()
     def no_charge_after_a_stop_is_applied(self) -> None:
         if not self.charges_after_stop:
             return
-        with self.tx() as s:
-            applied = set(s.scalars(select(PeriodCharge.gwsr).where(
-                PeriodCharge.gwsr.in_(self.charges_after_stop),
-                PeriodCharge.outcome == "applied")))
+        applied = self.charges_after_stop & self._rows().applied_charge_gwsrs
         assert applied == set(), f"charges applied after the customer stopped: {applied}"
 
     @invariant()
     def an_active_subscription_is_paid_up_to_now_and_no_further(self) -> None:
-        with self.tx() as s:
-            for sub in s.scalars(select(Subscription)):
-                # A refunded order's period was still granted (staff chose not to cancel).
-                paid_until = s.scalar(select(func.max(Order.period_end)).where(
-                    Order.subscription_id == sub.id,
-                    Order.status.in_(("completed", "refunded"))))
-                if sub.status == "active":
-                    assert sub.end_date is not None and sub.end_date > self.clock.now()
-                if sub.status == "past_due" and paid_until is None:
-                    # A trial that ended unpaid waits, within its grace, for a first payment.
-                    assert sub.end_date == sub.trial_end_date, (sub.end_date, sub.trial_end_date)
-                elif sub.status in ("active", "past_due") or paid_until is not None:
-                    assert sub.end_date == paid_until, (sub.status, sub.end_date, paid_until)
+        for sub in self._rows().subscriptions:
+            # A refunded order's period was still granted (staff chose not to cancel).
+            paid_until = sub.paid_until
+            if sub.status == "active":
+                assert sub.end_date is not None and sub.end_date > self.clock.now()
+            if sub.status == "past_due" and paid_until is None:
+                # A trial that ended unpaid waits, within its grace, for a first payment.
+                assert sub.end_date == sub.trial_end_date, (sub.end_date, sub.trial_end_date)
+            elif sub.status in ("active", "past_due") or paid_until is not None:
+                assert sub.end_date == paid_until, (sub.status, sub.end_date, paid_until)
 
     @invariant()
     def ecpay_issued_each_sale_at_most_once_and_we_know_its_number(self) -> None:
         at_ecpay = self.einvoice_sim.test_client().get("/_sim/einvoice").get_json()["invoices"]
         relate_numbers = [row["relate_number"].upper() for row in at_ecpay]
         assert len(relate_numbers) == len(set(relate_numbers))
-        with self.tx() as s:
-            ours = {row.relate_number: row for row in s.scalars(select(EInvoice))}
-            paid_orders = s.scalar(select(func.count()).select_from(Order).where(
-                Order.status.in_(("completed", "refunded"))))
+        rows = self._rows()
+        ours, paid_orders = rows.einvoices, rows.paid_orders
         assert len(ours) == paid_orders  # one e-invoice row per paid order
         for row in at_ecpay:
             mine = ours[row["relate_number"].upper()]
@@ -630,9 +644,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def invoice_numbers_have_no_gaps(self) -> None:
-        with self.tx() as s:
-            numbers = sorted(int(n.rsplit("-", 1)[1]) for n in s.scalars(
-                select(Invoice.invoice_number)))
+        numbers = sorted(int(n.rsplit("-", 1)[1]) for n in self._rows().invoice_numbers)
         assert numbers == list(range(1, len(numbers) + 1))
 
     def check_all(self) -> None:
@@ -657,11 +669,23 @@ class MoneyLifecycle(RuleBasedStateMachine):
                 Subscription.status.in_(("pending", "trial", "active", "past_due")))).first()
 
 
+@pytest.fixture(scope="module")
+def model_world(pg_template: str) -> Iterator[None]:
+    """The examples' database and e-invoice simulator app, made once for this module."""
+    MoneyLifecycle.database = ModelDatabase(pg_template)
+    MoneyLifecycle.einvoice_app = ecpay_simulator(clock=FixedClock(START), start_notifier=False)
+    MoneyLifecycle.consent_transport = httpx.HTTPTransport()
+    try:
+        yield
+    finally:
+        MoneyLifecycle.consent_transport.close()
+        MoneyLifecycle.database.close()
+
+
 # About a second an example here; the long profile gets the time it needs, and a failure
 # the time Hypothesis needs to shrink it.
 @pytest.mark.timeout(max(900, EXAMPLES * 3))
-def test_money_is_never_lost_or_doubled_whatever_the_order_of_events(pg_template: str) -> None:
-    MoneyLifecycle.template = pg_template
+def test_money_is_never_lost_or_doubled_whatever_the_order_of_events(model_world: None) -> None:
     run = MoneyLifecycle.TestCase
     run.settings = settings(
         max_examples=EXAMPLES, stateful_step_count=30, deadline=None,
@@ -673,18 +697,19 @@ def test_money_is_never_lost_or_doubled_whatever_the_order_of_events(pg_template
     try:
         run().runTest()
     finally:  # the run's figures for docs/reliability.md (pytest -s shows them)
-        print(f"\nlifecycle model: {RUN['examples']} examples, {RUN['steps']} steps")
+        print(f"\nlifecycle model: {RUN['examples']} examples, {RUN['steps']} steps; "
+              f"after {RUN['database reads']} of them the database had changed and was read "
+              f"again, after {RUN['books audits']} the books were audited again")
         for text, count in sorted(EVENTS.items()):
             print(f"  {count:6d}  {text}")
 
 
 
 def test_a_charge_after_auto_renew_was_turned_off_is_parked(
-    pg_template: str,
+    model_world: None,
 ) -> None:
     """A pinned order of events: the trial ends, pay by card (the agreement starts), turn
     auto-renew off, and ECPay's scheduled charge still comes before the cancellation."""
-    MoneyLifecycle.template = pg_template
     machine = MoneyLifecycle()
     try:
         machine.a_customer_arrives("card_after_trial")
@@ -702,11 +727,10 @@ def test_a_charge_after_auto_renew_was_turned_off_is_parked(
 
 
 def test_a_card_checkout_paid_after_the_customer_cancelled_at_period_end_opens_no_live_agreement(
-    pg_template: str,
+    model_world: None,
 ) -> None:
     """Found by the state machine: subscribe by card, check out, cancel at period end, and
     only then ECPay reports the payment. The period is paid; the agreement must not charge."""
-    MoneyLifecycle.template = pg_template
     machine = MoneyLifecycle()
     try:
         machine.subscribe(auto_renew=True, method="credit_card")
@@ -734,13 +758,12 @@ def _refund_states(machine: MoneyLifecycle) -> list[tuple[str, str, int, list[st
 
 
 def test_a_whole_card_refund_whose_first_answer_was_lost_is_finished_by_the_sweep(
-    pg_template: str,
+    model_world: None,
 ) -> None:
     """Pinned: the trial ends, pay by card (the agreement starts), staff refund all of it
     and cancel now. Still awaiting capture, a whole refund is E then N: ECPay does the E but
     its answer is lost. The sweep asks QueryTrade (authorized again, nothing back yet) and
     drops the authorization with N — the money goes back once."""
-    MoneyLifecycle.template = pg_template
     machine = MoneyLifecycle()
     try:
         machine.a_customer_arrives("card_after_trial")
@@ -763,13 +786,12 @@ def test_a_whole_card_refund_whose_first_answer_was_lost_is_finished_by_the_swee
 
 
 def test_a_partial_card_refund_answer_lost_then_the_rest_with_ecpay_down_gives_back_once(
-    pg_template: str,
+    model_world: None,
 ) -> None:
     """Pinned: a card payment in the trial (a one-off). Staff refund half: ECPay's R is done,
     its answer lost, and the sweep recovers it from QueryTrade without a second R. The other
     half is asked while ECPay is down and done by the sweep after the capture batch; a third
     half is refused (nothing is left)."""
-    MoneyLifecycle.template = pg_template
     machine = MoneyLifecycle()
     try:
         machine.a_customer_arrives("card")
@@ -800,12 +822,11 @@ def test_a_partial_card_refund_answer_lost_then_the_rest_with_ecpay_down_gives_b
 
 
 def test_a_card_payment_refunded_in_full_without_cancelling_keeps_its_period_in_the_books(
-    pg_template: str,
+    model_world: None,
 ) -> None:
     """Found by the state machine: the trial ends, pay by card, staff refund all of it and
     leave the subscription running. The period stays granted (staff's choice), so the books
     must not call the active subscription unpaid (they did: only a completed order counted)."""
-    MoneyLifecycle.template = pg_template
     machine = MoneyLifecycle()
     try:
         machine.a_customer_arrives("card_after_trial")
@@ -815,5 +836,38 @@ def test_a_card_payment_refunded_in_full_without_cancelling_keeps_its_period_in_
         with machine.tx() as s:
             assert s.get_one(Order, order.id).status == "refunded"
             assert s.scalars(select(Subscription.status)).all() == ["active"]
+    finally:
+        machine.teardown()
+
+
+def test_each_example_starts_from_what_a_fresh_copy_of_the_template_holds(
+    model_world: None, pg_template: str,
+) -> None:
+    """The examples share one database, emptied before each, and one e-invoice simulator
+    app: after an example that was paid, invoiced and refunded, the next starts with the
+    rows a new copy of the template holds and an e-invoice account that issued nothing."""
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives("card")
+        machine._refund_by_card(machine._paid_card_orders()[0], whole=False, cancel="no",
+                                fault="none")
+        machine.time_passes(1)
+        machine.check_all()
+        assert machine.einvoice_sim.test_client().get("/_sim/einvoice").get_json()["invoices"]
+        with machine.tx() as s:
+            assert s.scalar(select(func.count()).select_from(Refund)) == 1
+    finally:
+        machine.teardown()
+    MoneyLifecycle.database.empty()
+    with databases.fresh_database(template=pg_template) as url:
+        fresh = create_engine(url)
+        try:
+            assert rows(MoneyLifecycle.database.engine) == rows(fresh)
+        finally:
+            fresh.dispose()
+    machine = MoneyLifecycle()
+    try:
+        account = machine.einvoice_sim.test_client().get("/_sim/einvoice").get_json()
+        assert (account["invoices"], account["faults"]) == ([], [])
     finally:
         machine.teardown()
