@@ -682,8 +682,8 @@ def model_world(pg_template: str) -> Iterator[None]:
         MoneyLifecycle.database.close()
 
 
-# About a second an example here; the long profile gets the time it needs, and a failure
-# the time Hypothesis needs to shrink it.
+# About a third of a second an example here; the long profile gets the time it needs, and
+# a failure the time Hypothesis needs to shrink it.
 @pytest.mark.timeout(max(900, EXAMPLES * 3))
 def test_money_is_never_lost_or_doubled_whatever_the_order_of_events(model_world: None) -> None:
     run = MoneyLifecycle.TestCase
