@@ -821,6 +821,34 @@ def test_a_partial_card_refund_answer_lost_then_the_rest_with_ecpay_down_gives_b
         machine.teardown()
 
 
+def test_two_card_refunds_asked_at_one_instant_while_ecpay_is_down_each_say_why_they_wait(
+    model_world: None,
+) -> None:
+    """Found by the long profile: staff refund half of a card payment twice in the same
+    instant while ECPay is down. Refunds of one trade go oldest first; the one queued behind
+    the other sat in flight with no reason, and a day later the books called it stuck with
+    nothing a person could act on. (Which one waits depends on the refunds' random ids: the
+    broken code failed this about every other run.)"""
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives("card")
+        machine.ecpay_goes_down_or_comes_back(up=False)
+        [order] = machine._paid_card_orders()
+        for _ in range(2):
+            machine._refund_by_card(order, whole=False, cancel="no", fault="ecpay_down")
+            machine.check_all()
+        machine.time_passes(1)
+        machine.check_all()
+        with machine.tx() as s:
+            in_flight = s.scalars(select(Refund).where(Refund.status == "sent")).all()
+            assert len(in_flight) == 2
+            assert all(refund.last_error for refund in in_flight)
+        assert machine.gateway.trades and all(
+            trade.money_back == 0 for trade in machine.gateway.trades.values())
+    finally:
+        machine.teardown()
+
+
 def test_a_card_payment_refunded_in_full_without_cancelling_keeps_its_period_in_the_books(
     model_world: None,
 ) -> None:

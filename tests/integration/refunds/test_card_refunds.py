@@ -226,11 +226,36 @@ def test_refunds_of_one_trade_go_oldest_first(
     # The newer job runs first: it waits for the older one and calls nothing.
     assert run_jobs(app_settings, now + timedelta(seconds=1), newer.id) == "retry"
     assert card_record(sim, world.order_number)["refunded"] == 0
-    assert refund_row(engine, newer.id).attempts == 0
+    waiting = refund_row(engine, newer.id)
+    assert waiting.attempts == 0
+    assert waiting.last_error == (
+        f"waiting for the earlier refund {older.id} of the same payment to settle")
     assert run_jobs(app_settings, now + timedelta(seconds=2), older.id) == "succeeded"
     assert run_jobs(app_settings, now + timedelta(seconds=70), newer.id) == "succeeded"
+    assert refund_row(engine, newer.id).last_error == ""  # no longer waiting
     assert card_record(sim, world.order_number)["refunded"] == 300
     assert books_findings(engine, now + timedelta(seconds=70)) == []
+
+
+def test_a_refund_queued_behind_a_stuck_one_says_so_in_the_books(
+    engine: Engine, app_settings: Settings, sim: str, now: datetime
+) -> None:
+    """Found by the lifecycle model: two halves refunded at the same instant while ECPay is
+    down; the one that waits used to sit in flight with no reason a person could act on."""
+    world = paid_order(engine, app_settings, sim, now)
+    staff = staff_user(engine)
+    first, second = (ask(engine, now, staff, world.order_id, 495).refund for _ in range(2))
+    older, newer = sorted((first, second), key=lambda r: r.id)  # same instant: the id decides
+    sim_fault(sim, "unavailable")
+    assert run_jobs(app_settings, now, older.id) == "retry"
+    assert run_jobs(app_settings, now, newer.id) == "retry"
+
+    next_day = now + timedelta(days=1, hours=1)
+    findings = books_findings(engine, next_day)
+    assert len(findings) == 2
+    assert any("HTTP 503" in f for f in findings)  # ECPay's answer on the first
+    assert any(f"waiting for the earlier refund {older.id}" in f for f in findings)
+    assert card_record(sim, world.order_number)["refunded"] == 0
 
 
 def test_an_rq_worker_runs_the_queued_refund_and_then_its_einvoice_step(

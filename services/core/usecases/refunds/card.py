@@ -46,6 +46,7 @@ from services.ecpay.credit_detail import (
 BACKOFF = (60, 300, 900, 1800, 3600, 7200)
 # After this many tries the refund is failed and a person takes over (about half a day).
 MAX_ATTEMPTS = 10
+WAITING_FOR = "waiting for the earlier refund"
 NO_AUTHORIZATION = (
     "This card payment has no card authorization (gwsr) on record: it was paid before Fluxus"
     " kept it, and ECPay can only be asked about a card refund by it. Refund it by bank"
@@ -110,13 +111,14 @@ def _known_back(session: Session, refund: Refund) -> Decimal:
     return Decimal(total or 0)
 
 
-def _older_in_flight(session: Session, refund: Refund) -> bool:
+def _older_in_flight(session: Session, refund: Refund) -> uuid.UUID | None:
+    """The oldest refund of the same trade still in flight before this one, if any."""
     older = or_(Refund.created_at < refund.created_at,
                 and_(Refund.created_at == refund.created_at, Refund.id < refund.id))
-    return session.scalar(select(func.count()).select_from(Refund).where(
+    return session.scalar(select(Refund.id).where(
         Refund.merchant_trade_no == refund.merchant_trade_no, Refund.trade_no == refund.trade_no,
         Refund.id != refund.id,
-        Refund.status.in_(IN_FLIGHT), older)) != 0
+        Refund.status.in_(IN_FLIGHT), older).order_by(Refund.created_at, Refund.id).limit(1))
 
 
 def _call(gateway: CreditDetailClient, refund: Refund, trade: CardTrade) -> None:
@@ -160,12 +162,16 @@ def send(session: Session, clock: Clock, gateway: CreditDetailClient, jobs: Jobs
     waiting = _wait_for_window(clock, refund)
     if waiting is not None:
         return waiting
-    if _older_in_flight(session, refund):
+    if (earlier := _older_in_flight(session, refund)) is not None:
         # Refunds of one trade go oldest first: an earlier one's answer may be lost, and
-        # until it settles ECPay's total cannot tell whose money went back.
+        # until it settles ECPay's total cannot tell whose money went back. Said on the
+        # refund, so whoever finds it still in flight sees which one to settle first.
         refund.attempts -= 1
         refund.next_attempt_at = clock.now() + backoff(1)
+        refund.last_error = f"{WAITING_FOR} {earlier} of the same payment to settle"
         return Outcome.RETRY
+    if refund.last_error.startswith(WAITING_FOR):
+        refund.last_error = ""  # no longer waiting; what happens next says its own
     authorization = card_authorization(session, order, refund, settings)
     if authorization is None:
         settle.failed(session, clock, refund, NO_AUTHORIZATION)
