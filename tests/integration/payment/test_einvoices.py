@@ -18,12 +18,13 @@ from services.core.clock import FixedClock
 from services.core.config import Settings
 from services.core.db.models import EInvoice, EInvoiceAllowance, Order, User
 from services.core.db.session import session_factory
+from services.core.errors import Conflict
 from services.core.ports import RecordingJobs
 from services.core.usecases.audit import SYSTEM
 from services.core.usecases.einvoices import corrections, issuing, queue
 from services.core.usecases.einvoices.issuing import IssueOutcome
 from services.core.usecases.payment_processing import complete_payment
-from services.ecpay.einvoice import EInvoiceClient
+from services.ecpay.einvoice import EInvoiceClient, EInvoiceTransient
 from services.payment.resources.einvoice_consent import CONSENT_PATH
 from tests.integration.ecpay_sim.einvoice_support import (
     add_fault,
@@ -234,6 +235,50 @@ def test_a_full_refund_voids_and_a_partial_one_makes_an_allowance(
         corrections.void_allowance(session, later, gateway, allowance.id, "wrong amount")
         session.commit()
     assert row_of(engine, partial).remaining_allowance == 990
+
+
+def test_an_allowance_or_void_whose_answer_was_lost_is_recovered_not_made_twice(
+    engine: Engine, settings: Settings, gateway: EInvoiceClient, sim: str
+) -> None:
+    """ECPay's Allowance and Invalid take no key it dedupes on: found by the lifecycle
+    model, a retried allowance whose first answer was lost reduced the invoice twice (and
+    the next refund's correction then crashed). The retry asks GetIssue first."""
+    _, partial = pay(engine, settings)
+    _, full = pay(engine, settings)
+    for einvoice_id in (partial, full):
+        assert issue(engine, gateway, einvoice_id) is IssueOutcome.ISSUED
+    later = FixedClock(PAID_AT + timedelta(days=3))
+
+    def correct(einvoice_id: uuid.UUID, amount: int, key: str, retry: bool) -> object:
+        with session_factory(engine)() as session:
+            result = corrections.correct_for_refund(
+                session, later, gateway, einvoice_id=einvoice_id, amount=amount,
+                reason="refund", request_key=key, after_unanswered=retry)
+            session.commit()
+            return result
+
+    add_fault(sim, "lose", count=2, endpoints=["Allowance", "Invalid"])
+    with pytest.raises(EInvoiceTransient):
+        correct(partial, 495, "refund-a", retry=False)
+    with pytest.raises(EInvoiceTransient):
+        correct(full, 990, "refund-b", retry=False)
+    allowed = correct(partial, 495, "refund-a", retry=True)
+    voided = correct(full, 990, "refund-b", retry=True)
+
+    sim_rows = {row["invoice_no"]: row for row in invoices(sim)}
+    assert len(sim_rows[row_of(engine, partial).invoice_no]["allowances"]) == 1  # not two
+    assert row_of(engine, partial).remaining_allowance == 495
+    assert allowed.correction == "allowance" and allowed.allowance_id is not None
+    with session_factory(engine)() as session:
+        kept = session.get_one(EInvoiceAllowance, allowed.allowance_id)
+        assert (kept.status, kept.amount, kept.allowance_no) == ("issued", 495, None)
+    assert voided.correction == "void" and row_of(engine, full).status == "voided"
+    # The other half goes through as a normal allowance; then nothing is left to allow.
+    assert correct(partial, 495, "refund-c", retry=False).correction == "allowance"
+    assert row_of(engine, partial).remaining_allowance == 0
+    with pytest.raises(Conflict) as refused:
+        correct(partial, 1, "refund-d", retry=False)
+    assert refused.value.code == "einvoice_allowance_exceeds"
 
 
 def test_a_full_refund_after_the_filing_cutoff_is_an_allowance(

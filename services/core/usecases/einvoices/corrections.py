@@ -105,10 +105,53 @@ def _allow(session: Session, clock: Clock, gateway: EInvoiceClient, row: EInvoic
     return CorrectionResult(Correction.ALLOWANCE, row.id, allowance.id, online)
 
 
+def _recover_unanswered(session: Session, clock: Clock, gateway: EInvoiceClient, row: EInvoice,
+                        *, amount: int, reason: str, request_key: str) -> CorrectionResult | None:
+    """An earlier call for this correction got no answer: ECPay may have done it. Allowance
+    and Invalid carry no key ECPay dedupes on, so calling again could reduce the invoice
+    twice. GetIssue tells: voided, or this amount gone from what is left to allow (recorded
+    as done, its number in ECPay's dashboard), or nothing changed (None: call again). Any
+    other difference is not ours to guess and is kept for a person."""
+    record = gateway.get_issue(row.relate_number)
+    if record.voided and row.status == EInvoiceStatus.ISSUED.value:
+        row.status, row.voided_at = EInvoiceStatus.VOIDED.value, clock.now()
+        row.void_reason, row.remaining_allowance = reason[:200], 0
+        audit.record(session, audit.SYSTEM, "einvoice.voided", resource_type="order",
+                     resource_id=row.order_id, user_id=row.user_id,
+                     description=f"E-invoice {row.display_number} voided (ECPay's answer was "
+                                 f"lost; GetIssue shows it voided): {reason}"[:500])
+        return CorrectionResult(Correction.VOID, row.id)
+    gone = row.remaining_allowance - record.remaining_allowance
+    if gone == 0:
+        return None
+    if gone != amount:
+        raise Conflict(
+            f"ECPay shows NT${record.remaining_allowance} left to allow on "
+            f"{row.display_number}, Fluxus recorded NT${row.remaining_allowance}: compare in "
+            "ECPay's e-invoice dashboard", code="einvoice_allowance_mismatch")
+    allowance = EInvoiceAllowance(einvoice_id=row.id, request_key=request_key, amount=amount,
+                                  reason=reason[:200], online=False,
+                                  status=AllowanceStatus.ISSUED.value,
+                                  allowance_date=clock.now())
+    row.remaining_allowance = record.remaining_allowance
+    session.add(allowance)
+    session.flush()
+    audit.record(session, audit.SYSTEM, "einvoice.allowance", resource_type="order",
+                 resource_id=row.order_id, user_id=row.user_id,
+                 description=f"Allowance NT${amount} on {row.display_number} (ECPay's answer "
+                             f"was lost; its number is in ECPay's dashboard): {reason}"[:500],
+                 meta={"allowance_no": None, "online": False, "recovered": True})
+    return CorrectionResult(Correction.ALLOWANCE, row.id, allowance.id, False)
+
+
 def correct_for_refund(session: Session, clock: Clock, gateway: EInvoiceClient, *,
                        einvoice_id: uuid.UUID, amount: int, reason: str, request_key: str,
-                       online: bool = False, return_url: str = "") -> CorrectionResult:
-    """Void or allow `amount` of an issued e-invoice, once per `request_key`."""
+                       online: bool = False, return_url: str = "",
+                       after_unanswered: bool = False) -> CorrectionResult:
+    """Void or allow `amount` of an issued e-invoice, once per `request_key`.
+
+    `after_unanswered`: an earlier call for this `request_key` got no answer (a timeout, a
+    dropped connection); ECPay is asked what it did before anything is sent again."""
     row = _lock(session, einvoice_id)
     earlier = session.scalars(
         select(EInvoiceAllowance).where(EInvoiceAllowance.request_key == request_key)
@@ -123,6 +166,15 @@ def correct_for_refund(session: Session, clock: Clock, gateway: EInvoiceClient, 
                        code="einvoice_not_issued")
     if online and not return_url:
         raise ValidationError("An online allowance needs a ReturnURL.")
+    if after_unanswered and not online:
+        recovered = _recover_unanswered(session, clock, gateway, row, amount=amount,
+                                        reason=reason, request_key=request_key)
+        if recovered is not None:
+            return recovered
+    if not 0 < amount <= row.remaining_allowance:
+        raise Conflict(
+            f"NT${amount} cannot be allowed on {row.display_number}: NT$"
+            f"{row.remaining_allowance} is left to allow", code="einvoice_allowance_exceeds")
     choice = choose_correction(
         invoice_date=row.invoice_date, invoice_amount=row.sales_amount,
         remaining_allowance=row.remaining_allowance, refund_amount=amount, now=clock.now(),

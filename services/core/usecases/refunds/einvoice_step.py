@@ -22,6 +22,7 @@ from services.core.usecases.refunds.states import RETURNED, EInvoiceStep
 from services.ecpay.einvoice import EInvoiceClient, EInvoiceError, EInvoiceTransient
 
 RETRY_AFTER = (60, 300, 900, 1800, 3600)
+UNANSWERED = "ECPay e-invoice busy"  # a call went out and no answer came back
 
 
 class StepOutcome(StrEnum):
@@ -58,9 +59,10 @@ def correct(session: Session, clock: Clock, gateway: EInvoiceClient,
     try:
         result = correct_for_refund(
             session, clock, gateway, einvoice_id=einvoice.id, amount=int(refund.amount),
-            reason=refund.reason or "退款", request_key=f"refund:{refund.id}")
+            reason=refund.reason or "退款", request_key=f"refund:{refund.id}",
+            after_unanswered=refund.einvoice_error.startswith(UNANSWERED))
     except EInvoiceTransient as exc:
-        return _later(clock, refund, f"ECPay e-invoice busy: {exc}")
+        return _later(clock, refund, f"{UNANSWERED}: {exc}")
     except (EInvoiceError, Conflict) as exc:
         refund.einvoice_status, refund.next_attempt_at = EInvoiceStep.FAILED.value, None
         refund.einvoice_error = f"{type(exc).__name__}: {exc}"[:500]
