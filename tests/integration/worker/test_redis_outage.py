@@ -57,7 +57,8 @@ def test_delayed_jobs_run_again_soon_after_redis_comes_back(
         assert worker.poll() is None, "the worker outlived the outage"
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
-        worker.communicate(timeout=30)
+        _out, err = worker.communicate(timeout=30)
+        print(f"--- the worker's log\n{err[-20000:]}")  # shown when the test fails
         server.stop()
 
 
