@@ -18,8 +18,9 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 import httpx
@@ -46,21 +47,32 @@ from services.core.db.models import (
 from services.core.db.session import session_factory
 from services.core.errors import FluxusError
 from services.core.ports import RecordingJobs
-from services.core.usecases import books, lifecycle, orders, renewals, subscriptions
+from services.core.usecases import (
+    books,
+    coupon_apply,
+    coupons,
+    credits,
+    lifecycle,
+    orders,
+    renewals,
+    subscriptions,
+)
 from services.core.usecases.audit import SYSTEM
 from services.core.usecases.checkout import CheckoutUrls, create_checkout
 from services.core.usecases.einvoices import issuing
 from services.core.usecases.payment_notifications import Kind, receive_notification
 from services.core.usecases.payment_processing import process_notification
-from services.core.usecases.payments import agreements
+from services.core.usecases.payments import agreements, review_queue
 from services.core.usecases.plan_changes import apply as plan_change_apply
 from services.core.usecases.refunds import card as card_refunds
 from services.core.usecases.refunds import einvoice_step as refund_einvoices
 from services.core.usecases.refunds import requests as refunds
+from services.ecpay.credit_detail import TAIPEI, CardTrade
 from services.ecpay.einvoice import EInvoiceClient
 from services.ecpay.errors import EcpayUnavailable
 from services.ecpay.simulator import einvoice as einvoice_sim
 from services.ecpay.simulator.app import create_app as ecpay_simulator
+from services.ecpay.simulator.card_ledger import in_window
 from services.ecpay.simulator.clock import SimClock
 from services.ecpay.simulator.einvoice_ops import EInvoiceSim
 from services.ecpay.simulator.engine import SimConfig
@@ -81,7 +93,9 @@ EXAMPLES = int(os.environ.get("FLUXUS_LIFECYCLE_EXAMPLES", "250"))
 START = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)
 URLS = CheckoutUrls.under("http://payment.test")
 PRICE = 990
+PLAN_PRICES = {"basic": PRICE, "pro": 1990, "lite": 490}
 METHODS = ["credit_card", "atm", "cvs", "barcode"]
+PAID_ORDER = ("completed", "refunded")
 ALLOWED_FINDINGS = {"payment_review_open"}  # parked money is the queue's, not a bug
 # A card refund ECPay would not (or could not, down past the saga's patience) do is a
 # person's to finish; allowed only with ECPay's answer recorded on it (never silently stuck).
@@ -99,6 +113,49 @@ def event(text: str) -> None:
         hypothesis_event(text)
 
 
+@dataclass(frozen=True)
+class CouponTerms:
+    """A coupon as staff made it, for the model's own arithmetic."""
+
+    kind: str  # percent | amount
+    value: int  # percent off, or whole NT$ off
+    duration: str  # once | repeating | forever
+    periods: int | None = None
+
+    def discount(self, price: int) -> int:
+        if self.kind == "percent":  # rounded half up, as a shop rounds
+            return int((Decimal(price) * self.value / 100).quantize(Decimal(1), ROUND_HALF_UP))
+        return min(self.value, price)
+
+    @property
+    def lasts(self) -> float:
+        """How many paid periods it may discount."""
+        return {"once": 1, "repeating": self.periods or 0}.get(self.duration, float("inf"))
+
+
+@dataclass
+class WindowWatchingGateway(Gateway):
+    """ECPay refuses DoAction while its daily capture batch runs (20:15–20:30 Taipei); Fluxus
+    must not ask it anything then. A call in the window is recorded (the model's invariant
+    fails on it) before the stand-in answers as ECPay would."""
+
+    calls_in_window: list[str] = field(default_factory=list)
+
+    def _watch(self, call: str) -> None:
+        assert self.now is not None
+        if in_window(self.now()):
+            self.calls_in_window.append(f"{call} at {self.now().astimezone(TAIPEI):%H:%M} Taipei")
+
+    def query_trade(self, credit_refund_id: str, credit_amount: int) -> CardTrade:
+        self._watch("QueryTrade")
+        return super().query_trade(credit_refund_id, credit_amount)
+
+    def do_action(self, merchant_trade_no: str, trade_no: str, action: str,
+                  amount: int) -> dict[str, str]:
+        self._watch(f"DoAction {action}")
+        return super().do_action(merchant_trade_no, trade_no, action, amount)
+
+
 class MoneyLifecycle(RuleBasedStateMachine):
     # Set by the `model_world` fixture: shared by the examples, emptied for each.
     database: ModelDatabase
@@ -111,7 +168,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.database.empty()
         self.engine: Engine = self.database.engine
         self.clock = FixedClock(START)
-        self.gateway = Gateway(now=self.clock.now)
+        self.gateway = WindowWatchingGateway(now=self.clock.now)
         # ECPay's e-invoice API: the simulator app in-process with a new e-invoice account
         # on the model's clock (it checks RqHeader.Timestamp against its own clock, as ECPay
         # does against its), wired as create_app wires it.
@@ -129,6 +186,8 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.stopped_agreements: set[str] = set()
         self.charges_after_stop: set[str] = set()
         self.transfers_made = 0  # NT$ staff sent back by bank transfer
+        self.goodwill_granted = 0  # NT$ of credit staff gave
+        self.coupons: dict[str, CouponTerms] = {}  # by code, as staff made them
         # The database as the invariants last read it (`database.writes` then), and when
         # the books were last found clean (writes, clock).
         self.rows_read_at = -1
@@ -140,9 +199,8 @@ class MoneyLifecycle(RuleBasedStateMachine):
             self.plan_id = make_plan(s, price=Decimal(PRICE), trial_days=14, grace_days=7).id
             # Plans to change to (#17): dearer (an upgrade) and cheaper (a downgrade).
             self.other_plans = {
-                "pro": make_plan(s, price=Decimal(1990), grace_days=7).id,
-                "lite": make_plan(s, price=Decimal(490), grace_days=7).id,
-            }
+                name: make_plan(s, price=Decimal(PLAN_PRICES[name]), grace_days=7).id
+                for name in ("pro", "lite")}
 
     def teardown(self) -> None:
         self.einvoices.close()  # the database is emptied when the next example starts
@@ -182,17 +240,32 @@ class MoneyLifecycle(RuleBasedStateMachine):
         return s.get_one(User, self.user_id)
 
     @rule(auto_renew=st.booleans(), method=st.sampled_from(METHODS))
-    def subscribe(self, auto_renew: bool, method: str) -> None:
-        def act(s: Session, _jobs: RecordingJobs) -> None:
+    def subscribe(self, auto_renew: bool, method: str, coupon: str | None = None,
+                  coupon_at: str = "subscribe") -> None:
+        """Subscribe and order the first period, as the API does (the credit balance is used
+        first; an order it or a coupon covers completes without ECPay)."""
+        def act(s: Session, jobs: RecordingJobs) -> None:
             live = s.scalars(select(Subscription.id).where(
                 Subscription.status.in_(("pending", "trial", "active", "past_due")))).first()
             if live is None:
-                sub = subscriptions.subscribe(s, self.clock, SYSTEM, self._user(s),
-                                              plan_id=self.plan_id, auto_renew=auto_renew)
+                sub = subscriptions.subscribe(
+                    s, self.clock, SYSTEM, self._user(s), plan_id=self.plan_id,
+                    auto_renew=auto_renew, coupon_code=coupon if coupon_at == "subscribe" else None)
                 orders.place_order(s, self.clock, SYSTEM, self._user(s),
                                    subscription_id=sub.id, payment_method=method,
-                                   client_ip=None)
+                                   client_ip=None, jobs=jobs,
+                                   coupon_code=coupon if coupon_at == "order" else None)
         self.run(act)
+
+    @rule(data=st.data(), auto_renew=st.booleans(), method=st.sampled_from(METHODS),
+          at=st.sampled_from(["subscribe", "order"]))
+    def subscribe_with_a_coupon(self, data: st.DataObject, auto_renew: bool, method: str,
+                                at: str) -> None:
+        """The customer enters a coupon's code when subscribing, or on the first order."""
+        if self.coupons:
+            code = data.draw(st.sampled_from(sorted(self.coupons)))
+            event(f"coupon redeemed at {at}")
+            self.subscribe(auto_renew, method, coupon=code, coupon_at=at)
 
     @rule(data=st.data())
     def check_out(self, data: st.DataObject) -> None:
@@ -247,9 +320,9 @@ class MoneyLifecycle(RuleBasedStateMachine):
             if s.get_one(Subscription, sub_id).status != "past_due":
                 return
         try:
-            self.run(lambda s, _j: orders.place_order(
+            self.run(lambda s, jobs: orders.place_order(
                 s, self.clock, SYSTEM, self._user(s), subscription_id=sub_id,
-                payment_method=method, client_ip=None))
+                payment_method=method, client_ip=None, jobs=jobs))
         except FluxusError as exc:  # "already exists", "already paid"
             assert exc.status == 409, exc
 
@@ -275,6 +348,96 @@ class MoneyLifecycle(RuleBasedStateMachine):
                 select(CardAgreement.merchant_trade_no).where(
                     CardAgreement.subscription_id == sub_id,
                     CardAgreement.status != "active")))
+
+    # -- staff: credit and coupons ---------------------------------------------------------
+    def _staff(self, s: Session) -> User:
+        return s.get_one(User, self.staff_id)
+
+    @rule(amount=st.sampled_from([100, 495, 990, 2500]))
+    def staff_give_goodwill_credit(self, amount: int) -> None:
+        """Goodwill credit (POST /api/credits/): used first on the customer's next order."""
+        self.run(lambda s, _j: credits.grant(
+            s, user_id=self.user_id, amount=Decimal(amount), kind="goodwill", note="model",
+            created_by=self.staff_id))
+        self.goodwill_granted += amount
+
+    @rule(kind=st.sampled_from(["percent", "amount"]), whole=st.booleans(),
+          duration=st.sampled_from(["once", "repeating", "forever"]),
+          for_plan=st.sampled_from(["every", "basic"]), apply_now=st.booleans())
+    def staff_create_a_coupon(self, kind: str, whole: bool, duration: str, for_plan: str,
+                              apply_now: bool) -> None:
+        """A coupon (15 % or NT$100 off; or all of the price), perhaps applied at once to the
+        customer's live subscription by staff."""
+        value = {("percent", False): 15, ("percent", True): 100,
+                 ("amount", False): 100, ("amount", True): 1000}[kind, whole]
+        terms = CouponTerms(kind, value, duration, 2 if duration == "repeating" else None)
+        code = f"MODEL{len(self.coupons) + 1}"
+        spec = coupons.CouponSpec(
+            code=code, kind=kind, duration=duration, duration_periods=terms.periods,
+            percent_off=value if kind == "percent" else None,
+            amount_off=Decimal(value) if kind == "amount" else None,
+            plan_ids=() if for_plan == "every" else (self.plan_id,))
+        self.run(lambda s, _j: coupons.create_coupon(s, self.clock, SYSTEM, self._staff(s),
+                                                     spec))
+        self.coupons[code] = terms
+        if apply_now:
+            self._staff_apply(code)
+
+    @rule(data=st.data())
+    def staff_apply_a_coupon(self, data: st.DataObject) -> None:
+        if self.coupons:
+            self._staff_apply(data.draw(st.sampled_from(sorted(self.coupons))))
+
+    def _staff_apply(self, code: str) -> None:
+        sub_id = self._live_subscription()
+        if sub_id is None:
+            return
+        try:
+            self.run(lambda s, _j: coupon_apply.apply_by_staff(
+                s, self.clock, SYSTEM, self._staff(s), sub_id, code))
+        except FluxusError as exc:  # coupon_already_applied, paid_by_agreement, not for plan
+            assert exc.status in (409, 422), exc
+            event(f"staff coupon refused: {exc.code}")
+            return
+        event("staff applied a coupon")
+
+    @rule(data=st.data(), whole=st.booleans())
+    def staff_refund_a_review_item(self, data: st.DataObject, whole: bool) -> None:
+        """Money parked in the review queue (a second payment of an order, a charge after a
+        stop): staff decide refund_needed and give it back from its own trade (by card when
+        ECPay can, else by transfer); the order and its invoice are left alone."""
+        with self.tx() as s:
+            items = [(r.id, r.status, int(r.amount or 0)) for r in s.scalars(
+                select(PaymentReview).where(
+                    PaymentReview.status.in_(("open", "refund_needed")),
+                    PaymentReview.order_id.is_not(None), PaymentReview.amount > 0)
+                .order_by(PaymentReview.created_at, PaymentReview.id))]
+        if not items:
+            return
+        review_id, status, amount = data.draw(st.sampled_from(items))
+        if status == "open":
+            self.run(lambda s, _j: review_queue.resolve(
+                s, self.clock, SYSTEM, self._staff(s), review_id, decision="refund_needed",
+                note="model: give it back"))
+        asked = Decimal(amount if whole else amount // 2)
+        try:
+            refund_id = self.run(lambda s, jobs: refunds.refund_review(
+                s, self.clock, jobs, SYSTEM, self._staff(s), review_id,
+                amount=None if whole else asked, reason="model",
+                idempotency_key=f"model-{uuid.uuid4().hex}").refund.id)
+        except FluxusError as exc:  # nothing left of it to refund
+            assert exc.status in (409, 422), exc
+            return
+        with self.tx() as s:
+            method = s.get_one(Refund, refund_id).method
+        event(f"review item refund asked ({method}, {'whole' if whole else 'part'})")
+        if method == "card":
+            self._run_card_refund(refund_id)
+            return
+        self.run(lambda s, jobs: refunds.confirm_transfer(
+            s, self.clock, jobs, SYSTEM, self._staff(s), refund_id,
+            reference=f"TX{refund_id.hex[:10]}"))
+        self.transfers_made += int(asked)
 
     # -- ECPay -----------------------------------------------------------------------------
     def _trades(self, *statuses: str) -> list[Trade]:
@@ -461,17 +624,22 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.gateway.up = was_up and fault != "ecpay_down"
         self.gateway.lose_next_card_answer = fault == "answer_lost"
         try:
-            self._run_card_refund(refund_id, dies=fault == "worker_dies")
+            outcome = self._run_card_refund(refund_id, dies=fault == "worker_dies")
+            if outcome == card_refunds.Outcome.WINDOW:
+                event("card refund waits for the capture window to pass")
         finally:
             self.gateway.up, self.gateway.lose_next_card_answer = was_up, False
 
-    def _run_card_refund(self, refund_id: uuid.UUID, *, dies: bool = False) -> None:
+    def _run_card_refund(self, refund_id: uuid.UUID, *,
+                         dies: bool = False) -> card_refunds.Outcome | None:
         """The run_refund job: mark it sent (committed), then ask ECPay and record."""
         early = self.run(lambda s, _j: card_refunds.start(s, self.clock, refund_id))
         if early is None and not dies:
             outcome = self.run(lambda s, jobs: card_refunds.send(
                 s, self.clock, self.gateway, jobs, refund_id))  # type: ignore[arg-type]
             event(f"card refund saga: {outcome}")
+            return outcome
+        return early
 
     @rule()
     def worker_sweeps_card_refunds(self) -> None:
@@ -504,12 +672,42 @@ class MoneyLifecycle(RuleBasedStateMachine):
     @rule(days=st.sampled_from([1, 2, 5, 13, 29, 31]))
     def time_passes(self, days: int) -> None:
         """The clock moves on; the scheduler's sweeps and the renewal CronJob run."""
-        # The e-invoice sweep runs every minute: whatever is due goes out before a day passes.
+        self._advance(timedelta(days=days))
+        self._scheduler_runs()
+
+    def _advance(self, by: timedelta) -> None:
+        """The clock moves on `by`. The e-invoice and card refund sweeps run every minute:
+        they run hourly while the first hours pass (their retries back off within those), so
+        whatever is due goes out before a day passes."""
         for _ in range(len(issuing.BACKOFF) + 1):
             self.worker_issues_einvoices("none")
             self.worker_sweeps_card_refunds()
+            if by <= timedelta(hours=1):
+                break
             self.clock.advance(timedelta(hours=1))
-        self.clock.advance(timedelta(days=days) - timedelta(hours=len(issuing.BACKOFF) + 1))
+            by -= timedelta(hours=1)
+        self.clock.advance(by)
+
+    @rule(data=st.data(), minute=st.sampled_from([-1, 0, 7, 14, 15]))
+    def the_clock_reaches_ecpays_capture_window(self, data: st.DataObject, minute: int) -> None:
+        """The clock moves on to ECPay's daily capture batch, 20:15–20:30 Taipei (or a minute
+        either side), when ECPay refuses DoAction: staff may refund a card payment right
+        then, and the sweep runs. The refund must wait for the window to pass, then go."""
+        now = self.clock.now().astimezone(TAIPEI)
+        target = datetime.combine(now.date(), time(20, 15), TAIPEI) + timedelta(minutes=minute)
+        if target <= now:
+            target += timedelta(days=1)
+        self._advance(target - now)
+        self._scheduler_runs()
+        paid = self._paid_card_orders()
+        if paid and data.draw(st.booleans()):
+            event(f"card refund asked at 20:{15 + minute:02d} Taipei")
+            self._refund_by_card(data.draw(st.sampled_from(paid)), whole=data.draw(st.booleans()),
+                                 cancel="no", fault="none")
+        self.worker_sweeps_card_refunds()
+
+    def _scheduler_runs(self) -> None:
+        """What the scheduler and the renewal CronJob do when the clock has moved on."""
         self._post_barcode_results()
         dashboard = "http://dashboard.test"
         self.run(lambda s, jobs: lifecycle.end_trials(s, self.clock, jobs))
@@ -568,11 +766,16 @@ class MoneyLifecycle(RuleBasedStateMachine):
         # ECPay may have given back money whose answer Fluxus has not recorded yet (lost,
         # or a worker died): only while that refund is still in flight, never more.
         assert by_card <= at_ecpay <= by_card + in_flight, (by_card, at_ecpay, in_flight)
-        applied = invoiced - by_card - by_transfer  # no review money is refunded here
+        # A review item's money is refunded from the queue, never from the order's invoice.
+        review_returned = sum(item.returned for item in rows.reviews)
+        for item in rows.reviews:
+            assert item.returned <= item.counted <= item.amount, item
+        applied = invoiced - (by_card + by_transfer - review_returned)
+        parked = in_review - review_returned
         refunded = at_ecpay + self.transfers_made
         unrecorded = at_ecpay - by_card
-        assert self.gateway.money_in == applied + in_review + refunded - unrecorded, (
-            self.gateway.money_in, applied, in_review, refunded, unrecorded)
+        assert self.gateway.money_in == applied + parked + refunded - unrecorded, (
+            self.gateway.money_in, applied, parked, refunded, unrecorded)
 
     @invariant()
     def the_books_balance(self) -> None:
@@ -643,6 +846,70 @@ class MoneyLifecycle(RuleBasedStateMachine):
             assert mine.sales_amount == row["sales_amount"]
 
     @invariant()
+    def credit_is_never_negative_and_what_was_granted_is_spent_or_left(self) -> None:
+        """Credit spent on orders + credit left = credit granted (staff's goodwill, as the
+        model gave it, and a downgrade's unused days); the balance never went below zero; an
+        order closed unpaid gave its credit back, a paid one kept it."""
+        rows = self._rows()
+        credit = rows.credit
+        assert credit.lowest >= 0 and credit.balance >= 0, credit
+        assert credit.granted.get("goodwill", 0) == self.goodwill_granted, credit
+        granted = credit.granted.get("goodwill", 0) + credit.granted.get("downgrade", 0)
+        spent = sum(order.credit_used - order.credit_released for order in rows.orders)
+        assert spent + credit.balance == granted, (spent, credit)
+        for order in rows.orders:
+            held = order.credit_used - order.credit_released
+            if order.status in ("cancelled", "failed"):
+                assert held == 0, order
+            else:
+                assert order.credit_released == 0, order
+
+    @invariant()
+    def every_order_costs_its_list_price_less_its_discount_and_credit(self) -> None:
+        """Per order, exactly: what is left to pay = list price − the coupon's discount −
+        credit used; the discount is the coupon's own (by the model's arithmetic) on the
+        subscription that redeemed it; a period charged by a card agreement is at the list
+        price (ECPay charges the amount fixed at sign-up)."""
+        rows = self._rows()
+        redeemed = {r.subscription_id: r.code for r in rows.redemptions}
+        for order in rows.orders:
+            if order.change_net is not None:  # an upgrade's net (or a new cycle's period)
+                price = order.change_net if order.change_net > 0 else order.change_charge
+            else:
+                price = order.plan_price
+            assert price is not None and order.amount >= 0, order
+            assert order.amount + order.discount + order.credit_used == price, (price, order)
+            assert order.list_amount in (None, price), (price, order)
+            if order.discount or order.coupon_code:
+                code = order.coupon_code
+                assert code is not None and redeemed.get(order.subscription_id) == code, order
+                assert order.discount == self.coupons[code].discount(price), (price, order)
+            if order.by_agreement:
+                assert order.discount == 0 and order.credit_used == 0, order
+
+    @invariant()
+    def a_coupon_discounts_no_more_paid_periods_than_it_lasts(self) -> None:
+        rows = self._rows()
+        for redemption in rows.redemptions:
+            paid = sum(1 for o in rows.orders if o.subscription_id == redemption.subscription_id
+                       and o.coupon_code == redemption.code and o.status in PAID_ORDER)
+            assert paid == redemption.periods_used, (redemption, paid)
+            assert paid <= self.coupons[redemption.code].lasts, (redemption, paid)
+
+    @invariant()
+    def ecpay_is_asked_for_money_only_at_a_price_and_agreements_at_the_list_price(self) -> None:
+        """An order credit or a coupon took to zero never reaches ECPay (it completed
+        without a checkout), and a card agreement charges a plan's full price every period."""
+        for trade in self.gateway.trades.values():
+            assert trade.amount > 0, trade
+            if trade.periodic:
+                assert trade.amount in PLAN_PRICES.values(), trade
+
+    @invariant()
+    def no_card_refund_calls_ecpay_in_its_capture_window(self) -> None:
+        assert self.gateway.calls_in_window == []
+
+    @invariant()
     def invoice_numbers_have_no_gaps(self) -> None:
         numbers = sorted(int(n.rsplit("-", 1)[1]) for n in self._rows().invoice_numbers)
         assert numbers == list(range(1, len(numbers) + 1))
@@ -656,6 +923,11 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.no_charge_after_a_stop_is_applied()
         self.an_active_subscription_is_paid_up_to_now_and_no_further()
         self.invoice_numbers_have_no_gaps()
+        self.credit_is_never_negative_and_what_was_granted_is_spent_or_left()
+        self.every_order_costs_its_list_price_less_its_discount_and_credit()
+        self.a_coupon_discounts_no_more_paid_periods_than_it_lasts()
+        self.ecpay_is_asked_for_money_only_at_a_price_and_agreements_at_the_list_price()
+        self.no_card_refund_calls_ecpay_in_its_capture_window()
 
     # -- helpers ---------------------------------------------------------------------------
     def _open_orders(self) -> list[uuid.UUID]:
