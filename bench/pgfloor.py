@@ -93,3 +93,60 @@ def bulk_insert_orders(dbname: str, plan_id: str) -> tuple[int, float]:
         rows = cur.rowcount
         seconds = time.perf_counter() - started
     return rows, seconds
+
+
+def _copy_with_foreign_keys(cur: object, table: str, copy: str) -> None:
+    """`copy`: `table`'s columns, indexes and unique constraints, and its foreign keys too
+    (LIKE … INCLUDING ALL leaves those out, and each one is a lookup per inserted row)."""
+    cur.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")  # type: ignore[attr-defined]
+    cur.execute(  # type: ignore[attr-defined]
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f'", (table,))
+    for (definition,) in cur.fetchall():  # type: ignore[attr-defined]
+        cur.execute(f"ALTER TABLE {copy} ADD {definition}")  # type: ignore[attr-defined]
+
+
+def design_writes(dbname: str, plan_id: str) -> tuple[int, float]:
+    """What this design writes per renewal, in plain SQL and one transaction: the order (with
+    its foreign keys), its audit row and its payment-link e-mail row, each one INSERT … SELECT
+    for every due subscription of the plan, into copies of the real tables. No Python, no
+    locks, no checks: the floor of the design itself, beside the plain bulk INSERT floor."""
+    with pg_cursor(dbname) as cur:
+        for table in ("orders", "audit_logs", "email_deliveries"):
+            _copy_with_foreign_keys(cur, table, f"bench_design_{table}")
+        started = time.perf_counter()
+        cur.execute("BEGIN")
+        cur.execute(
+            """INSERT INTO bench_design_orders (id, order_number, user_id, subscription_id,
+                   plan_id, amount, currency, status, payment_method, is_renewal,
+                   period_start, period_end, expire_at, created_at, updated_at)
+               SELECT gen_random_uuid(),
+                      'FX' || upper(substr(md5(s.id::text), 1, 18)),
+                      s.user_id, s.id, s.plan_id, p.price, p.currency, 'pending',
+                      s.payment_method, true, s.end_date, s.end_date + interval '1 month',
+                      s.end_date + make_interval(days => p.grace_days), now(), now()
+               FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+               WHERE s.plan_id = %s AND s.status = 'active'""",
+            (plan_id,),
+        )
+        rows = cur.rowcount
+        cur.execute(
+            """INSERT INTO bench_design_audit_logs (id, user_id, action, resource_type,
+                   resource_id, description, user_agent, metadata, created_at)
+               SELECT gen_random_uuid(), o.user_id, 'renewal_order_created', 'order',
+                      o.id::text, '', 'fluxus-system',
+                      jsonb_build_object('subscription_id', o.subscription_id::text,
+                                         'period_start', o.period_start::text), now()
+               FROM bench_design_orders o""")
+        cur.execute(
+            """INSERT INTO bench_design_email_deliveries (id, event_key, template, user_id,
+                   recipient, context, status, attempts, created_at)
+               SELECT gen_random_uuid(), 'renewal_payment_link:' || o.id, 'renewal_payment_link',
+                      o.user_id, u.email,
+                      jsonb_build_object('order_id', o.id::text,
+                                         'pay_url', 'https://app.example.tw/orders/' || o.id),
+                      'pending', 0, now()
+               FROM bench_design_orders o JOIN users u ON u.id = o.user_id""")
+        cur.execute("COMMIT")
+        seconds = time.perf_counter() - started
+    return rows, seconds
