@@ -145,6 +145,7 @@ def _dispatch(
         paid_at=result.payment_date or clock.now(), amount=result.trade_amt,
         payment_type=result.payment_type, raw=note.raw, source="callback", settings=settings,
         attempt_id=note.attempt_id, source_key=f"notification:{note.id}",
+        notification_id=note.id,
     )
 
 

@@ -414,7 +414,10 @@ class MoneyLifecycle(RuleBasedStateMachine):
                 .order_by(PaymentReview.created_at, PaymentReview.id))]
         if not items:
             return
-        review_id, status, amount = data.draw(st.sampled_from(items))
+        self._refund_review_item(*data.draw(st.sampled_from(items)), whole=whole)
+
+    def _refund_review_item(self, review_id: uuid.UUID, status: str, amount: int, *,
+                            whole: bool) -> None:
         if status == "open":
             self.run(lambda s, _j: review_queue.resolve(
                 s, self.clock, SYSTEM, self._staff(s), review_id, decision="refund_needed",
@@ -1169,5 +1172,128 @@ def test_each_example_starts_from_what_a_fresh_copy_of_the_template_holds(
     try:
         account = machine.einvoice_sim.test_client().get("/_sim/einvoice").get_json()
         assert (account["invoices"], account["faults"]) == ([], [])
+    finally:
+        machine.teardown()
+
+
+def _to_taipei(machine: MoneyLifecycle, hour: int, minute: int) -> None:
+    now = machine.clock.now().astimezone(TAIPEI)
+    target = datetime.combine(now.date(), time(hour, minute), TAIPEI)
+    machine._advance(target - now if target > now else target + timedelta(days=1) - now)
+
+
+def test_a_card_refund_asked_in_ecpays_capture_window_waits_for_it_and_then_goes(
+    model_world: None,
+) -> None:
+    """Pinned: a card payment in the trial at 10:00 Taipei; at 20:20, while ECPay's capture
+    batch runs, staff refund half. Nothing is asked of ECPay then (the stand-in records any
+    call); after 20:30 the sweep sends it: R on the captured payment, once."""
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives("card")
+        [trade] = machine.gateway.trades.values()
+        _to_taipei(machine, 20, 20)
+        machine._refund_by_card(machine._paid_card_orders()[0], whole=False, cancel="no",
+                                fault="none")
+        machine.check_all()
+        assert _refund_states(machine) == [("card", "requested", PRICE // 2, [])]
+        assert trade.money_back == 0
+        machine.time_passes(1)  # the sweep runs at 20:20, then 21:20
+        machine.check_all()
+        assert _refund_states(machine) == [("card", "succeeded", PRICE // 2, ["R"])]
+        assert trade.money_back == PRICE // 2
+    finally:
+        machine.teardown()
+
+
+def _pay_open_orders(machine: MoneyLifecycle) -> None:
+    """The customer pays every open order with an ATM code."""
+    for order_id in machine._open_orders():
+        machine._check_out(order_id)
+    for trade in machine._trades("open"):
+        machine.deliver("payment_info", machine.gateway.issue_code(trade, machine.clock.now()))
+        machine.deliver("return", machine.gateway.result(trade, machine.clock.now(), paid=True))
+
+
+def _paid(machine: MoneyLifecycle) -> list[tuple[int, int, int]]:
+    """(amount, discount, credit used) of the paid orders, oldest first."""
+    rows = machine._rows()
+    return [(o.amount, o.discount, o.credit_used) for o in rows.orders
+            if o.status in PAID_ORDER]
+
+
+def test_a_repeating_coupon_discounts_two_paid_periods_then_renewals_cost_the_list_price(
+    model_world: None,
+) -> None:
+    """Pinned: staff make a 15 % coupon for two periods; the customer redeems it when
+    subscribing by ATM and pays each period's order: two are discounted (990 − 149), the
+    third costs the list price."""
+    machine = MoneyLifecycle()
+    try:
+        machine.staff_create_a_coupon("percent", False, "repeating", "every", apply_now=False)
+        machine.subscribe(auto_renew=True, method="atm", coupon="MODEL1")
+        _pay_open_orders(machine)
+        machine.check_all()
+        for _ in range(60):  # four months, paying each renewal order when it comes
+            machine.time_passes(2)
+            _pay_open_orders(machine)
+            machine.check_all()
+        assert _paid(machine)[:3] == [(841, 149, 0), (841, 149, 0), (PRICE, 0, 0)]
+    finally:
+        machine.teardown()
+
+
+def test_goodwill_credit_pays_a_renewal_without_ecpay_and_the_rest_stays_on_the_balance(
+    model_world: None,
+) -> None:
+    """Pinned: a customer paid by ATM; staff give NT$2 500 of goodwill credit. The renewal
+    orders are paid from it without ECPay (no trade, an invoice of 0) until it runs short:
+    then the order costs what the credit did not cover."""
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives("atm")
+        machine.staff_give_goodwill_credit(2500)
+        trades = len(machine.gateway.trades)
+        for _ in range(52):  # three renewals
+            machine.time_passes(2)
+            machine.check_all()
+        assert len(machine.gateway.trades) == trades  # nothing went to ECPay
+        assert _paid(machine)[1:3] == [(0, 0, PRICE), (0, 0, PRICE)]
+        with machine.tx() as s:
+            assert credits.balance(s, machine.user_id) == 2500 - 2 * PRICE - 520 == 0
+            assert [int(o.amount) for o in s.scalars(select(Order).where(
+                Order.status == "pending"))] == [PRICE - 520]
+    finally:
+        machine.teardown()
+
+
+def test_a_second_payment_of_an_order_parked_for_review_is_refunded_from_its_own_trade(
+    model_world: None,
+) -> None:
+    """Pinned: in the trial the customer checks out twice and both card payments arrive; the
+    second is parked for review. Staff decide refund_needed: that trade gets its money back
+    by card, the order and its invoice stay paid."""
+    machine = MoneyLifecycle()
+    try:
+        machine.subscribe(auto_renew=True, method="credit_card")
+        [order_id] = machine._open_orders()
+        machine._check_out(order_id)
+        machine._check_out(order_id)
+        first, second = machine.gateway.trades.values()
+        for trade in (first, second):
+            machine.deliver("return", machine.gateway.result(trade, machine.clock.now(),
+                                                             paid=True))
+        machine.check_all()
+        with machine.tx() as s:
+            [review] = s.scalars(select(PaymentReview)).all()
+            item = (review.id, review.status, int(review.amount or 0))
+        machine._refund_review_item(*item, whole=True)
+        machine.check_all()
+        # Before the capture batch a whole refund is E then N (no money moved yet).
+        assert _refund_states(machine) == [("card", "succeeded", PRICE, ["E", "N"])]
+        assert (first.money_back, second.money_back) == (0, PRICE)
+        with machine.tx() as s:
+            assert s.get_one(Order, order_id).status == "completed"
+            assert s.get_one(PaymentReview, item[0]).status == "refund_needed"
     finally:
         machine.teardown()

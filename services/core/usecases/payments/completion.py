@@ -88,7 +88,7 @@ def lock_subscription(session: Session, subscription_id: uuid.UUID) -> Subscript
 
 def _park(session: Session, clock: Clock, jobs: Jobs, order: Order,
           attempt: PaymentAttempt | None, payment: Payment, reason: ReviewReason,
-          detail: str) -> PaymentResult:
+          detail: str, notification_id: uuid.UUID | None = None) -> PaymentResult:
     if attempt is not None and attempt.status != AttemptStatus.PAID:
         attempt.status = AttemptStatus.REVIEW.value
         attempt.trade_no = payment.trade_no[:20] or attempt.trade_no
@@ -102,6 +102,9 @@ def _park(session: Session, clock: Clock, jobs: Jobs, order: Order,
         merchant_trade_no=attempt.merchant_trade_no if attempt else order.order_number,
         gateway_trade_no=payment.trade_no, order_id=order.id,
         subscription_id=order.subscription_id, user_id=order.user_id,
+        # The stored ReturnURL holds the card authorization (gwsr) a card refund of this
+        # money asks ECPay about (refunds.authorization).
+        notification_id=notification_id,
     )
     return PaymentResult(order.id, Outcome.NEEDS_REVIEW, review_id=review_id)
 
@@ -153,6 +156,7 @@ def complete_payment(
     paid_at: datetime, amount: Any, payment_type: str, raw: Mapping[str, Any], source: str,
     settings: Settings | None = None, attempt_id: uuid.UUID | None = None,
     source_key: str | None = None, by_agreement: bool = False,
+    notification_id: uuid.UUID | None = None,
 ) -> PaymentResult:
     """Apply money ECPay took for an order in the caller's transaction, exactly once.
 
@@ -177,12 +181,13 @@ def complete_payment(
             return PaymentResult(order.id, Outcome.ALREADY_COMPLETED, existing)
         return _park(session, clock, jobs, order, attempt, payment,
                      ReviewReason.DUPLICATE_PAYMENT,
-                     f"order {order.order_number} was already paid by another attempt")
+                     f"order {order.order_number} was already paid by another attempt",
+                     notification_id)
     sub = lock_subscription(session, order.subscription_id)
     plan = session.get_one(Plan, order.plan_id)
     refusal = _why_not(session, order, sub, plan, payment)
     if refusal is not None:
-        return _park(session, clock, jobs, order, attempt, payment, *refusal)
+        return _park(session, clock, jobs, order, attempt, payment, *refusal, notification_id)
     return _complete(session, clock, jobs, order, attempt, sub, plan, payment, settings)
 
 
