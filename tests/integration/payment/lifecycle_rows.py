@@ -1,13 +1,15 @@
 """What the lifecycle model's invariants read of the database, read in one transaction as
-plain values. The model reads it again only after a transaction that changed a row has
-committed: most steps change nothing (a rule whose event cannot happen yet, ECPay going
-down), and the invariants then check the same rows against the model's own state again."""
+plain values, by statements built once. The model reads it again only after a transaction
+that changed a row has committed: most steps change nothing (a rule whose event cannot
+happen yet, ECPay going down), and the invariants then check the same rows against the
+model's own state again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -137,104 +139,103 @@ def _credit_of(kind: str) -> Any:
         .scalar_subquery()
 
 
-def _orders(s: Session) -> list[PricedOrder]:
-    by_agreement = select(PeriodCharge.id).where(
-        PeriodCharge.order_id == Order.id, PeriodCharge.outcome == "applied").exists()
-
-    def of_change(column: Any) -> Any:
-        return select(column).where(PlanChange.order_id == Order.id).correlate(Order) \
-            .limit(1).scalar_subquery()
-
-    return [
-        PricedOrder(row.order_number, row.subscription_id, row.status, int(row.price),
-                    None if row.net is None else int(row.net),
-                    None if row.charge is None else int(row.charge), int(row.amount),
-                    int(row.discount), None if row.list_amount is None else int(row.list_amount),
-                    row.code, -int(row.used), int(row.released), bool(row.by_agreement))
-        for row in s.execute(
-            select(Order.order_number, Order.subscription_id, Order.status,
-                   Plan.price.label("price"), of_change(PlanChange.net).label("net"),
-                   of_change(PlanChange.charge).label("charge"),
-                   Order.amount, Order.discount, Order.list_amount, Coupon.code,
-                   _credit_of(USE).label("used"), _credit_of(RELEASE).label("released"),
-                   by_agreement.label("by_agreement"))
-            .join(Plan, Plan.id == Order.plan_id)
-            .outerjoin(Coupon, Coupon.id == Order.coupon_id)
-            .order_by(Order.order_number))]
+def _of_change(column: Any) -> Any:
+    return select(column).where(PlanChange.order_id == Order.id).correlate(Order) \
+        .limit(1).scalar_subquery()
 
 
-def _credit(s: Session) -> Credit:
+@cache
+def _statements() -> dict[str, Any]:
+    """Every statement, built once: building them took as long as running them."""
+    returned = func.coalesce(func.sum(Refund.amount).filter(Refund.status.in_(RETURNED)), 0)
+    counted = func.coalesce(func.sum(Refund.amount).filter(Refund.status != "failed"), 0)
+    paid_until = select(func.max(Order.period_end)).where(
+        Order.subscription_id == Subscription.id, Order.status.in_(PAID)).scalar_subquery()
     running = select(func.sum(CreditEntry.amount).over(
         partition_by=CreditEntry.user_id,
         order_by=(CreditEntry.created_at, CreditEntry.id)).label("balance")).subquery()
-    lowest = s.scalar(select(func.coalesce(func.min(running.c.balance), 0)))
-    granted = {kind: int(total) for kind, total in s.execute(
-        select(CreditEntry.kind, func.sum(CreditEntry.amount)).group_by(CreditEntry.kind))}
-    return Credit(granted, sum(granted.values()), min(int(lowest or 0), 0))
+    return {
+        "totals": select(
+            _total(Invoice.total_amount),
+            _total(PaymentReview.amount),
+            _total(Refund.amount, Refund.method == "card", Refund.status.in_(RETURNED)),
+            _total(Refund.amount, Refund.method == "manual", Refund.status.in_(RETURNED)),
+            _total(Refund.amount, Refund.method == "card", Refund.status.in_(IN_FLIGHT)),
+            select(func.count()).select_from(Order).where(Order.status.in_(PAID))
+            .scalar_subquery(),
+            select(func.coalesce(func.min(running.c.balance), 0)).scalar_subquery(),
+        ),
+        # An order's own refunds (not those of a review's money), and what they gave back.
+        "refunded_orders": select(
+            Order.order_number, Order.amount, Order.status, returned.label("returned"))
+        .join(Refund, and_(Refund.order_id == Order.id, Refund.review_id.is_(None)))
+        .group_by(Order.id),
+        "agreements": select(
+            CardAgreement.merchant_trade_no, CardAgreement.status, Subscription.status,
+            Subscription.auto_renew, Subscription.cancel_at_period_end)
+        .join(Subscription, Subscription.id == CardAgreement.subscription_id),
+        "subscriptions": select(Subscription.status, Subscription.end_date,
+                                Subscription.trial_end_date, paid_until),
+        "einvoices": select(EInvoice.relate_number, EInvoice.status, EInvoice.invoice_no,
+                            EInvoice.sales_amount),
+        "applied_charges": select(PeriodCharge.gwsr).where(PeriodCharge.outcome == "applied"),
+        "invoice_numbers": select(Invoice.invoice_number),
+        "orders": select(
+            Order.order_number, Order.subscription_id, Order.status, Plan.price.label("price"),
+            _of_change(PlanChange.net).label("net"), _of_change(PlanChange.charge).label("charge"),
+            Order.amount, Order.discount, Order.list_amount, Coupon.code,
+            _credit_of(USE).label("used"), _credit_of(RELEASE).label("released"),
+            select(PeriodCharge.id).where(PeriodCharge.order_id == Order.id,
+                                          PeriodCharge.outcome == "applied")
+            .exists().label("by_agreement"))
+        .join(Plan, Plan.id == Order.plan_id)
+        .outerjoin(Coupon, Coupon.id == Order.coupon_id)
+        .order_by(Order.order_number),
+        "granted": select(CreditEntry.kind, func.sum(CreditEntry.amount))
+        .group_by(CreditEntry.kind),
+        "redemptions": select(CouponRedemption.subscription_id, Coupon.code,
+                              CouponRedemption.periods_used)
+        .join(Coupon, Coupon.id == CouponRedemption.coupon_id),
+        "reviews": select(PaymentReview.status, PaymentReview.amount,
+                          returned.label("returned"), counted.label("counted"))
+        .outerjoin(Refund, Refund.review_id == PaymentReview.id)
+        .group_by(PaymentReview.id),
+    }
 
 
-def _reviews(s: Session) -> list[ReviewMoney]:
-    refunded = func.coalesce(func.sum(Refund.amount).filter(Refund.status.in_(RETURNED)), 0)
-    counted = func.coalesce(func.sum(Refund.amount).filter(Refund.status != "failed"), 0)
-    return [ReviewMoney(row.status, int(row.amount or 0), int(row.returned), int(row.counted))
-            for row in s.execute(
-                select(PaymentReview.status, PaymentReview.amount,
-                       refunded.label("returned"), counted.label("counted"))
-                .outerjoin(Refund, Refund.review_id == PaymentReview.id)
-                .group_by(PaymentReview.id))]
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def read(s: Session) -> Rows:
-    """Eleven queries, however many rows (not a query per row)."""
-    totals = s.execute(select(
-        _total(Invoice.total_amount),
-        _total(PaymentReview.amount),
-        _total(Refund.amount, Refund.method == "card", Refund.status.in_(RETURNED)),
-        _total(Refund.amount, Refund.method == "manual", Refund.status.in_(RETURNED)),
-        _total(Refund.amount, Refund.method == "card", Refund.status.in_(IN_FLIGHT)),
-        select(func.count()).select_from(Order).where(Order.status.in_(PAID))
-        .scalar_subquery(),
-    )).one()
-    # An order's own refunds (not those of a review's money), and what they gave back.
-    returned = func.coalesce(func.sum(Refund.amount).filter(Refund.status.in_(RETURNED)), 0)
-    refunded_orders = [
-        RefundedOrder(row.order_number, int(row.amount), row.status, int(row.returned))
-        for row in s.execute(
-            select(Order.order_number, Order.amount, Order.status, returned.label("returned"))
-            .join(Refund, and_(Refund.order_id == Order.id, Refund.review_id.is_(None)))
-            .group_by(Order.id))]
-    agreements = [
-        Agreement(*row) for row in s.execute(
-            select(CardAgreement.merchant_trade_no, CardAgreement.status, Subscription.status,
-                   Subscription.auto_renew, Subscription.cancel_at_period_end)
-            .join(Subscription, Subscription.id == CardAgreement.subscription_id))]
-    paid_until = select(func.max(Order.period_end)).where(
-        Order.subscription_id == Subscription.id, Order.status.in_(PAID)).scalar_subquery()
-    subscriptions = [
-        Sub(*row) for row in s.execute(select(
-            Subscription.status, Subscription.end_date, Subscription.trial_end_date,
-            paid_until))]
-    einvoices = {row.relate_number: OurEInvoice(row.status, row.invoice_no, row.sales_amount)
-                 for row in s.execute(select(EInvoice.relate_number, EInvoice.status,
-                                             EInvoice.invoice_no, EInvoice.sales_amount))}
+    """Ten queries, however many rows (not a query per row)."""
+    q = _statements()
+    totals = s.execute(q["totals"]).one()
+    granted = {kind: int(total) for kind, total in s.execute(q["granted"])}
     return Rows(
         invoiced=int(totals[0]),
         in_review=int(totals[1]),
         by_card=int(totals[2]),
         by_transfer=int(totals[3]),
         in_flight=int(totals[4]),
-        refunded_orders=refunded_orders,
-        agreements=agreements,
-        applied_charge_gwsrs=frozenset(s.scalars(select(PeriodCharge.gwsr).where(
-            PeriodCharge.outcome == "applied"))),
-        subscriptions=subscriptions,
-        einvoices=einvoices,
+        refunded_orders=[
+            RefundedOrder(row.order_number, int(row.amount), row.status, int(row.returned))
+            for row in s.execute(q["refunded_orders"])],
+        agreements=[Agreement(*row) for row in s.execute(q["agreements"])],
+        applied_charge_gwsrs=frozenset(s.scalars(q["applied_charges"])),
+        subscriptions=[Sub(*row) for row in s.execute(q["subscriptions"])],
+        einvoices={row.relate_number: OurEInvoice(row.status, row.invoice_no, row.sales_amount)
+                   for row in s.execute(q["einvoices"])},
         paid_orders=int(totals[5]),
-        invoice_numbers=list(s.scalars(select(Invoice.invoice_number))),
-        orders=_orders(s),
-        credit=_credit(s),
-        redemptions=[Redemption(*row) for row in s.execute(
-            select(CouponRedemption.subscription_id, Coupon.code, CouponRedemption.periods_used)
-            .join(Coupon, Coupon.id == CouponRedemption.coupon_id))],
-        reviews=_reviews(s),
+        invoice_numbers=list(s.scalars(q["invoice_numbers"])),
+        orders=[
+            PricedOrder(row.order_number, row.subscription_id, row.status, int(row.price),
+                        _int(row.net), _int(row.charge), int(row.amount), int(row.discount),
+                        _int(row.list_amount), row.code, -int(row.used), int(row.released),
+                        bool(row.by_agreement))
+            for row in s.execute(q["orders"])],
+        credit=Credit(granted, sum(granted.values()), min(int(totals[6] or 0), 0)),
+        redemptions=[Redemption(*row) for row in s.execute(q["redemptions"])],
+        reviews=[ReviewMoney(row.status, int(row.amount or 0), int(row.returned),
+                             int(row.counted)) for row in s.execute(q["reviews"])],
     )

@@ -96,6 +96,7 @@ PRICE = 990
 PLAN_PRICES = {"basic": PRICE, "pro": 1990, "lite": 490}
 METHODS = ["credit_card", "atm", "cvs", "barcode"]
 PAID_ORDER = ("completed", "refunded")
+MAX_COUPONS = 2
 ALLOWED_FINDINGS = {"payment_review_open"}  # parked money is the queue's, not a bug
 # A card refund ECPay would not (or could not, down past the saga's patience) do is a
 # person's to finish; allowed only with ECPay's answer recorded on it (never silently stuck).
@@ -187,6 +188,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.charges_after_stop: set[str] = set()
         self.transfers_made = 0  # NT$ staff sent back by bank transfer
         self.goodwill_granted = 0  # NT$ of credit staff gave
+        self.goodwill_grants: list[int] = []
         self.coupons: dict[str, CouponTerms] = {}  # by code, as staff made them
         # The database as the invariants last read it (`database.writes` then), and when
         # the books were last found clean (writes, clock).
@@ -355,7 +357,11 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     @rule(amount=st.sampled_from([100, 495, 990, 2500]))
     def staff_give_goodwill_credit(self, amount: int) -> None:
-        """Goodwill credit (POST /api/credits/): used first on the customer's next order."""
+        """Goodwill credit (POST /api/credits/): used first on the customer's next order.
+        Twice an example at most: a third grant finds nothing new, and costs an audit."""
+        if len(self.goodwill_grants) >= 2:
+            return
+        self.goodwill_grants.append(amount)
         self.run(lambda s, _j: credits.grant(
             s, user_id=self.user_id, amount=Decimal(amount), kind="goodwill", note="model",
             created_by=self.staff_id))
@@ -367,7 +373,12 @@ class MoneyLifecycle(RuleBasedStateMachine):
     def staff_create_a_coupon(self, kind: str, whole: bool, duration: str, for_plan: str,
                               apply_now: bool) -> None:
         """A coupon (15 % or NT$100 off; or all of the price), perhaps applied at once to the
-        customer's live subscription by staff."""
+        customer's live subscription by staff. Two an example at most (the customer has one
+        subscription at a time, each takes one coupon); later draws apply one again."""
+        if len(self.coupons) >= MAX_COUPONS:
+            if apply_now:
+                self._staff_apply(sorted(self.coupons)[-1])
+            return
         value = {("percent", False): 15, ("percent", True): 100,
                  ("amount", False): 100, ("amount", True): 1000}[kind, whole]
         terms = CouponTerms(kind, value, duration, 2 if duration == "repeating" else None)
@@ -672,7 +683,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
                 s, self.clock, self.einvoices, r))
         self.einvoice_sim.test_client().delete("/_sim/einvoice/faults")
 
-    @rule(days=st.sampled_from([1, 2, 5, 13, 29, 31]))
+    @rule(days=st.sampled_from([1, 2, 3, 5, 13, 29, 31]))
     def time_passes(self, days: int) -> None:
         """The clock moves on; the scheduler's sweeps and the renewal CronJob run."""
         self._advance(timedelta(days=days))
