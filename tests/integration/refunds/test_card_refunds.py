@@ -5,6 +5,7 @@ idempotent retries — and `fluxus audit books` clean after each."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -165,6 +166,37 @@ def test_ecpay_down_then_the_retry_succeeds_and_a_lost_answer_is_not_refunded_tw
     assert done.status == "succeeded" and done.attempts == 3
     assert card_record(sim, world.order_number)["refunded"] == 250  # once, not twice
     assert books_findings(engine, third) == []
+
+
+def test_ecpay_silent_for_days_after_a_lost_answer_never_fails_the_refund(
+    engine: Engine, app_settings: Settings, sim: str, now: datetime
+) -> None:
+    """Found by the lifecycle model: ECPay refunded but its answer was lost, then stayed
+    unreachable. After ten tries the refund used to be `failed` (its amount free to refund
+    again) while ECPay had given the money back. Silence now keeps it in flight."""
+    world = paid_order(engine, app_settings, sim, now)
+    refund = ask(engine, now, staff_user(engine), world.order_id, 400).refund
+    sim_fault(sim, "lose")
+    assert run_jobs(app_settings, now, refund.id) == "retry"
+    assert card_record(sim, world.order_number)["refunded"] == 400  # ECPay did it (R)
+    unreachable = dataclasses.replace(app_settings, ecpay_gateway_url="http://127.0.0.1:9")
+    at = now
+    for _ in range(12):  # ECPay unreachable for days: QueryTrade gets no answer either
+        at = refund_row(engine, refund.id).next_attempt_at
+        assert run_jobs(unreachable, at, refund.id) == "retry"
+    stuck = refund_row(engine, refund.id)
+    assert stuck.status == "sent" and stuck.attempts == 13
+    assert "check the trade in ECPay's vendor dashboard" in stuck.last_error
+    assert stuck.next_attempt_at == at + timedelta(hours=2)
+    [finding] = books_findings(engine, at + timedelta(days=1))
+    assert finding.startswith("refund_failed_or_stuck") and "did not answer" in finding
+    # Staff cannot refund the same money again while it is in flight.
+    with pytest.raises(Conflict):
+        ask(engine, at, staff_user(engine), world.order_id, 700)
+    # ECPay answers again: QueryTrade shows the money back, nothing is sent twice.
+    assert run_jobs(app_settings, stuck.next_attempt_at, refund.id) == "recovered"
+    assert refund_row(engine, refund.id).status == "succeeded"
+    assert card_record(sim, world.order_number)["refunded"] == 400  # once
 
 
 def test_an_ecpay_refusal_is_kept_failed_with_its_message_and_books_show_it(

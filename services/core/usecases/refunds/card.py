@@ -140,9 +140,16 @@ def _call(gateway: CreditDetailClient, refund: Refund, trade: CardTrade) -> None
 
 
 def _transient(clock: Clock, refund: Refund, message: str) -> Outcome:
-    refund.last_error = message[:500]
+    """No answer from ECPay: ask again later, never fail. A DoAction whose answer was lost
+    (or whose worker died) may have given the money back, and a failed refund frees its
+    amount for staff to refund again: silence must not end a refund. Past MAX_ATTEMPTS it
+    keeps asking at the longest back-off (QueryTrade settles it once ECPay answers), and
+    says it needs a person; the books and the oldest-in-flight alert show it meanwhile."""
     if refund.attempts >= MAX_ATTEMPTS:
-        return Outcome.FAILED
+        message = (f"ECPay did not answer {refund.attempts} times; still asking every "
+                   f"{BACKOFF[-1] // 3600} h. A request may have gone through: check the "
+                   f"trade in ECPay's vendor dashboard. Last: {message}")
+    refund.last_error = message[:500]
     refund.next_attempt_at = clock.now() + backoff(refund.attempts)
     return Outcome.RETRY
 
@@ -202,8 +209,7 @@ def _ask(session: Session, clock: Clock, gateway: CreditDetailClient, refund: Re
     except CreditDetailRefused as exc:
         return Outcome.FAILED, f"ECPay refused {exc.action}: {exc.rtn_code} {exc.rtn_msg}"
     except (CreditDetailUnavailable, CreditDetailBadAnswer) as exc:
-        outcome = _transient(clock, refund, str(exc))
-        return outcome, f"ECPay kept failing after {refund.attempts} attempts: {exc}"
+        return _transient(clock, refund, str(exc)), ""
     return Outcome.SUCCEEDED, ""
 
 

@@ -67,7 +67,7 @@ def money_back(session: Session, clock: Clock, jobs: Jobs, order: Order, refund:
 
 
 def failed(session: Session, clock: Clock, refund: Refund, message: str) -> None:
-    """ECPay refused or kept failing: kept for a person (books and the alert show it)."""
+    """ECPay refused: kept for a person (books and the alert show it)."""
     refund.status, refund.failed_at = RefundStatus.FAILED.value, clock.now()
     refund.last_error, refund.next_attempt_at = message[:500], None
     refund.einvoice_status = EInvoiceStep.NOT_NEEDED.value

@@ -14,7 +14,7 @@ class RefundStatus(StrEnum):
     REQUESTED = "requested"  # card: recorded, its job not yet run
     SENT = "sent"  # card: being sent to ECPay (or will be retried at next_attempt_at)
     SUCCEEDED = "succeeded"  # card: ECPay gave the money back
-    FAILED = "failed"  # card: ECPay refused or kept failing; a person must act
+    FAILED = "failed"  # card: ECPay refused (silence never fails one); a person must act
     OWED = "owed"  # manual: the transfer is still to be made
     CONFIRMED = "confirmed"  # manual: staff made the transfer (reference recorded)
 
