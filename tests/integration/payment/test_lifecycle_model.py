@@ -219,11 +219,20 @@ class MoneyLifecycle(RuleBasedStateMachine):
             return action(session, jobs)
 
     @initialize(start=st.sampled_from(
-        ["nothing", "card", "card_no_renew", "atm", "card_after_trial"]))
+        ["nothing", "card", "card_no_renew", "atm", "card_after_trial", "card_paid_twice"]))
     def a_customer_arrives(self, start: str) -> None:
         """Most money bugs need a paying customer first: start from one, often. A card paid
-        in the trial is a one-off; the card agreement starts when the trial has ended."""
+        in the trial is a one-off; the card agreement starts when the trial has ended. Paid
+        twice: two checkouts of the first order both paid, the second parked for review."""
         if start == "nothing":
+            return
+        if start == "card_paid_twice":
+            self.subscribe(auto_renew=True, method="credit_card")
+            [order_id] = self._open_orders()
+            self._check_out(order_id)
+            self._check_out(order_id)
+            for trade in list(self.gateway.trades.values()):
+                self.deliver("return", self.gateway.result(trade, self.clock.now(), paid=True))
             return
         self.subscribe(auto_renew=start != "card_no_renew",
                        method="atm" if start == "atm" else "credit_card")
