@@ -31,6 +31,18 @@ _RAW = ('{"MerchantID": "3002607", "MerchantTradeNo": "BW000000012345", "StoreID
         '"6C51C9E6888DE861FD62FB1DD17029FC742634498FD813DC43D4243B5685B840"}')
 
 
+# One pending order per due subscription of a plan, as a renewal would make it (both floors).
+_ORDERS_FROM_DUE = """INSERT INTO {table} (id, order_number, user_id, subscription_id,
+        plan_id, amount, currency, status, payment_method, is_renewal,
+        period_start, period_end, expire_at, created_at, updated_at)
+    SELECT gen_random_uuid(), 'FX' || upper(substr(md5(s.id::text), 1, 18)),
+           s.user_id, s.id, s.plan_id, p.price, p.currency, 'pending',
+           s.payment_method, true, s.end_date, s.end_date + interval '1 month',
+           s.end_date + make_interval(days => p.grace_days), now(), now()
+    FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+    WHERE s.plan_id = %s AND s.status = 'active'"""
+
+
 @dataclass(frozen=True)
 class PgbenchResult:
     tps: float
@@ -78,16 +90,7 @@ def bulk_insert_orders(dbname: str, plan_id: str) -> tuple[int, float]:
         cur.execute("CREATE TABLE bench_floor_orders (LIKE orders INCLUDING ALL)")
         started = time.perf_counter()
         cur.execute(
-            """INSERT INTO bench_floor_orders (id, order_number, user_id, subscription_id,
-                   plan_id, amount, currency, status, payment_method, is_renewal,
-                   period_start, period_end, expire_at, created_at, updated_at)
-               SELECT gen_random_uuid(),
-                      'FX' || upper(substr(md5(s.id::text), 1, 18)),
-                      s.user_id, s.id, s.plan_id, p.price, p.currency, 'pending',
-                      s.payment_method, true, s.end_date, s.end_date + interval '1 month',
-                      s.end_date + make_interval(days => p.grace_days), now(), now()
-               FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-               WHERE s.plan_id = %s AND s.status = 'active'""",
+            _ORDERS_FROM_DUE.format(table="bench_floor_orders"),
             (plan_id,),
         )
         rows = cur.rowcount
@@ -117,16 +120,7 @@ def design_writes(dbname: str, plan_id: str) -> tuple[int, float]:
         started = time.perf_counter()
         cur.execute("BEGIN")
         cur.execute(
-            """INSERT INTO bench_design_orders (id, order_number, user_id, subscription_id,
-                   plan_id, amount, currency, status, payment_method, is_renewal,
-                   period_start, period_end, expire_at, created_at, updated_at)
-               SELECT gen_random_uuid(),
-                      'FX' || upper(substr(md5(s.id::text), 1, 18)),
-                      s.user_id, s.id, s.plan_id, p.price, p.currency, 'pending',
-                      s.payment_method, true, s.end_date, s.end_date + interval '1 month',
-                      s.end_date + make_interval(days => p.grace_days), now(), now()
-               FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-               WHERE s.plan_id = %s AND s.status = 'active'""",
+            _ORDERS_FROM_DUE.format(table="bench_design_orders"),
             (plan_id,),
         )
         rows = cur.rowcount

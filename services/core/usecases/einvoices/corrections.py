@@ -66,11 +66,17 @@ def _void(session: Session, clock: Clock, gateway: EInvoiceClient, row: EInvoice
           reason: str) -> CorrectionResult:
     number, day = _issued_as(row)
     gateway.invalid(number, day, reason[:20])
+    return _record_void(session, clock, row, reason)
+
+
+def _record_void(session: Session, clock: Clock, row: EInvoice, reason: str,
+                 how: str = "") -> CorrectionResult:
+    """ECPay voided the invoice (`how`: said in the audit when we learned it another way)."""
     row.status, row.voided_at = EInvoiceStatus.VOIDED.value, clock.now()
     row.void_reason, row.remaining_allowance = reason[:200], 0
     audit.record(session, audit.SYSTEM, "einvoice.voided", resource_type="order",
                  resource_id=row.order_id, user_id=row.user_id,
-                 description=f"E-invoice {row.display_number} voided: {reason}"[:500])
+                 description=f"E-invoice {row.display_number} voided{how}: {reason}"[:500])
     return CorrectionResult(Correction.VOID, row.id)
 
 
@@ -114,13 +120,8 @@ def _recover_unanswered(session: Session, clock: Clock, gateway: EInvoiceClient,
     other difference is not ours to guess and is kept for a person."""
     record = gateway.get_issue(row.relate_number)
     if record.voided and row.status == EInvoiceStatus.ISSUED.value:
-        row.status, row.voided_at = EInvoiceStatus.VOIDED.value, clock.now()
-        row.void_reason, row.remaining_allowance = reason[:200], 0
-        audit.record(session, audit.SYSTEM, "einvoice.voided", resource_type="order",
-                     resource_id=row.order_id, user_id=row.user_id,
-                     description=f"E-invoice {row.display_number} voided (ECPay's answer was "
-                                 f"lost; GetIssue shows it voided): {reason}"[:500])
-        return CorrectionResult(Correction.VOID, row.id)
+        return _record_void(session, clock, row, reason,
+                            " (ECPay's answer was lost; GetIssue shows it voided)")
     gone = row.remaining_allowance - record.remaining_allowance
     if gone == 0:
         return None

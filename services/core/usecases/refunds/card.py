@@ -44,7 +44,8 @@ from services.ecpay.credit_detail import (
 
 # Seconds before the n-th retry after ECPay could not be reached; the last one repeats.
 BACKOFF = (60, 300, 900, 1800, 3600, 7200)
-# After this many tries the refund is failed and a person takes over (about half a day).
+# After this many unanswered tries (about half a day) the refund says it needs a person; it
+# is still asked every BACKOFF[-1] seconds, never failed on silence (see _transient).
 MAX_ATTEMPTS = 10
 WAITING_FOR = "waiting for the earlier refund"
 NO_AUTHORIZATION = (
