@@ -7,15 +7,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _status_kib(pid: int, key: str) -> int:
+def _status_kib(pid: int, key: str, source: str = "status") -> int:
     try:
-        text = Path(f"/proc/{pid}/status").read_text()
+        text = Path(f"/proc/{pid}/{source}").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return 0
     for line in text.splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size: each page shared by n processes counts 1/n in each, so a sum
+    over a tree counts forked and shared pages once, as the pod's memory cgroup does (RSS
+    counts them in every process that maps them)."""
+    return _status_kib(pid, "Pss", "smaps_rollup")
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -47,6 +54,7 @@ class RoleMemory:
 
     roots: list[int] = field(default_factory=list)
     peak_tree_kib: int = 0  # largest sum of VmRSS over the tree seen at one instant
+    peak_pss_kib: int = 0  # largest sum of Pss over the tree seen at one instant
     hwm_kib: dict[int, int] = field(default_factory=dict)  # each pid's VmHWM, last seen
 
     @property
@@ -89,13 +97,15 @@ class MemorySampler:
         children = _children_map()
         with self._lock:
             for memory in self.roles.values():
-                total = 0
+                total = pss = 0
                 for root in memory.roots:
                     for pid in tree(root, children):
                         rss = _status_kib(pid, "VmRSS")
                         if rss == 0:
                             continue
                         total += rss
+                        pss += pss_kib(pid)
                         hwm = _status_kib(pid, "VmHWM")
                         memory.hwm_kib[pid] = max(memory.hwm_kib.get(pid, 0), hwm)
                 memory.peak_tree_kib = max(memory.peak_tree_kib, total)
+                memory.peak_pss_kib = max(memory.peak_pss_kib, pss)

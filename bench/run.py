@@ -42,14 +42,20 @@ def _memory_figures(sampler: MemorySampler) -> list[Figure]:
         memory = roles.get(role)
         if memory is None:
             continue
-        floor, floor_name = python / 1024, "bare `python -c pass`"
+        rss_floor = pss_floor = python / 1024
+        floor_name = "bare `python -c pass`"
         if flask is not None and role in ("api", "payment"):
-            floor, floor_name = flask.peak_tree_kib / 1024, "bare Flask under gunicorn"
+            rss_floor, pss_floor = flask.peak_tree_kib / 1024, flask.peak_pss_kib / 1024
+            floor_name = "bare Flask under gunicorn"
         figures.append(Figure(
-            "memory", f"{role} peak RSS", memory.peak_tree_kib / 1024, "MiB", floor,
+            "memory", f"{role} peak RSS", memory.peak_tree_kib / 1024, "MiB", rss_floor,
             floor_name, f"largest RSS sum over the live processes at one instant "
             f"({memory.processes} processes seen); largest single process "
             f"{memory.largest_process_kib / 1024:.0f} MiB (VmHWM)"))
+        figures.append(Figure(
+            "memory", f"{role} peak PSS", memory.peak_pss_kib / 1024, "MiB", pss_floor,
+            floor_name, "largest Pss sum at one instant: pages the role's processes share "
+            "(forked from one parent) counted once, as the pod's memory cgroup charges them"))
     return figures
 
 

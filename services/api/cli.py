@@ -29,7 +29,7 @@ def api(bind: str, workers: int, threads: int, timeout: int) -> None:
     """Serve the public REST API (gunicorn; each worker builds its own app after the fork)."""
     settings = get_settings()  # fail fast on a bad configuration, before any fork
     configure_logging(settings.log_level)
-    serve(_make_app, settings, name="api", options={
+    serve(_make_app, settings, name="api", preload=("services.api.app",), options={
         "bind": bind, "workers": workers, "threads": threads, "timeout": timeout,
         "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
     })

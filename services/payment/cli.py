@@ -30,7 +30,7 @@ def payment(bind: str, workers: int, threads: int, timeout: int) -> None:
     """The ECPay-facing payment service: checkout, notifications, return, invoices."""
     settings = get_settings()  # refuses an unsafe production configuration before binding
     configure_logging(settings.log_level)
-    serve(_make_app, settings, name="payment", options={
+    serve(_make_app, settings, name="payment", preload=("services.payment.app",), options={
         "bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
         # Shorter than the chart's terminationGracePeriodSeconds (45 s) minus its preStop
         # pause (10 s), so requests in flight finish before the kubelet's SIGKILL.

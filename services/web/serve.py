@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+import importlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Flask
@@ -27,10 +29,18 @@ class _Gunicorn(BaseApplication):
 
 
 def serve(factory: Callable[[], Flask], settings: Settings, *, name: str,
-          options: dict[str, Any]) -> None:
+          options: dict[str, Any], preload: Sequence[str] = ()) -> None:
     """Run `factory`'s app under gunicorn; workers write metric files, the master serves
-    `/metrics` on `settings.metrics_port` (multiprocess mode)."""
+    `/metrics` on `settings.metrics_port` (multiprocess mode).
+
+    `preload` names the modules of the app's code: the master imports them (it creates no
+    app, engine or connection) so the workers fork with them and share their pages instead
+    of each importing its own copy; `gc.freeze()` then keeps the collector from writing to
+    (and so copying) those pages in every worker."""
     enable_multiprocess(name)
+    for module in preload:
+        importlib.import_module(module)
+    gc.freeze()
     _Gunicorn(factory, {
         **gunicorn_hooks(settings.metrics_port),
         "accesslog": None,  # services.web logs each request as JSON (path only, never the query)

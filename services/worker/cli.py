@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 import sys
 from datetime import timedelta
 
@@ -21,7 +23,7 @@ from services.core.usecases import renewals
 from services.worker.maintenance import failed_jobs, requeue_failed
 from services.worker.metrics_queues import queue_build
 from services.worker.queues import enqueue_now, queue, redis_connection
-from services.worker.registry import ALL_QUEUES
+from services.worker.registry import ALL_QUEUES, job_modules
 from services.worker.runner import DEFAULT_HEARTBEAT_GRACE, FluxusInlineWorker, FluxusWorker
 from services.worker.schedule import register_periodic, scheduler_for
 
@@ -87,10 +89,17 @@ def worker(
     enable_multiprocess("worker")
     if not burst:  # a burst run ends before anyone could scrape it; its port stays free
         start_metrics_server(settings.metrics_port)
+    names = _queue_names(queues)
+    # RQ's scheduler child (and, with --fork, every work horse) is forked from this process:
+    # import the jobs' code first so they share its pages rather than each importing its
+    # own, and keep the collector from writing to (and so copying) them.
+    for module in job_modules(names):
+        importlib.import_module(module)
+    gc.freeze()
     connection = redis_connection(settings)
     worker_class = FluxusWorker if fork else FluxusInlineWorker
     rq_worker = worker_class(
-        [queue(name, connection) for name in _queue_names(queues)],
+        [queue(name, connection) for name in names],
         connection=connection,
         heartbeat_grace=heartbeat_grace,
         job_monitoring_interval=monitoring_interval,

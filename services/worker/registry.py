@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Queue names; workers are started per group (see the chart's worker.queues).
@@ -132,3 +133,9 @@ def spec(job: str) -> JobSpec:
         return JOBS[job]
     except KeyError:
         raise KeyError(f"unknown job {job!r}; register it in services.worker.registry") from None
+
+
+def job_modules(queues: Iterable[str]) -> list[str]:
+    """The modules holding the jobs of `queues`, for a worker to import before it forks."""
+    wanted = set(queues)
+    return sorted({spec.func.rpartition(".")[0] for spec in JOBS.values() if spec.queue in wanted})

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from services.worker.registry import ALL_QUEUES, JOBS, PERIODIC
+from services.worker.registry import ALL_QUEUES, JOBS, PAYMENTS, PERIODIC, job_modules
 from services.worker.schedule import periodic_job_id
 
 pytestmark = pytest.mark.unit
@@ -32,3 +32,12 @@ def test_periodic_jobs_are_registered_jobs_with_valid_unique_ids() -> None:
     assert len(set(ids)) == len(ids)
     assert all(p.job in JOBS and p.every > 0 for p in PERIODIC)
     assert all(i.replace("-", "").isalnum() for i in ids)
+
+
+def test_a_worker_imports_before_forking_only_the_jobs_of_its_own_queues() -> None:
+    # A payments pod must not carry the invoice renderer (fpdf2 and its CJK font) it never runs.
+    payments = job_modules([PAYMENTS])
+    expected = {spec.func.rpartition(".")[0] for spec in JOBS.values() if spec.queue == PAYMENTS}
+    assert set(payments) == expected
+    assert "services.worker.jobs.invoices" not in payments
+    assert set(job_modules(ALL_QUEUES)) == {s.func.rpartition(".")[0] for s in JOBS.values()}
