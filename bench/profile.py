@@ -59,10 +59,14 @@ COMPONENTS = {
 SECONDS = 12
 
 
+TOP = 0  # --top N: also the N frames that hold the most samples, inclusive and self
+
+
 def summarize(path: Path, within: str) -> None:
     """Share of the samples under `within` that fall in each component (components nest,
     e.g. the job-id check is part of the enqueue, so shares may add up past 100 %)."""
     total, shares = 0, collections.Counter[str]()
+    inclusive, own = collections.Counter[str](), collections.Counter[str]()
     for line in path.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
         if within not in stack:
@@ -71,9 +75,18 @@ def summarize(path: Path, within: str) -> None:
         for name, marker in COMPONENTS.items():
             if marker in stack:
                 shares[name] += int(samples)
+        frames = stack[stack.index(within):].split(";")
+        for frame in set(frames[1:]):
+            inclusive[frame] += int(samples)
+        own[frames[-1]] += int(samples)
     print(f"  {total} samples inside {within}")
     for name, count in shares.most_common():
         print(f"  {100 * count / max(total, 1):5.1f}%  {name}")
+    for title, counts in (("inclusive", inclusive), ("self", own)):
+        if TOP:
+            print(f"  top {TOP} frames, {title}:")
+        for frame, count in counts.most_common(TOP):
+            print(f"  {100 * count / max(total, 1):5.1f}%  {frame[:150]}")
 
 
 def _spy(pid: int, out: Path, subprocesses: bool = False) -> subprocess.Popen[bytes]:
@@ -201,7 +214,11 @@ TARGETS: dict[str, Callable[[Stack, str, dict[str, uuid.UUID]], None]] = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("targets", nargs="*", help=f"any of {', '.join(TARGETS)} (default all)")
+    parser.add_argument("--top", type=int, default=0,
+                        help="also print the N frames holding the most samples")
     args = parser.parse_args()
+    global TOP
+    TOP = args.top
     unknown = set(args.targets) - set(TARGETS)
     if unknown:
         parser.error(f"unknown targets {', '.join(sorted(unknown))}")
