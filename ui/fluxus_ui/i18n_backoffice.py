@@ -41,6 +41,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cust.refund.failed": ("失敗，需人工處理", "Failed: needs a person"),
     "cust.refund.owed": ("待匯款", "Owed (bank transfer)"),
     "cust.refund.confirmed": ("已匯款", "Transferred"),
+    "cust.refund.why": ("綠界最後回覆：{error}", "ECPay's last answer: {error}"),
+    "cust.refund.next_try": ("下次重試 {when}", "next try {when}"),
     "attempt.open": ("等待付款", "Open"),
     "attempt.paid": ("已付款", "Paid"),
     "attempt.failed": ("失敗", "Failed"),

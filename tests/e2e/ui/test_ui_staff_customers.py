@@ -103,6 +103,15 @@ def test_staff_find_a_customer_open_their_page_refund_resend_and_export(
     refunds = api.get(f"/api/orders/{order['id']}/refunds/", headers=auth).json()
     assert [r["amount"] for r in refunds["results"]] == ["300"]  # once, whatever the retries
     page.locator(".fx-customer-refund").get_by_text("NT$300").wait_for()
+    # The order was paid through the development path, so ECPay holds no card authorization
+    # for it: the refund fails at once, and staff read why (and what to do) on the page.
+    wait_until(lambda: api.get(f"/api/orders/{order['id']}/refunds/", headers=auth)
+               .json()["results"][0]["status"] == "failed", "the card refund failed", timeout=30)
+    page.reload()
+    why = page.locator(".fx-customer-refund .fx-refund-why")
+    why.get_by_text("綠界最後回覆：", exact=False).wait_for()
+    assert "Refund it by bank transfer instead." in why.inner_text()
+    page.locator(".fx-customer-refund").get_by_text("失敗，需人工處理", exact=False).wait_for()
 
     # Resend the invoice e-mail: confirmed, queued, and on the customer's e-mail list.
     page.locator(".fx-customer-invoice .fx-resend-invoice button").first.click()

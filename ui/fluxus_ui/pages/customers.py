@@ -216,12 +216,24 @@ class CustomerView(_StaffOnly):
                     f"{esc(money(parse_money(refund['amount'])))} · "
                     f"{esc(refund_state)} · {esc(refund['reason'])}"
                     f" {esc(refund.get('transfer_reference') or '')}")
-            row: list[Any] = [html_pane(f"<p>{text}</p>")]
+            row: list[Any] = [html_pane(f"<p>{text}</p>{self._refund_why(refund)}")]
             if refund["status"] == "owed":
                 row.append(actions.confirm_button(refund))
             out.append(pn.FlexBox(*row, flex_wrap="wrap", align_items="center",
                                   css_classes=["fx-customer-refund"]))
         return out or [self._none()]
+
+    def _refund_why(self, refund: dict[str, Any]) -> str:
+        """ECPay's last answer on a card refund not yet settled or failed (why it waits, or
+        that it needs a person), and when Fluxus asks again: what staff act on."""
+        error = str(refund.get("last_error") or "")
+        if not error or refund.get("status") in ("succeeded", "confirmed"):
+            return ""
+        text = self.t("cust.refund.why", error=error)
+        next_try = parse_time(refund.get("next_attempt_at"))
+        if next_try is not None and refund.get("status") in ("requested", "sent"):
+            text += " · " + self.t("cust.refund.next_try", when=datetime_text(next_try))
+        return f"<p class='fx-refund-why'><small>{esc(text)}</small></p>"
 
     def _agreements(self, found: History) -> Any:
         rows = [[a["merchant_trade_no"], a["status"], money(parse_money(a["period_amount"])),
