@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, literal, null, select, union_all, update
+from sqlalchemy import Select, bindparam, func, literal, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
@@ -134,28 +134,36 @@ def _amount_of(kind: Kind, parsed: Any) -> int:
     return int(parsed.amount if kind is Kind.PERIOD else parsed.trade_amt)
 
 
+def _target_statement() -> Select[tuple[Order, uuid.UUID | None]]:
+    trade_no = bindparam("trade_no")
+    by_attempt = select(
+        PaymentAttempt.order_id.label("order_id"),
+        PaymentAttempt.id.label("attempt_id"),
+        literal(0).label("rank"),
+    ).where(PaymentAttempt.merchant_trade_no == trade_no)
+    by_number = select(
+        Order.id.label("order_id"),
+        null().label("attempt_id"),
+        literal(1).label("rank"),
+    ).where(Order.order_number == trade_no)
+    match = union_all(by_attempt, by_number).subquery()
+    return (select(Order, match.c.attempt_id)
+            .join(match, match.c.order_id == Order.id)
+            .order_by(match.c.rank)
+            .limit(1))
+
+
+# Built once: constructing this union and its subquery cost more CPU than running it
+# (0.5 ms of every notification's intake).
+_TARGET = _target_statement()
+
+
 def _target(
     session: Session, merchant_trade_no: str
 ) -> tuple[Order | None, uuid.UUID | None]:
     """The order a MerchantTradeNo pays, through its attempt (or, for orders made before
     attempts existed, the order's own number): one statement, the attempt's match first."""
-    by_attempt = select(
-        PaymentAttempt.order_id.label("order_id"),
-        PaymentAttempt.id.label("attempt_id"),
-        literal(0).label("rank"),
-    ).where(PaymentAttempt.merchant_trade_no == merchant_trade_no)
-    by_number = select(
-        Order.id.label("order_id"),
-        null().label("attempt_id"),
-        literal(1).label("rank"),
-    ).where(Order.order_number == merchant_trade_no)
-    match = union_all(by_attempt, by_number).subquery()
-    row = session.execute(
-        select(Order, match.c.attempt_id)
-        .join(match, match.c.order_id == Order.id)
-        .order_by(match.c.rank)
-        .limit(1)
-    ).one_or_none()
+    row = session.execute(_TARGET, {"trade_no": merchant_trade_no}).one_or_none()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
