@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from services.core.clock import Clock
 from services.core.config import Settings, get_settings
 from services.core.crypto import encrypt_json
-from services.core.db.models import Invoice, Order, PaymentAttempt, Plan, Subscription, User
+from services.core.db.models import (
+    Invoice,
+    Order,
+    PaymentAttempt,
+    Plan,
+    PlanChange,
+    Subscription,
+    User,
+)
 from services.core.domain.money import to_twd
 from services.core.domain.periods import BillingCycle, period_number
 from services.core.domain.states import OrderStatus, SubscriptionStatus
@@ -118,24 +126,33 @@ def _attempt(session: Session, clock: Clock, order: Order, attempt_id: uuid.UUID
     return attempts.for_order(session, clock, order)
 
 
-def _second_first_payment(session: Session, order: Order) -> bool:
-    """A first order (no period) paid while another first order already paid the start."""
-    if order.period_start is not None:
-        return False
-    return session.scalars(
-        select(Order.id).where(
+def _other_first_orders(session: Session, order: Order) -> dict[uuid.UUID, str]:
+    """The other first orders of the order's subscription and their status (none for a
+    renewal): read once, for the duplicate check and then for superseding the open ones.
+    The subscription's row lock, held from before this read, keeps them as they are."""
+    if order.is_renewal:
+        return {}
+    rows = session.execute(
+        select(Order.id, Order.status).where(
             Order.subscription_id == order.subscription_id, Order.id != order.id,
-            Order.is_renewal.is_(False), Order.status == OrderStatus.COMPLETED.value,
+            Order.is_renewal.is_(False),
         )
-    ).first() is not None
+    )
+    return {order_id: status for order_id, status in rows}
 
 
-def _why_not(session: Session, order: Order, sub: Subscription, plan: Plan,
-             payment: Payment) -> tuple[ReviewReason, str] | None:
+def _second_first_payment(order: Order, others: dict[uuid.UUID, str]) -> bool:
+    """A first order (no period) paid while another first order already paid the start."""
+    return order.period_start is None and OrderStatus.COMPLETED.value in others.values()
+
+
+def _why_not(order: Order, sub: Subscription, plan: Plan, payment: Payment,
+             change: PlanChange | None,
+             others: dict[uuid.UUID, str]) -> tuple[ReviewReason, str] | None:
     """The reason this money cannot complete `order`, or None when it can."""
     if to_twd(payment.amount) != order.amount:
         return ReviewReason.AMOUNT_MISMATCH, f"paid {payment.amount}, order is {order.amount}"
-    if (change := plan_change_effects.change_of_order(session, order)) is not None:
+    if change is not None:
         if order.status in CLOSED_ORDER:
             return ReviewReason.ORDER_CLOSED, f"order {order.order_number} is {order.status}"
         return plan_change_effects.refusal(change, sub)
@@ -146,7 +163,7 @@ def _why_not(session: Session, order: Order, sub: Subscription, plan: Plan,
         sub.status == SubscriptionStatus.EXPIRED and not late_but_welcome
     ):
         return ReviewReason.SUBSCRIPTION_CLOSED, f"the subscription is {sub.status}"
-    if _second_first_payment(session, order):
+    if _second_first_payment(order, others):
         return ReviewReason.DUPLICATE_PAYMENT, "the first period was already paid"
     return None
 
@@ -185,15 +202,19 @@ def complete_payment(
                      notification_id)
     sub = lock_subscription(session, order.subscription_id)
     plan = session.get_one(Plan, order.plan_id)
-    refusal = _why_not(session, order, sub, plan, payment)
+    change = plan_change_effects.change_of_order(session, order)
+    others = _other_first_orders(session, order)
+    refusal = _why_not(order, sub, plan, payment, change, others)
     if refusal is not None:
         return _park(session, clock, jobs, order, attempt, payment, *refusal, notification_id)
-    return _complete(session, clock, jobs, order, attempt, sub, plan, payment, settings)
+    return _complete(session, clock, jobs, order, attempt, sub, plan, payment, settings,
+                     change, others)
 
 
 def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
               attempt: PaymentAttempt | None, sub: Subscription, plan: Plan, payment: Payment,
-              settings: Settings | None) -> PaymentResult:
+              settings: Settings | None, change: PlanChange | None,
+              others: dict[uuid.UUID, str]) -> PaymentResult:
     user = session.get_one(User, order.user_id)
     order.status = OrderStatus.COMPLETED.value
     order.paid_at = payment.paid_at
@@ -205,7 +226,6 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
     if attempt is not None:
         attempt.status = AttemptStatus.PAID.value
         attempt.trade_no = payment.trade_no[:20] or attempt.trade_no
-    change = plan_change_effects.change_of_order(session, order)
     period = (activate(session, order, sub, plan, payment.paid_at) if change is None
               else plan_change_effects.activate_paid(session, clock, jobs, change, order, sub,
                                                      payment.paid_at))
@@ -219,7 +239,7 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
             # The customer stopped renewal after this checkout was sent to ECPay: the payment
             # stands, the agreement it set up must not charge again.
             agreements.request_cancel(session, clock, jobs, sub, "renewal was turned off")
-    _supersede_other_first_orders(session, order)
+    _supersede_other_first_orders(session, others)
     invoice = issue_invoice(session, clock, order, user, plan, period)
     # The e-invoice is owed from this very transaction: the worker issues it after commit.
     outbox.record_for_payment(session, clock, jobs, settings or get_settings(), order=order,
@@ -244,19 +264,14 @@ def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
     return PaymentResult(order.id, Outcome.COMPLETED, invoice.id)
 
 
-def _supersede_other_first_orders(session: Session, order: Order) -> None:
+def _supersede_other_first_orders(session: Session, others: dict[uuid.UUID, str]) -> None:
     # Two first orders of one subscription: once one is paid the other must not be payable.
-    if order.is_renewal:
-        return
-    others = list(session.scalars(
-        select(Order.id).where(
-            Order.subscription_id == order.subscription_id, Order.id != order.id,
-            Order.is_renewal.is_(False), Order.status.in_([s.value for s in OPEN_ORDER]),
-        )
-    ))
-    if others:
+    # Still open now: the plan change just applied may have cancelled one of them since.
+    open_states = [s.value for s in OPEN_ORDER]
+    open_ones = [order_id for order_id, status in others.items() if status in open_states]
+    if open_ones:
         session.execute(
-            update(Order).where(Order.id.in_(others))
+            update(Order).where(Order.id.in_(open_ones), Order.status.in_(open_states))
             .values(status=OrderStatus.CANCELLED.value,
                     failure_reason="another order paid the first period")
         )

@@ -84,13 +84,27 @@ def record(session: Session, at: datetime, event_type: str, data: dict[str, Any]
         raise ValueError(f"unknown event type {event_type!r}")
     event = Event(id=new_event_id(), type=event_type, occurred_at=at, data=data)
     session.add(event)
-    endpoints = [
-        e for e in session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))
-        ) if wants(e, event_type)
-    ]
+    endpoints = [e for e in _live_endpoints(session)
+                 if e.disabled_at is None and wants(e, event_type)]
     fan_out(session, event, endpoints, jobs)
     return event
+
+
+_ENDPOINTS = "fluxus.webhook_endpoints"  # session.info: (transaction, endpoints it read)
+
+
+def _live_endpoints(session: Session) -> list[WebhookEndpoint]:
+    """The endpoints not disabled, read once per transaction: a payment records three events,
+    and an endpoint added while it runs is as good as one added just after it commits. The
+    same instances are reused, so one disabled in this transaction is seen as disabled."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_ENDPOINTS)
+    if cached is not None and cached[0] is transaction:
+        return list(cached[1])
+    endpoints = list(session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None))))
+    session.info[_ENDPOINTS] = (transaction, endpoints)
+    return endpoints
 
 
 def subscription_data(sub: Subscription, previous_status: str | None) -> dict[str, Any]:
