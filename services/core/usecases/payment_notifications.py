@@ -238,25 +238,39 @@ def _store(
     key = dedupe_key(kind, fields, judgement.verdict)
     if judgement.verdict in REFUSALS and _refused_sample_full(session):
         return None, False
-    insert = insert_for(session)
-    new_id = session.execute(
-        insert(PaymentNotification)
-        .values(
-            id=uuid.uuid4(), dedupe_key=key, kind=str(kind),
-            merchant_trade_no=judgement.merchant_trade_no, order_id=judgement.order_id,
-            attempt_id=judgement.attempt_id,
-            verdict=str(judgement.verdict), rtn_code=judgement.rtn_code, raw=_storable(fields),
-            request_id=(request_id or "")[:64] or None, received_at=clock.now(), attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=[PaymentNotification.dedupe_key])
-        .returning(PaymentNotification.id)
-    ).scalar_one_or_none()
+    new_id = session.execute(_store_statement(session), {
+        "id": uuid.uuid4(), "dedupe_key": key, "kind": str(kind),
+        "merchant_trade_no": judgement.merchant_trade_no, "order_id": judgement.order_id,
+        "attempt_id": judgement.attempt_id, "verdict": str(judgement.verdict),
+        "rtn_code": judgement.rtn_code, "raw": _storable(fields),
+        "request_id": (request_id or "")[:64] or None, "received_at": clock.now(),
+        "attempts": 0,
+    }).scalar_one_or_none()
     if new_id is not None:
         return new_id, True
     existing = session.scalars(
         select(PaymentNotification.id).where(PaymentNotification.dedupe_key == key)
     ).one()
     return existing, False
+
+
+_STORED_COLUMNS = ("id", "dedupe_key", "kind", "merchant_trade_no", "order_id", "attempt_id",
+                   "verdict", "rtn_code", "raw", "request_id", "received_at", "attempts")
+_STORE: dict[str, Any] = {}  # by dialect: built once, like _TARGET
+
+
+def _store_statement(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _STORE:
+        table = PaymentNotification.__table__
+        _STORE[dialect] = (
+            insert_for(session)(table)
+            .values({name: bindparam(name, type_=table.c[name].type)
+                     for name in _STORED_COLUMNS})
+            .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+            .returning(table.c.id)
+        )
+    return _STORE[dialect]
 
 
 def _refused_sample_full(session: Session) -> bool:
