@@ -162,6 +162,8 @@ def processing_target(stack: Stack, dbname: str, plans: dict[str, uuid.UUID]) ->
         done = cur.fetchone()[0]
     print(f"notifications processed: {done} in about {SECONDS} s (1 worker, startup included)")
     summarize(out, "perform_job")
+    print("  the whole worker loop (RQ's dequeue and bookkeeping around each job included):")
+    summarize(out, "work (")
 
 
 def _renewal_orders(dbname: str) -> int:
