@@ -122,6 +122,8 @@ class CouponTerms:
     value: int  # percent off, or whole NT$ off
     duration: str  # once | repeating | forever
     periods: int | None = None
+    limit: int | None = None  # max_redemptions
+    redeem_by: datetime | None = None
 
     def discount(self, price: int) -> int:
         if self.kind == "percent":  # rounded half up, as a shop rounds
@@ -190,6 +192,8 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.goodwill_granted = 0  # NT$ of credit staff gave
         self.goodwill_grants: list[int] = []
         self.coupons: dict[str, CouponTerms] = {}  # by code, as staff made them
+        self.deactivated: set[str] = set()  # codes staff deactivated
+        self.redeemed: Counter[str] = Counter()  # redemptions of each code the model saw
         # The database as the invariants last read it (`database.writes` then), and when
         # the books were last found clean (writes, clock).
         self.rows_read_at = -1
@@ -255,7 +259,7 @@ class MoneyLifecycle(RuleBasedStateMachine):
                   coupon_at: str = "subscribe") -> None:
         """Subscribe and order the first period, as the API does (the credit balance is used
         first; an order it or a coupon covers completes without ECPay)."""
-        def act(s: Session, jobs: RecordingJobs) -> None:
+        def act(s: Session, jobs: RecordingJobs) -> bool:
             live = s.scalars(select(Subscription.id).where(
                 Subscription.status.in_(("pending", "trial", "active", "past_due")))).first()
             if live is None:
@@ -266,7 +270,33 @@ class MoneyLifecycle(RuleBasedStateMachine):
                                    subscription_id=sub.id, payment_method=method,
                                    client_ip=None, jobs=jobs,
                                    coupon_code=coupon if coupon_at == "order" else None)
-        self.run(act)
+            return live is None
+        if coupon is None:
+            self.run(act)
+            return
+        refusal = self._coupon_refusal(coupon)
+        try:
+            subscribed = self.run(act)
+        except FluxusError as exc:
+            # Nothing of the subscription stays: the refusal rolled the whole request back.
+            assert (exc.status, exc.code) == (422, refusal), (coupon, exc.code, refusal)
+            event(f"coupon refused: {exc.code}")
+            return
+        if subscribed:  # a new subscription took the coupon: a new redemption
+            assert refusal is None, (coupon, refusal, self.coupons[coupon])
+            self.redeemed[coupon] += 1
+            self._coupon_count_agrees(coupon)
+
+    def _coupon_refusal(self, code: str) -> str | None:
+        """What the model expects redeeming `code` now to answer (the order of the API's
+        checks: expired or deactivated first, then used up)."""
+        terms = self.coupons[code]
+        if code in self.deactivated or (terms.redeem_by is not None
+                                        and self.clock.now() >= terms.redeem_by):
+            return "coupon_expired"
+        if terms.limit is not None and self.redeemed[code] >= terms.limit:
+            return "coupon_exhausted"
+        return None
 
     @rule(data=st.data(), auto_renew=st.booleans(), method=st.sampled_from(METHODS),
           at=st.sampled_from(["subscribe", "order"]))
@@ -378,25 +408,32 @@ class MoneyLifecycle(RuleBasedStateMachine):
 
     @rule(kind=st.sampled_from(["percent", "amount"]), whole=st.booleans(),
           duration=st.sampled_from(["once", "repeating", "forever"]),
-          for_plan=st.sampled_from(["every", "basic"]), apply_now=st.booleans())
+          for_plan=st.sampled_from(["every", "basic"]), apply_now=st.booleans(),
+          limit=st.sampled_from([None, 1, 2]), days_to_redeem=st.sampled_from([None, 3, 40]))
     def staff_create_a_coupon(self, kind: str, whole: bool, duration: str, for_plan: str,
-                              apply_now: bool) -> None:
-        """A coupon (15 % or NT$100 off; or all of the price), perhaps applied at once to the
-        customer's live subscription by staff. Two an example at most (the customer has one
-        subscription at a time, each takes one coupon); later draws apply one again."""
+                              apply_now: bool, limit: int | None = None,
+                              days_to_redeem: int | None = None) -> None:
+        """A coupon (15 % or NT$100 off; or all of the price), perhaps limited to one or two
+        redemptions or to a few days, perhaps applied at once to the customer's live
+        subscription by staff. Two an example at most (the customer has one subscription at
+        a time, each takes one coupon); later draws apply one again."""
         if len(self.coupons) >= MAX_COUPONS:
             if apply_now:
                 self._staff_apply(sorted(self.coupons)[-1])
             return
         value = {("percent", False): 15, ("percent", True): 100,
                  ("amount", False): 100, ("amount", True): 1000}[kind, whole]
-        terms = CouponTerms(kind, value, duration, 2 if duration == "repeating" else None)
+        redeem_by = (None if days_to_redeem is None
+                     else self.clock.now() + timedelta(days=days_to_redeem))
+        terms = CouponTerms(kind, value, duration, 2 if duration == "repeating" else None,
+                            limit, redeem_by)
         code = f"MODEL{len(self.coupons) + 1}"
         spec = coupons.CouponSpec(
             code=code, kind=kind, duration=duration, duration_periods=terms.periods,
             percent_off=value if kind == "percent" else None,
             amount_off=Decimal(value) if kind == "amount" else None,
-            plan_ids=() if for_plan == "every" else (self.plan_id,))
+            plan_ids=() if for_plan == "every" else (self.plan_id,),
+            max_redemptions=limit, redeem_by=redeem_by)
         self.run(lambda s, _j: coupons.create_coupon(s, self.clock, SYSTEM, self._staff(s),
                                                      spec))
         self.coupons[code] = terms
@@ -412,14 +449,40 @@ class MoneyLifecycle(RuleBasedStateMachine):
         sub_id = self._live_subscription()
         if sub_id is None:
             return
+        with self.tx() as s:
+            had_one = coupons.redemption_of(s, sub_id) is not None
+        refusal = None if had_one else self._coupon_refusal(code)
         try:
             self.run(lambda s, _j: coupon_apply.apply_by_staff(
                 s, self.clock, SYSTEM, self._staff(s), sub_id, code))
         except FluxusError as exc:  # coupon_already_applied, paid_by_agreement, not for plan
             assert exc.status in (409, 422), exc
+            if exc.code in ("coupon_expired", "coupon_exhausted"):
+                assert exc.code == refusal, (code, exc.code, refusal)
             event(f"staff coupon refused: {exc.code}")
             return
+        if not had_one:
+            assert refusal is None, (code, refusal, self.coupons[code])
+            self.redeemed[code] += 1
         event("staff applied a coupon")
+
+    @rule(data=st.data())
+    def staff_deactivate_a_coupon(self, data: st.DataObject) -> None:
+        """No new redemptions; subscriptions that have it keep their discount."""
+        if self.coupons:
+            code = data.draw(st.sampled_from(sorted(self.coupons)))
+            self.run(lambda s, _j: coupons.deactivate(s, SYSTEM, code))
+            self.deactivated.add(code)
+            event("staff deactivated a coupon")
+            self._coupon_count_agrees(code)
+
+    def _coupon_count_agrees(self, code: str) -> None:
+        """The coupon's own count is every redemption the model saw, never past its limit."""
+        with self.tx() as s:
+            coupon = coupons.get_coupon(s, code)
+            assert coupon.times_redeemed == self.redeemed[code], (code, coupon.times_redeemed)
+            limit = self.coupons[code].limit
+            assert limit is None or coupon.times_redeemed <= limit, (code, limit)
 
     @rule(data=st.data(), whole=st.booleans())
     def staff_refund_a_review_item(self, data: st.DataObject, whole: bool) -> None:
@@ -1261,6 +1324,48 @@ def test_a_repeating_coupon_discounts_two_paid_periods_then_renewals_cost_the_li
         assert _paid(machine)[:3] == [(841, 149, 0), (841, 149, 0), (PRICE, 0, 0)]
     finally:
         machine.teardown()
+
+
+def test_a_used_up_or_expired_coupon_is_refused_and_leaves_no_subscription_behind(
+    model_world: None,
+) -> None:
+    """Pinned: a coupon for one redemption is redeemed, the customer cancels and subscribes
+    again with it (used up); a coupon for three days is tried on day four (expired), and a
+    deactivated one at once. Each refusal is the API's 422 with its code, and leaves neither
+    a subscription nor a redemption; the coupon's count stays at what was redeemed."""
+    machine = MoneyLifecycle()
+    try:
+        machine.staff_create_a_coupon("amount", False, "once", "every", apply_now=False,
+                                      limit=1, days_to_redeem=3)
+        machine.subscribe(auto_renew=True, method="atm", coupon="MODEL1")
+        machine.change_mind("now")
+        before = dict(EVENTS)
+        machine.subscribe(auto_renew=True, method="atm", coupon="MODEL1")
+        machine.time_passes(4)
+        machine.staff_create_a_coupon("percent", False, "forever", "every", apply_now=False)
+        machine.staff_deactivate_a_coupon(_Draw("MODEL2"))
+        machine.subscribe(auto_renew=True, method="atm", coupon="MODEL2")
+        machine.subscribe(auto_renew=True, method="atm", coupon="MODEL1")
+        machine.check_all()
+        refused = {k: EVENTS[k] - before.get(k, 0) for k in EVENTS if k.startswith("coupon ref")}
+        assert refused == {"coupon refused: coupon_exhausted": 1,
+                           "coupon refused: coupon_expired": 2}, refused
+        with machine.tx() as s:
+            assert s.scalar(select(func.count()).select_from(Subscription)) == 1
+            assert coupons.get_coupon(s, "MODEL1").times_redeemed == 1
+            assert coupons.get_coupon(s, "MODEL2").times_redeemed == 0
+    finally:
+        machine.teardown()
+
+
+class _Draw:
+    """Stands in for Hypothesis' data object in a pinned example: draws the value given."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def draw(self, _strategy: object) -> object:
+        return self.value
 
 
 def test_goodwill_credit_pays_a_renewal_without_ecpay_and_the_rest_stays_on_the_balance(
