@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from redis import Redis
@@ -70,14 +70,21 @@ def enqueue_now(connection: Redis, job: str, *args: Any, job_id: str | None = No
 JobRequest = tuple[str, tuple[Any, ...], str | None]  # (job name, args, job id)
 
 
-def enqueue_all(connection: Redis, requests: Sequence[JobRequest]) -> None:
+def enqueue_all(connection: Redis, requests: Sequence[JobRequest],
+                new_ids: Collection[str] = ()) -> None:
     """enqueue_now for many jobs in a few round trips (a renewal batch asks for hundreds of
-    e-mails): one pipeline looks for existing ids, one enqueues everything else."""
-    with_ids = [job_id for _job, _args, job_id in requests if job_id is not None]
-    pipe = connection.pipeline(transaction=False)
-    for job_id in with_ids:
-        pipe.exists(Job.key_for(job_id))
-    known = [job_id for job_id, found in zip(with_ids, pipe.execute(), strict=True) if found]
+    e-mails): one pipeline looks for existing ids, one enqueues everything else. Ids in
+    `new_ids` name rows just created, which no job can hold yet: they are not looked for
+    (with only such ids, the first round trip is saved)."""
+    with_ids = [job_id for _job, _args, job_id in requests
+                if job_id is not None and job_id not in new_ids]
+    known: list[str] = []
+    if with_ids:
+        pipe = connection.pipeline(transaction=False)
+        for job_id in with_ids:
+            pipe.exists(Job.key_for(job_id))
+        known = [job_id for job_id, found in zip(with_ids, pipe.execute(), strict=True)
+                 if found]
     # Ids seen before are rare (a retried job asking again); look at those one by one.
     skip = {job_id for job_id in known if _live_job(connection, job_id) is not None}
     by_queue: dict[str, list[EnqueueData]] = defaultdict(list)
@@ -101,17 +108,23 @@ class RQJobs:
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
         self._pending: list[JobRequest] = []
+        self._new_ids: set[str] = set()
 
-    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None,
+                new_id: bool = False) -> None:
         spec(job)  # fail at the call site for an unknown job, not later in flush()
         self._pending.append((job, args, job_id))
+        if new_id and job_id is not None:
+            self._new_ids.add(job_id)
 
     def flush(self) -> None:
         """Send what was collected. Redis errors propagate: callers whose rows a sweeper
         re-enqueues (notifications, e-mails) may swallow them; nothing else should."""
         pending, self._pending = self._pending, []
+        new_ids, self._new_ids = self._new_ids, set()
         if pending:
-            enqueue_all(self.connection, pending)
+            enqueue_all(self.connection, pending, new_ids)
 
     def discard(self) -> None:
         self._pending.clear()
+        self._new_ids.clear()

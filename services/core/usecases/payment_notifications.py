@@ -317,7 +317,7 @@ def receive_notification(
                 .values(processed_at=clock.now())
             )
         elif judgement.verdict is Verdict.ACCEPTED:
-            enqueue_processing(jobs, notification_id)
+            enqueue_processing(jobs, notification_id, new=True)
         return Receipt(notification_id, judgement.verdict, duplicate=False)
     stored = session.scalars(
         select(PaymentNotification).where(PaymentNotification.id == notification_id)
@@ -328,8 +328,10 @@ def receive_notification(
     return Receipt(notification_id, verdict, duplicate=True)
 
 
-def enqueue_processing(jobs: Jobs, notification_id: uuid.UUID) -> None:
-    jobs.enqueue(PROCESS_JOB, str(notification_id), job_id=f"notification-{notification_id}")
+def enqueue_processing(jobs: Jobs, notification_id: uuid.UUID, *, new: bool = False) -> None:
+    """`new`: the row was stored by this very transaction (no job can be waiting for it)."""
+    jobs.enqueue(PROCESS_JOB, str(notification_id), job_id=f"notification-{notification_id}",
+                 new_id=new)
 
 
 def sweep_unprocessed(

@@ -193,7 +193,8 @@ def production_round(settings: Settings, engine: Engine, sim: str, at: datetime,
 
 
 class _NoJobs:
-    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None,
+                new_id: bool = False) -> None:
         pass
 
     def flush(self) -> None:
