@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -1359,13 +1359,33 @@ def test_a_used_up_or_expired_coupon_is_refused_and_leaves_no_subscription_behin
 
 
 class _Draw:
-    """Stands in for Hypothesis' data object in a pinned example: draws the value given."""
+    """Stands in for Hypothesis' data object in a pinned example: draws the value given, or
+    the first element of a `sampled_from` when none is given."""
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, value: object = None) -> None:
         self.value = value
 
-    def draw(self, _strategy: object) -> object:
-        return self.value
+    def draw(self, strategy: Any) -> Any:
+        return self.value if self.value is not None else strategy.elements[0]
+
+
+def test_two_half_transfer_refunds_the_first_allowance_answer_lost_allow_the_whole_once(
+    model_world: None,
+) -> None:
+    """Pinned (long profile, seed 18): an ATM payment refunded by transfer in two halves;
+    the first half's e-invoice allowance reached ECPay but its answer was lost, then the
+    second half was refunded. Both corrections must settle: 495 + 495 allowed once each."""
+    machine = MoneyLifecycle()
+    try:
+        machine.a_customer_arrives(start="atm")
+        machine.time_passes(days=1)
+        machine.staff_refund_an_offline_payment(_Draw(), whole=False, cancel="no")
+        machine.worker_issues_einvoices(fault="lose")
+        machine.staff_refund_an_offline_payment(_Draw(), whole=False, cancel="no")
+        machine.the_clock_reaches_ecpays_capture_window(_Draw(), minute=-1)
+        machine.check_all()
+    finally:
+        machine.teardown()
 
 
 def test_goodwill_credit_pays_a_renewal_without_ecpay_and_the_rest_stays_on_the_balance(

@@ -23,6 +23,7 @@ from services.ecpay.einvoice import EInvoiceClient, EInvoiceError, EInvoiceTrans
 
 RETRY_AFTER = (60, 300, 900, 1800, 3600)
 UNANSWERED = "ECPay e-invoice busy"  # a call went out and no answer came back
+WAITING_FOR = "waiting for the e-invoice correction of refund"
 
 
 class StepOutcome(StrEnum):
@@ -49,13 +50,22 @@ def correct(session: Session, clock: Clock, gateway: EInvoiceClient,
     if refund is None or refund.status not in RETURNED \
             or refund.einvoice_status != EInvoiceStep.PENDING.value:
         return StepOutcome.SKIPPED
+    # Locked before looking at the other refunds of the order: every correction of this
+    # invoice is decided and sent one at a time.
     einvoice = session.scalars(
-        select(EInvoice).where(EInvoice.order_id == refund.order_id)).one_or_none()
+        select(EInvoice).where(EInvoice.order_id == refund.order_id).with_for_update()
+    ).one_or_none()
     if einvoice is None or einvoice.status == EInvoiceStatus.NOT_ISSUED.value:
         refund.einvoice_status, refund.next_attempt_at = EInvoiceStep.NOT_NEEDED.value, None
         return StepOutcome.NOT_NEEDED
     if einvoice.status == EInvoiceStatus.PENDING.value:
         return _later(clock, refund, "the e-invoice is not issued yet")
+    if not refund.einvoice_error.startswith(UNANSWERED) \
+            and (other := _unanswered_sibling(session, refund)) is not None:
+        # ECPay may have done the other correction: ours would be judged against an invoice
+        # whose remaining amount we do not know, and its answer would hide the other's from
+        # the GetIssue check that settles it. The other goes first.
+        return _later(clock, refund, f"{WAITING_FOR} {other.id}, whose call got no answer")
     try:
         result = correct_for_refund(
             session, clock, gateway, einvoice_id=einvoice.id, amount=int(refund.amount),
@@ -76,6 +86,16 @@ def correct(session: Session, clock: Clock, gateway: EInvoiceClient,
         "pending_consent": result.pending_consent,
     }
     return StepOutcome.DONE
+
+
+def _unanswered_sibling(session: Session, refund: Refund) -> Refund | None:
+    """Another refund of the same order whose correction went to ECPay unanswered."""
+    return session.scalars(
+        select(Refund).where(Refund.order_id == refund.order_id, Refund.id != refund.id,
+                             Refund.einvoice_status == EInvoiceStep.PENDING.value,
+                             Refund.einvoice_error.startswith(UNANSWERED))
+        .order_by(Refund.created_at).limit(1)
+    ).first()
 
 
 def due(session: Session, clock: Clock, limit: int = 200) -> list[uuid.UUID]:
