@@ -38,6 +38,8 @@ from sqlalchemy.orm import Session
 from services.core.clock import FixedClock
 from services.core.db.models import (
     CardAgreement,
+    EInvoice,
+    EInvoiceAllowance,
     Order,
     PaymentReview,
     Refund,
@@ -1384,6 +1386,16 @@ def test_two_half_transfer_refunds_the_first_allowance_answer_lost_allow_the_who
         machine.staff_refund_an_offline_payment(_Draw(), whole=False, cancel="no")
         machine.the_clock_reaches_ecpays_capture_window(_Draw(), minute=-1)
         machine.check_all()
+        with machine.tx() as s:
+            steps = sorted(s.scalars(select(Refund.einvoice_status)))
+            einvoice = s.scalars(select(EInvoice)).one()
+            allowed = sorted(s.scalars(select(EInvoiceAllowance.amount)))
+        assert steps == ["done", "done"]
+        assert (einvoice.remaining_allowance, allowed) == (0, [495, 495])
+        at_ecpay = machine.einvoice_sim.test_client().get("/_sim/einvoice").get_json()
+        [invoice] = at_ecpay["invoices"]
+        assert invoice["remaining_allowance"] == 0  # ECPay allowed 495 twice, never thrice
+        assert sorted(a["amount"] for a in at_ecpay["allowances"]) == [495, 495]
     finally:
         machine.teardown()
 
