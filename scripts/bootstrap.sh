@@ -18,7 +18,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   # pins every runtime package at the same version, so nothing installed first moves).
   echo "==> installing Python packages from requirements.lock and requirements-dev.lock (hashes checked)"
   .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
-  .venv/bin/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
   .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
   # A dependency added to pyproject.toml but not to the lock shows up here, not as an import
   # error somewhere in the suite.
