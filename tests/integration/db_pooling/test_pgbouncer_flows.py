@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from services.core.config import Settings
 from services.core.db.session import dispose_engines, get_engine, session_scope
+from services.core.domain.periods import TAIPEI
 from services.core.usecases import auth_passwords
 from tests.reliability.harness import FLUXUS, REPO, Procs
 from tests.reliability.stack import Stack
@@ -150,7 +151,8 @@ def test_a_customer_pays_and_renews_with_every_process_through_pgbouncer(
     assert customer.get("/api/subscriptions/")["results"][0]["status"] == "active"
 
     # A staff export streams invoices through a server-side cursor (inside one transaction).
-    day = paid["paid_at"][:10]
+    # The export's days are Taipei days: from 16:00 UTC on, the UTC date is the day before.
+    day = datetime.fromisoformat(paid["paid_at"]).astimezone(TAIPEI).date().isoformat()
     export = httpx.get(f"{pooled.api}/api/reports/invoices.csv",
                        params={"from": day, "to": day}, timeout=30,
                        headers={"Authorization": f"Bearer {_staff_token(pooled)}"})
