@@ -20,6 +20,7 @@ from services.api.resources.orders.routes import blp as orders
 from services.api.resources.payment_reviews.routes import blp as payment_reviews
 from services.api.resources.plan_changes.routes import blp as plan_changes
 from services.api.resources.plans.routes import blp as plans
+from services.api.resources.plans.routes import install_plan_list_cache
 from services.api.resources.refunds.routes import blp as refunds
 from services.api.resources.reports.routes import blp as reports
 from services.api.resources.staff_tools.routes import blp as staff_tools
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["fluxus_clock"] = clock or SystemClock()
     app.extensions["fluxus_limiter"] = limiter
     install_auth_throttle(app.extensions, settings.redis_url, enabled=settings.auth_throttle)
+    install_plan_list_cache(app.extensions, settings.plan_list_cache_seconds)
     return app
 
 

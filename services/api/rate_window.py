@@ -13,6 +13,7 @@ counts are the same ones `limits` reads and clears.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from limits import RateLimitItem
-from limits.storage import RedisStorage
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
 
@@ -122,17 +123,34 @@ class _RequestState:
     unread: set[str]  # windows counted by the script whose verdict no hit has taken yet
 
 
+# Endpoints answered from the process's memory (the public plan list). A Redis round trip
+# would be most of their cost, so their windows are counted in the process: the same limits,
+# per API process rather than shared, which still bounds what one client can take of a
+# process and costs nothing at the database.
+PROCESS_LOCAL_ENDPOINTS = frozenset({"plans.Plans"})
+
+
 class OneTripMovingWindow(MovingWindowRateLimiter):
     """flask-limiter's strategy for the application limits: its first `hit` in a request
     counts every application window for that key at once (shortest first, stopping at the
     first refusal, as flask-limiter does), later hits and the header's `get_window_stats`
-    read that reply. Any other limit, or a call outside a request, is the library's own."""
+    read that reply. Any other limit, or a call outside a request, is the library's own;
+    `PROCESS_LOCAL_ENDPOINTS` are counted by the library in this process's memory."""
 
     def __init__(self, storage: RedisStorage, items: Sequence[RateLimitItem]) -> None:
         super().__init__(storage)
         # flask-limiter evaluates limits sorted by granularity; so does the script.
         self._items = sorted(items)
         self._script = WindowScript(storage)
+        self._local: tuple[int, MovingWindowRateLimiter] | None = None
+
+    def _process_local(self) -> MovingWindowRateLimiter | None:
+        if not has_request_context() or request.endpoint not in PROCESS_LOCAL_ENDPOINTS:
+            return None
+        # Made in the process that counts (after gunicorn's fork), never inherited.
+        if self._local is None or self._local[0] != os.getpid():
+            self._local = (os.getpid(), MovingWindowRateLimiter(MemoryStorage()))
+        return self._local[1]
 
     @staticmethod
     def _state() -> _RequestState | None:
@@ -142,6 +160,9 @@ class OneTripMovingWindow(MovingWindowRateLimiter):
         return state
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        local = self._process_local()
+        if local is not None:
+            return local.hit(item, *identifiers, cost=cost)
         state = self._state()
         if state is None or item not in self._items:
             return super().hit(item, *identifiers, cost=cost)
@@ -159,7 +180,16 @@ class OneTripMovingWindow(MovingWindowRateLimiter):
         state.answers.pop(key, None)
         return super().hit(item, *identifiers, cost=cost)
 
+    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        local = self._process_local()
+        if local is not None:
+            return local.test(item, *identifiers, cost=cost)
+        return super().test(item, *identifiers, cost=cost)
+
     def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        local = self._process_local()
+        if local is not None:
+            return local.get_window_stats(item, *identifiers)
         state = self._state()
         window = state.answers.get(item.key_for(*identifiers)) if state is not None else None
         if window is None:

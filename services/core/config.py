@@ -189,6 +189,11 @@ class Settings:
         "per-IP and per-account limits on log-in, refresh, registration and password reset"
         " (off only for load and fuzz tests; production refuses `false`)",
     )
+    plan_list_cache_seconds: float = _setting(
+        5.0, "FLUXUS_PLAN_LIST_CACHE_SECONDS",
+        "how long each API process serves the public plan list from memory before reading it"
+        " again (a Plan change shows within this; 0 reads on every request)",
+    )
     max_body_bytes: int = _setting(65536, "FLUXUS_MAX_BODY_BYTES", "largest request body")
     smtp_host: str = _setting("127.0.0.1", "FLUXUS_SMTP_HOST", "SMTP server")
     smtp_port: int = _setting(25, "FLUXUS_SMTP_PORT", "SMTP port")
@@ -266,6 +271,10 @@ class Settings:
             problems.append(f"FLUXUS_ENV must be development or production, not {self.env!r}")
         if self.smtp_tls not in ("none", "starttls", "ssl"):
             problems.append(f"FLUXUS_SMTP_TLS must be none, starttls or ssl, not {self.smtp_tls!r}")
+        if not 0 <= self.plan_list_cache_seconds <= 300:
+            problems.append("FLUXUS_PLAN_LIST_CACHE_SECONDS must be between 0 and 300 (a plan"
+                            " change waits this long to show), not"
+                            f" {self.plan_list_cache_seconds}")
         if self.test_clocks and (self.is_production
                                  or self.ecpay_merchant_id not in STAGE_MERCHANT_IDS):
             # Not filtered by component like the checks below: a clock advances real

@@ -11,11 +11,13 @@ from services.core.db.models import Invoice, Plan, User
 from services.core.errors import NotFound
 from services.core.usecases.api_pages import Page, paginate
 
+_ACTIVE_PLANS = select(Plan).where(Plan.is_active.is_(True)).order_by(Plan.sort_order, Plan.name,
+                                                                      Plan.id)
 
-def list_plans(session: Session, *, page: int, page_size: int) -> Page[Plan]:
-    query = select(Plan).where(Plan.is_active.is_(True)).order_by(Plan.sort_order, Plan.name,
-                                                                  Plan.id)
-    return paginate(session, query, page=page, page_size=page_size)
+
+def active_plans(session: Session) -> list[Plan]:
+    """Every active plan in display order (the catalogue is tens of rows, read whole)."""
+    return list(session.scalars(_ACTIVE_PLANS))
 
 
 def get_plan(session: Session, plan_id: uuid.UUID) -> Plan:

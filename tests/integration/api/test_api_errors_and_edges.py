@@ -3,6 +3,7 @@ request ids, CORS, body cap, health, and the OpenAPI document and docs page."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -87,7 +88,10 @@ def test_security_headers_and_request_ids(client: FlaskClient) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
-    assert response.headers["Cache-Control"] == "no-store"
+    # Only the public plan list may be reused (the same for everyone); nothing else is kept.
+    assert response.headers["Cache-Control"] == "public, max-age=5"
+    assert client.get("/api/users/me/").headers["Cache-Control"] == "no-store"
+    assert client.get(f"/api/plans/{uuid.uuid4()}/").headers["Cache-Control"] == "no-store"
     generated = client.get("/api/plans/", headers={"X-Request-ID": "bad id <script>"})
     assert len(generated.headers["X-Request-ID"]) == 32
     assert assert_envelope(client.get("/api/nowhere"), 404) and \

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
 from services.core.config import Settings
+from tests.support.factories import make_plan
 from tests.support.ports import free_port as _free_port
 
 pytestmark = pytest.mark.integration
@@ -59,9 +61,12 @@ def server(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 def test_gunicorn_serves_the_api_and_workers_share_the_limits(
-    server: tuple[str, str]
+    server: tuple[str, str], session: Session
 ) -> None:
     base, metrics = server
+    plan = make_plan(session)
+    session.commit()
+    detail = f"/api/plans/{plan.id}/"
     with httpx.Client(base_url=base, timeout=10) as http:
         registered = http.post("/api/auth/register/", json={
             "username": "gunicorn-user", "email": "g@example.tw", "password": "blue-Kettle-42"})
@@ -77,14 +82,15 @@ def test_gunicorn_serves_the_api_and_workers_share_the_limits(
         # Fresh connections land on either worker; the count lives in Redis.
         for _ in range(58):  # register and login already spent two anonymous requests
             with httpx.Client(base_url=base, timeout=10) as fresh:
-                response = fresh.get("/api/plans/")
+                response = fresh.get(detail)
                 assert response.status_code == 200
-        refused = http.get("/api/plans/")
+        refused = http.get(detail)
         assert refused.status_code == 429
         assert refused.json()["code"] == "rate_limited"
         assert int(refused.headers["retry-after"]) > 0
 
     # The master serves the workers' merged metrics, labelled by URL rule, never raw paths.
     scraped = httpx.get(metrics, timeout=10).text
-    assert 'fluxus_http_requests_total{endpoint="/api/plans/",method="GET",service="api",' \
+    assert 'fluxus_http_requests_total{endpoint="/api/plans/<uuid:plan_id>/",method="GET",' \
+        'service="api",' \
         'status="429"} 1.0' in scraped

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.api.resources.common import PageArgsSchema, document_errors, page_body, page_schema
+from services.api.resources.common import PageArgsSchema, document_errors, page_schema
+from services.api.resources.plans.list_cache import PlanListCache, PlanRows
 from services.api.resources.plans.schemas import PlanSchema
 from services.core.usecases import billing_queries
 from services.web.reads import read_session
@@ -16,16 +18,51 @@ from services.web.uow import db_session
 
 blp = Blueprint("plans", __name__, url_prefix="/api/plans", description="Plans (public)")
 PlanPageSchema = page_schema(PlanSchema, "PlanPage")
+LIST_CACHE = "fluxus_plan_list"
+_DUMP_PLANS = PlanSchema(many=True)
+
+
+def install_plan_list_cache(extensions: dict[str, Any], max_age: float) -> None:
+    extensions[LIST_CACHE] = PlanListCache(max_age)
+
+
+def _read_plans() -> PlanRows:
+    return list(_DUMP_PLANS.dump(billing_queries.active_plans(read_session())))
+
+
+def _render(document: dict[str, Any]) -> bytes:
+    # Exactly the bytes smorest's jsonify would have written.
+    return cast(Response, current_app.json.response(document)).get_data()
 
 
 @blp.route("/")
 class Plans(MethodView):
     @document_errors(blp, 422)
     @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, PlanPageSchema)
+    @blp.response(200, PlanPageSchema, headers={
+        "ETag": {"description": "send it back as If-None-Match to get 304 if nothing changed",
+                 "schema": {"type": "string"}},
+        "Cache-Control": {"description": "how long the list may be reused",
+                          "schema": {"type": "string"}}})
+    @blp.alt_response(304, description="Not modified: the If-None-Match ETag is current.")
     def get(self, args: dict[str, Any]) -> Any:
-        """Active plans in display order; no login needed."""
-        return page_body(billing_queries.list_plans(read_session(), **args))
+        """Active plans in display order; no login needed.
+
+        Each API process reads the list again at most every `FLUXUS_PLAN_LIST_CACHE_SECONDS`
+        (5 by default), so a Plan change shows within that time.
+        """
+        cache: PlanListCache = current_app.extensions[LIST_CACHE]
+        rendered = cache.page(_read_plans, _render, page=args["page"],
+                              page_size=args["page_size"])
+        response = Response(rendered.body, mimetype="application/json")
+        response.set_etag(rendered.etag)
+        max_age = int(cache.max_age)
+        response.cache_control.public = True
+        if max_age:
+            response.cache_control.max_age = max_age
+        else:
+            response.cache_control.no_cache = True
+        return response.make_conditional(request)
 
 
 @blp.route("/<uuid:plan_id>/")
