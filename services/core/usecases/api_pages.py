@@ -25,9 +25,23 @@ class Page(Generic[T]):
 
 
 def paginate(session: Session, query: Select[Any], *, page: int, page_size: int) -> Page[Any]:
-    """Run `query` (already ordered) for one page and count all its rows."""
+    """Run `query` (already ordered, one entity or column) for one page and count all its
+    rows: in one round trip, the count riding on each row as `count(*) OVER ()`."""
     page = max(page, 1)
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
-    return Page(items=items, total=int(total or 0), page=page, page_size=page_size)
+    window = query.limit(page_size).offset((page - 1) * page_size)
+    if query._distinct or query._group_by_clauses:
+        # The window would count rows before DISTINCT or grouping: count them apart.
+        items = list(session.scalars(window))
+        return Page(items=items, total=_count(session, query), page=page, page_size=page_size)
+    rows = session.execute(window.add_columns(func.count().over())).all()
+    if not rows:  # past the last page (or nothing at all): no row carried the count
+        total = _count(session, query) if page > 1 else 0
+        return Page(items=[], total=total, page=page, page_size=page_size)
+    return Page(items=[row[0] for row in rows], total=int(rows[0][1]), page=page,
+                page_size=page_size)
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(
+        query.order_by(None).subquery())) or 0)

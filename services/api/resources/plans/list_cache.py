@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.api.resources.common import page_body
 from services.core.usecases.api_pages import Page
 
 # Pages past the end are all the same empty page; a cap keeps a client walking page numbers
@@ -87,9 +88,6 @@ class PlanListCache:
 def _render(plans: PlanRows, render: Callable[[dict[str, Any]], bytes], page: int,
             page_size: int) -> RenderedPage:
     start = (page - 1) * page_size
-    coordinates = Page(items=plans[start:start + page_size], total=len(plans), page=page,
-                       page_size=page_size)
-    body = render({"results": coordinates.items, "total": coordinates.total,
-                   "page": coordinates.page, "page_size": coordinates.page_size,
-                   "pages": coordinates.pages})
+    body = render(page_body(Page(items=plans[start:start + page_size], total=len(plans),
+                                 page=page, page_size=page_size)))
     return RenderedPage(body, hashlib.sha256(body).hexdigest()[:32])
