@@ -39,7 +39,7 @@ class ApiKeyListQuerySchema(PageArgsSchema, ApiKeyListArgsSchema):
 class ApiKeys(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(ApiKeyListQuerySchema, location="query")
+    @blp.arguments(ApiKeyListQuerySchema(), location="query")
     @blp.response(200, ApiKeyPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Every API key, oldest first, with when it was last used (staff); never a secret."""
@@ -47,7 +47,7 @@ class ApiKeys(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(ApiKeyCreateSchema)
+    @blp.arguments(ApiKeyCreateSchema())
     @blp.response(201, ApiKeyWithSecretSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a key for a server (staff); the answer shows the key once.

@@ -20,7 +20,7 @@ AuditLogPageSchema = page_schema(StaffAuditLogSchema, "AuditLogPage")
 class AuditLogs(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(AuditLogArgsSchema, location="query")
+    @blp.arguments(AuditLogArgsSchema(), location="query")
     @blp.response(200, AuditLogPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Who did what, newest first, each row with the acting user's e-mail and name; filter

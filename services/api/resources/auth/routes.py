@@ -43,7 +43,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts 
 @blp.route("/register/")
 class Register(MethodView):
     @document_errors(blp, 400, 409, 413, 422)
-    @blp.arguments(RegisterSchema)
+    @blp.arguments(RegisterSchema())
     @blp.response(202, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Sign up; the e-mail sent to the address says what happened.
@@ -66,7 +66,7 @@ class Register(MethodView):
 @blp.route("/login/")
 class Login(MethodView):
     @document_errors(blp, 400, 401, 422)
-    @blp.arguments(LoginSchema)
+    @blp.arguments(LoginSchema())
     @blp.response(200, LoginResponseSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Log in with a username or e-mail address and a password."""
@@ -93,7 +93,7 @@ class Login(MethodView):
 @blp.route("/refresh/")
 class Refresh(MethodView):
     @document_errors(blp, 400, 401, 422)
-    @blp.arguments(RefreshSchema)
+    @blp.arguments(RefreshSchema())
     @blp.response(200, TokenPairSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Trade a refresh token for a new pair.
@@ -114,7 +114,7 @@ class Refresh(MethodView):
 class Logout(MethodView):
     @authenticated(blp)
     @document_errors(blp, 400, 422)
-    @blp.arguments(LogoutSchema)
+    @blp.arguments(LogoutSchema())
     @blp.response(204)
     def post(self, data: dict[str, Any]) -> None:
         """Revoke the access token used and the given refresh token (its whole login)."""
@@ -126,7 +126,7 @@ class Logout(MethodView):
 @blp.route("/verify-email/")
 class VerifyEmail(MethodView):
     @document_errors(blp, 400, 422)
-    @blp.arguments(TokenSchema)
+    @blp.arguments(TokenSchema())
     @blp.response(200, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Confirm the e-mail address with the token from the mailed link."""
@@ -137,7 +137,7 @@ class VerifyEmail(MethodView):
 @blp.route("/verify-email/resend/")
 class ResendVerification(MethodView):
     @document_errors(blp, 400, 422)
-    @blp.arguments(EmailSchema)
+    @blp.arguments(EmailSchema())
     @blp.response(202, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Mail a new verification link (the answer is the same for unknown addresses)."""
@@ -149,7 +149,7 @@ class ResendVerification(MethodView):
 @blp.route("/password-reset/")
 class PasswordReset(MethodView):
     @document_errors(blp, 400, 422)
-    @blp.arguments(EmailSchema)
+    @blp.arguments(EmailSchema())
     @blp.response(202, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Mail a password-reset link; the answer never tells whether the address exists."""
@@ -163,7 +163,7 @@ class PasswordReset(MethodView):
 @blp.route("/password-reset/confirm/")
 class PasswordResetConfirm(MethodView):
     @document_errors(blp, 400, 422)
-    @blp.arguments(PasswordResetConfirmSchema)
+    @blp.arguments(PasswordResetConfirmSchema())
     @blp.response(200, MessageSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Set a new password with the mailed single-use token; every login is revoked."""

@@ -39,7 +39,7 @@ CouponPageSchema = page_schema(CouponSchema, "CouponPage")
 class Coupons(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(CouponListArgsSchema, location="query")
+    @blp.arguments(CouponListArgsSchema(), location="query")
     @blp.response(200, CouponPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Coupons, newest first (staff only); `active` filters."""
@@ -47,7 +47,7 @@ class Coupons(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 409, 422)
-    @blp.arguments(CouponCreateSchema)
+    @blp.arguments(CouponCreateSchema())
     @blp.response(201, CouponSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a coupon (staff only): `percent_off` or `amount_off` (whole NT$, tax
@@ -85,7 +85,7 @@ class CouponDeactivate(MethodView):
 class SubscriptionCoupon(MethodView):
     @authenticated(subscription_blp, staff=True)
     @document_errors(subscription_blp, 404, 409, 422)
-    @subscription_blp.arguments(CouponCodeSchema)
+    @subscription_blp.arguments(CouponCodeSchema())
     @subscription_blp.response(201, RedemptionSchema)
     def post(self, data: dict[str, Any], subscription_id: uuid.UUID) -> Any:
         """Apply a coupon to a live subscription (staff only): its next orders are

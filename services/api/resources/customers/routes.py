@@ -40,8 +40,8 @@ class CustomerHistory(MethodView):
 class InvoiceResend(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(ResendKeyHeaderSchema, location="headers")
-    @blp.arguments(InvoiceResendSchema)
+    @blp.arguments(ResendKeyHeaderSchema(), location="headers")
+    @blp.arguments(InvoiceResendSchema())
     @blp.response(202, ResentSchema)
     def post(self, headers: dict[str, Any], data: dict[str, Any],
              invoice_id: uuid.UUID) -> Any:

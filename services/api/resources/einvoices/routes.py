@@ -39,7 +39,7 @@ EInvoicePageSchema = page_schema(StaffEInvoiceSchema, "EInvoicePage")
 class EInvoices(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(EInvoiceListArgsSchema, location="query")
+    @blp.arguments(EInvoiceListArgsSchema(), location="query")
     @blp.response(200, EInvoicePageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Every sale's e-invoice, newest first (staff only).
@@ -80,7 +80,7 @@ CHECK_TIMEOUT_SECONDS = 5.0
 class EInvoiceCodeCheck(MethodView):
     @authenticated(blp)
     @document_errors(blp, 422)
-    @blp.arguments(EInvoiceCheckSchema)
+    @blp.arguments(EInvoiceCheckSchema())
     @blp.response(200, EInvoiceCheckResultSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Is this mobile barcode (手機條碼) or love code (捐贈碼) registered? Advisory: the

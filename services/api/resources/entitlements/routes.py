@@ -35,7 +35,7 @@ CustomerPageSchema = page_schema(UserSchema, "CustomerPage")
 class Customers(MethodView):
     @authenticated(blp, staff=True, scope=BILLING_READ)
     @document_errors(blp, 422)
-    @blp.arguments(CustomerListArgsSchema, location="query")
+    @blp.arguments(CustomerListArgsSchema(), location="query")
     @blp.response(200, CustomerPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Customers (no staff accounts), oldest first; `external_id` finds the one the SaaS

@@ -35,7 +35,7 @@ InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePage")
 class Invoices(MethodView):
     @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 422)
-    @blp.arguments(InvoiceListArgsSchema, location="query")
+    @blp.arguments(InvoiceListArgsSchema(), location="query")
     @blp.response(200, InvoicePageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your invoices, newest first (everyone's for staff, filter by `user_id`)."""
@@ -53,7 +53,7 @@ class InvoiceDetail(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 422)
-    @blp.arguments(InvoiceAnnotationSchema)
+    @blp.arguments(InvoiceAnnotationSchema())
     @blp.response(200, InvoiceSchema)
     def patch(self, data: dict[str, Any], invoice_id: uuid.UUID) -> Any:
         """Set or remove the note and metadata of an invoice (staff only); the customer sees

@@ -39,7 +39,7 @@ OrderPageSchema = page_schema(OrderSchema, "OrderPage")
 class Orders(MethodView):
     @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 422)
-    @blp.arguments(OrderListArgsSchema, location="query")
+    @blp.arguments(OrderListArgsSchema(), location="query")
     @blp.response(200, OrderPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your orders, newest first (everyone's for staff)."""
@@ -47,8 +47,8 @@ class Orders(MethodView):
 
     @authenticated(blp)
     @document_errors(blp, 400, 404, 409, 422)
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
-    @blp.arguments(OrderCreateSchema)
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(OrderCreateSchema())
     @blp.response(201, OrderSchema, headers={
         "Idempotent-Replayed": {"description": "true when this is the first order, replayed",
                                 "schema": {"type": "string"}}})
@@ -81,7 +81,7 @@ class OrderDetail(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 422)
-    @blp.arguments(OrderNotesSchema)
+    @blp.arguments(OrderNotesSchema())
     @blp.response(200, OrderSchema)
     def patch(self, data: dict[str, Any], order_id: uuid.UUID) -> Any:
         """Set or remove the note on an order (staff only); the customer sees it too."""

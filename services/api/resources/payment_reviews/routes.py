@@ -39,7 +39,7 @@ PaymentReviewPageSchema = page_schema(PaymentReviewSchema, "PaymentReviewPage")
 class PaymentReviews(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(PaymentReviewListArgsSchema, location="query")
+    @blp.arguments(PaymentReviewListArgsSchema(), location="query")
     @blp.response(200, PaymentReviewPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Parked payments, oldest first (staff only); filter by `status` and `reason`.
@@ -66,7 +66,7 @@ class PaymentReviewDetail(MethodView):
 class PaymentReviewResolve(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(PaymentReviewResolveSchema)
+    @blp.arguments(PaymentReviewResolveSchema())
     @blp.response(200, PaymentReviewSchema)
     def post(self, data: dict[str, Any], review_id: uuid.UUID) -> Any:
         """Record what was done about an open item (staff only).

@@ -36,7 +36,7 @@ blp = Blueprint("plan_changes", __name__, url_prefix="/api",
 class ChangePlanPreview(MethodView):
     @authenticated(blp)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(ApplyChangeSchema)
+    @blp.arguments(ApplyChangeSchema())
     @blp.response(200, QuoteSchema)
     def post(self, data: dict[str, Any], subscription_id: uuid.UUID) -> Any:
         """The exact lines of changing plan, changing nothing: credit for the unused days of
@@ -52,8 +52,8 @@ class ChangePlanPreview(MethodView):
 class ChangePlan(MethodView):
     @authenticated(blp)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
-    @blp.arguments(ApplyChangeSchema)
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(ApplyChangeSchema())
     @blp.response(200, AppliedChangeSchema)
     def post(self, headers: dict[str, Any], data: dict[str, Any],
              subscription_id: uuid.UUID) -> Any:
@@ -92,7 +92,7 @@ class ChangePlan(MethodView):
 class Credits(MethodView):
     @authenticated(blp)
     @document_errors(blp, 403, 422)
-    @blp.arguments(CreditArgsSchema, location="query")
+    @blp.arguments(CreditArgsSchema(), location="query")
     @blp.response(200, CreditBalanceSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your credit balance and its latest entries (staff: any customer's, `user_id`)."""
@@ -107,7 +107,7 @@ class Credits(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 403, 422)
-    @blp.arguments(GoodwillSchema)
+    @blp.arguments(GoodwillSchema())
     @blp.response(201, CreditEntrySchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Give a customer goodwill credit (staff); it is used first on their next order."""

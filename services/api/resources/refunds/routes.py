@@ -41,8 +41,8 @@ class OrderRefunds(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(RefundKeyHeaderSchema, location="headers")
-    @blp.arguments(RefundCreateSchema)
+    @blp.arguments(RefundKeyHeaderSchema(), location="headers")
+    @blp.arguments(RefundCreateSchema())
     @blp.response(201, RefundSchema, headers={
         "Idempotent-Replayed": {"description": "true when this is the first refund, replayed",
                                 "schema": {"type": "string"}}})
@@ -73,7 +73,7 @@ class OrderRefunds(MethodView):
 class RefundConfirm(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(RefundConfirmSchema)
+    @blp.arguments(RefundConfirmSchema())
     @blp.response(200, RefundSchema)
     def post(self, data: dict[str, Any], refund_id: uuid.UUID) -> Any:
         """Confirm the bank transfer of an owed manual refund with its reference (staff only).
@@ -90,8 +90,8 @@ class RefundConfirm(MethodView):
 class ReviewRefund(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(RefundKeyHeaderSchema, location="headers")
-    @blp.arguments(ReviewRefundSchema)
+    @blp.arguments(RefundKeyHeaderSchema(), location="headers")
+    @blp.arguments(ReviewRefundSchema())
     @blp.response(201, RefundSchema)
     def post(self, headers: dict[str, Any], data: dict[str, Any], review_id: uuid.UUID) -> Any:
         """Refund a payment review item decided `refund_needed` (staff; `Idempotency-Key`).

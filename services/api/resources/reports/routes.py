@@ -41,7 +41,7 @@ def _rows(args: dict[str, Any]) -> list[mrr.MonthRow]:
 class MrrReport(MethodView):
     @authenticated(blp, staff=True, scope=BILLING_READ)
     @document_errors(blp, 422)
-    @blp.arguments(MrrArgsSchema, location="query")
+    @blp.arguments(MrrArgsSchema(), location="query")
     @blp.response(200, MrrReportSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """MRR by month: starting, new, expansion, contraction, churn (voluntary and
@@ -54,7 +54,7 @@ class MrrReport(MethodView):
 class MrrExport(MethodView):
     @authenticated(blp, staff=True, scope=BILLING_READ)
     @document_errors(blp, 422)
-    @blp.arguments(MrrArgsSchema, location="query")
+    @blp.arguments(MrrArgsSchema(), location="query")
     @blp.response(200, content_type="text/csv", description="one row per month")
     def get(self, args: dict[str, Any]) -> Any:
         """The same report as CSV (one row per month) for accountants (staff)."""
@@ -67,7 +67,7 @@ class MrrExport(MethodView):
 class InvoiceExport(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(InvoiceExportArgsSchema, location="query")
+    @blp.arguments(InvoiceExportArgsSchema(), location="query")
     @blp.response(200, content_type="text/csv", description="one row per invoice")
     def get(self, args: dict[str, Any]) -> Any:
         """Invoices issued from `from` to `to` (days in Asia/Taipei, both included) as CSV for
@@ -83,7 +83,7 @@ class InvoiceExport(MethodView):
 class StaffExport(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(InvoiceExportArgsSchema, location="query")
+    @blp.arguments(InvoiceExportArgsSchema(), location="query")
     @blp.response(200, content_type="text/csv", description="one row per customer, order or"
                                                             " refund")
     def get(self, args: dict[str, Any], kind: str) -> Any:

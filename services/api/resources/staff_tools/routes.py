@@ -33,8 +33,8 @@ blp = Blueprint("staff_tools", __name__, url_prefix="/api", description="Staff t
 class SubscriptionExtend(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(ResendKeyHeaderSchema, location="headers")
-    @blp.arguments(ExtendSchema)
+    @blp.arguments(ResendKeyHeaderSchema(), location="headers")
+    @blp.arguments(ExtendSchema())
     @blp.response(201, ExtendedSchema)
     def post(self, headers: dict[str, Any], data: dict[str, Any],
              subscription_id: uuid.UUID) -> Any:
@@ -56,8 +56,8 @@ class SubscriptionExtend(MethodView):
 class OrderResend(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(ResendKeyHeaderSchema, location="headers")
-    @blp.arguments(OrderResendSchema)
+    @blp.arguments(ResendKeyHeaderSchema(), location="headers")
+    @blp.arguments(OrderResendSchema())
     @blp.response(202, OrderResentSchema)
     def post(self, headers: dict[str, Any], data: dict[str, Any], order_id: uuid.UUID) -> Any:
         """Send an order's payment e-mail again to the customer's current address, in their
@@ -77,7 +77,7 @@ class OrderResend(MethodView):
 class FailedJobs(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(FailedJobArgsSchema, location="query")
+    @blp.arguments(FailedJobArgsSchema(), location="query")
     @blp.response(200, FailedJobPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """RQ jobs that failed after their retries, most recent first, across every queue:

@@ -38,7 +38,7 @@ SubscriptionPageSchema = page_schema(SubscriptionSchema, "SubscriptionPage")
 class Subscriptions(MethodView):
     @authenticated(blp, scope=BILLING_READ)
     @document_errors(blp, 422)
-    @blp.arguments(SubscriptionListArgsSchema, location="query")
+    @blp.arguments(SubscriptionListArgsSchema(), location="query")
     @blp.response(200, SubscriptionPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Your subscriptions; staff see everyone's (filter by `status`, `user_id`)."""
@@ -46,7 +46,7 @@ class Subscriptions(MethodView):
 
     @authenticated(blp)
     @document_errors(blp, 400, 409, 422)
-    @blp.arguments(SubscriptionCreateSchema)
+    @blp.arguments(SubscriptionCreateSchema())
     @blp.response(201, SubscriptionSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Subscribe to a plan: `pending` until paid, or `trial` when the plan has trial days.
@@ -71,7 +71,7 @@ class SubscriptionDetail(MethodView):
 
     @authenticated(blp)
     @document_errors(blp, 400, 404, 409, 422)
-    @blp.arguments(SubscriptionUpdateSchema)
+    @blp.arguments(SubscriptionUpdateSchema())
     @blp.response(200, SubscriptionSchema)
     def patch(self, data: dict[str, Any], subscription_id: uuid.UUID) -> Any:
         """Turn auto-renew on or off. On also withdraws a pending cancel-at-period-end;
@@ -85,7 +85,7 @@ class SubscriptionDetail(MethodView):
 class SubscriptionStatus(MethodView):
     @authenticated(blp)
     @document_errors(blp, 400, 404, 409, 422)
-    @blp.arguments(StatusChangeSchema)
+    @blp.arguments(StatusChangeSchema())
     @blp.response(200, SubscriptionSchema)
     def patch(self, data: dict[str, Any], subscription_id: uuid.UUID) -> Any:
         """Change a subscription's status: customers cancel, staff follow the state machine.

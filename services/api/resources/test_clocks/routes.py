@@ -38,7 +38,7 @@ ClockPageSchema = page_schema(TestClockSchema, "TestClockPage")
 @blp.route("/")
 class TestClocks(MethodView):
     @authenticated(blp, staff=True)
-    @blp.arguments(PageArgsSchema, location="query")
+    @blp.arguments(PageArgsSchema(), location="query")
     @blp.response(200, ClockPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Every test clock, newest first (staff)."""
@@ -46,7 +46,7 @@ class TestClocks(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(TestClockCreateSchema)
+    @blp.arguments(TestClockCreateSchema())
     @blp.response(201, TestClockSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a test clock at `frozen_time` (default now); 403 `test_clocks_disabled`
@@ -80,7 +80,7 @@ class TestClock(MethodView):
 class Advance(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(AdvanceSchema)
+    @blp.arguments(AdvanceSchema())
     @blp.response(202, TestClockSchema)
     def post(self, data: dict[str, Any], clock_id: uuid.UUID) -> Any:
         """Move the clock forward to `frozen_time` (never back): status `advancing` until a
@@ -103,7 +103,7 @@ class Customers(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 404, 409, 422)
-    @blp.arguments(CustomerCreateSchema)
+    @blp.arguments(CustomerCreateSchema())
     @blp.response(201, CustomerSchema)
     def post(self, data: dict[str, Any], clock_id: uuid.UUID) -> Any:
         """Create a test customer on the clock; they log in and subscribe like anyone, and

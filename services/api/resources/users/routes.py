@@ -49,7 +49,7 @@ class UserListQuerySchema(PageArgsSchema, UserListArgsSchema):
 class Users(MethodView):
     @authenticated(blp, staff=True)
     @document_errors(blp, 422)
-    @blp.arguments(UserListQuerySchema, location="query")
+    @blp.arguments(UserListQuerySchema(), location="query")
     @blp.response(200, UserPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """List users (staff only); filter by `is_active` or a `search` on name and e-mail;
@@ -63,7 +63,7 @@ class Users(MethodView):
 
     @authenticated(blp, staff=True)
     @document_errors(blp, 400, 409, 413, 422)
-    @blp.arguments(UserCreateSchema)
+    @blp.arguments(UserCreateSchema())
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a user (staff only), possibly staff or already verified."""
@@ -84,7 +84,7 @@ class Me(MethodView):
 class ChangePassword(MethodView):
     @authenticated(blp)
     @document_errors(blp, 400, 422)
-    @blp.arguments(ChangePasswordSchema)
+    @blp.arguments(ChangePasswordSchema())
     @blp.response(200, TokenPairSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Change your password (the current one is required).
@@ -111,7 +111,7 @@ class UserDetail(MethodView):
 
     @authenticated(blp)
     @document_errors(blp, 400, 403, 404, 409, 413, 422)
-    @blp.arguments(UserUpdateSchema)
+    @blp.arguments(UserUpdateSchema())
     @blp.response(200, UserSchema)
     def put(self, data: dict[str, Any], user_id: uuid.UUID) -> Any:
         """Replace a user's profile (self or staff).

@@ -55,7 +55,7 @@ class Endpoints(MethodView):
 
     @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 422)
-    @blp.arguments(EndpointCreateSchema)
+    @blp.arguments(EndpointCreateSchema())
     @blp.response(201, EndpointWithSecretSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Register an endpoint for some event types (staff); the answer shows its secret once.
@@ -88,7 +88,7 @@ class Endpoint(MethodView):
 
     @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
-    @blp.arguments(EndpointUpdateSchema)
+    @blp.arguments(EndpointUpdateSchema())
     @blp.response(200, EndpointSchema)
     def patch(self, data: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
         """Change the URL, event types or description; `enabled` true re-enables (staff)."""
@@ -122,7 +122,7 @@ class RotateSecret(MethodView):
 class Deliveries(MethodView):
     @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
-    @blp.arguments(DeliveryArgsSchema, location="query")
+    @blp.arguments(DeliveryArgsSchema(), location="query")
     @blp.response(200, DeliveryPageSchema)
     def get(self, args: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
         """The endpoint's delivery log, newest first: attempts, last HTTP status, error."""
@@ -134,7 +134,7 @@ class Deliveries(MethodView):
 class Resend(MethodView):
     @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
-    @blp.arguments(ResendSchema)
+    @blp.arguments(ResendSchema())
     @blp.response(202, DeliverySchema)
     def post(self, data: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
         """Send one event to this endpoint again, with the same `webhook-id` (staff)."""
@@ -148,7 +148,7 @@ class Resend(MethodView):
 class Replay(MethodView):
     @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 404, 422)
-    @blp.arguments(ReplaySchema)
+    @blp.arguments(ReplaySchema())
     @blp.response(202, ReplayedSchema)
     def post(self, data: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
         """Send again every event from `from` to `to` this endpoint subscribes to (or only
@@ -164,7 +164,7 @@ class Replay(MethodView):
 class Events(MethodView):
     @authenticated(blp, staff=True, scope=WEBHOOKS_ADMIN)
     @document_errors(blp, 422)
-    @blp.arguments(EventArgsSchema, location="query")
+    @blp.arguments(EventArgsSchema(), location="query")
     @blp.response(200, EventPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Events of the last 30 days, newest first; filter by type and time (staff)."""
