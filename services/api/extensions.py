@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_limiter import Limiter
 from flask_smorest import Api
 from limits import parse_many
@@ -49,10 +49,22 @@ ANONYMOUS_BLUEPRINTS = frozenset({"auth"})
 AUTHENTICATED_ENDPOINTS = frozenset({"auth.Logout"})
 
 
+_KEY = "_fluxus_rate_limit_key"
+
+
 def rate_limit_key() -> str:
     """Per user for a well-signed access token on authenticated routes, per API key for a
     known key (`key:<id>`, revoked ones too: they are refused, counted apart from
-    customers), else per client IP."""
+    customers), else per client IP. Worked out once a request: flask-limiter asks once per
+    limit."""
+    key: str | None = g.get(_KEY)
+    if key is None:
+        key = _rate_limit_key()
+        setattr(g, _KEY, key)
+    return key
+
+
+def _rate_limit_key() -> str:
     if (request.blueprint in ANONYMOUS_BLUEPRINTS
             and request.endpoint not in AUTHENTICATED_ENDPOINTS):
         return f"ip:{client_ip()}"

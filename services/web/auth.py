@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -77,6 +77,34 @@ def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     return revoked
 
 
+_DECODED = "_fluxus_decoded_tokens"
+
+
+class _OnceAJWTManager(JWTManager):
+    """Verifies each token once per request: the rate limiter reads the token's subject
+    before the route authenticates, and both would otherwise check the same signature.
+
+    Only a token that passed (signature, expiry, claims) is remembered, and only for the
+    request (on `g`, keyed by the exact token and options), so a bad, expired or refused token
+    is decoded and refused each time exactly as before; revocation and the user are still
+    checked by the route on every request."""
+
+    def _decode_jwt_from_config(self, encoded_token: str, csrf_value: Any = None,
+                                allow_expired: bool = False) -> dict[str, Any]:
+        if not has_request_context():
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        decoded: dict[tuple[str, Any, bool], dict[str, Any]] | None = g.get(_DECODED)
+        if decoded is None:
+            decoded = {}
+            setattr(g, _DECODED, decoded)
+        key = (encoded_token, csrf_value, allow_expired)
+        payload = decoded.get(key)
+        if payload is None:
+            payload = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            decoded[key] = payload
+        return dict(payload)  # a copy: a caller that edits its claims edits only its own
+
+
 def init_jwt(app: Flask, settings: Settings) -> JWTManager:
     """HS256 with settings.jwt_secret; lifetimes from settings; tokens in the Authorization
     header only; revoked access tokens (and revoked families) refused."""
@@ -89,7 +117,7 @@ def init_jwt(app: Flask, settings: Settings) -> JWTManager:
         JWT_TOKEN_LOCATION=["headers"],
         JWT_ERROR_MESSAGE_KEY="message",
     )
-    manager = JWTManager(app)
+    manager = _OnceAJWTManager(app)
     _install_error_callbacks(manager)
     manager.user_lookup_loader(_load_user)
     manager.token_in_blocklist_loader(_revoked)

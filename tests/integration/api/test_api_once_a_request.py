@@ -1,0 +1,60 @@
+"""The bearer token is verified once a request, for both the rate limiter's key and the
+route; a revoked or forged token is refused, and counted, exactly as before."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from flask_jwt_extended import jwt_manager
+
+from tests.integration.api.api_helpers import Account, assert_envelope
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each signature-and-expiry check of a token, in order."""
+    seen: list[str] = []
+    verify = jwt_manager._decode_jwt
+
+    def counted(**kwargs: object) -> dict[str, object]:
+        seen.append(str(kwargs["encoded_token"]))
+        return verify(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt_manager, "_decode_jwt", counted)
+    return seen
+
+
+def test_a_token_is_verified_once_for_the_limiter_and_the_route(
+    client: FlaskClient, customer: Account, verifications: list[str]
+) -> None:
+    response = client.get("/api/subscriptions/", headers=customer.headers)
+    assert response.status_code == 200
+    assert response.headers["X-RateLimit-Remaining"] == "59"  # counted for the user
+    assert verifications == [customer.access]
+    client.get("/api/subscriptions/", headers=customer.headers)
+    assert verifications == [customer.access] * 2  # once each request, never carried over
+
+
+def test_a_revoked_token_is_refused_on_every_request(
+    client: FlaskClient, customer: Account
+) -> None:
+    assert client.get("/api/subscriptions/", headers=customer.headers).status_code == 200
+    assert client.post("/api/auth/logout/", headers=customer.headers,
+                       json={"refresh": customer.refresh}).status_code in (200, 204)
+    for _ in range(2):
+        assert_envelope(client.get("/api/subscriptions/", headers=customer.headers),
+                        401, "token_revoked")
+
+
+def test_a_bad_token_costs_the_caller_its_address_budget(
+    client: FlaskClient, customer: Account
+) -> None:
+    """A forged token is refused and counted against the address, like no token at all."""
+    forged = {"Authorization": f"Bearer {customer.access}x"}
+    first = client.get("/api/subscriptions/", headers=forged)
+    assert_envelope(first, 401, "invalid_token")
+    second = client.get("/api/subscriptions/")
+    assert int(second.headers["X-RateLimit-Remaining"]) == \
+        int(first.headers["X-RateLimit-Remaining"]) - 1
