@@ -14,14 +14,16 @@ counts are the same ones `limits` reads and clears.
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import has_request_context, request
 from limits import RateLimitItem
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
 
@@ -123,6 +125,69 @@ class _RequestState:
     unread: set[str]  # windows counted by the script whose verdict no hit has taken yet
 
 
+class ProcessMovingWindow:
+    """The library's moving window counted in this process's memory, for the endpoints that
+    never leave it. `limits`' MemoryStorage keeps every hit of a key in a list it copies on
+    each hit and trims from a timer thread started again every 10 ms under load; here each
+    window key keeps only the hits still inside its window, oldest first, trimmed as it is
+    read, and keys left idle past their window are dropped once a minute. The verdicts and
+    window stats are the library's (a hit is refused when `amount` hits are inside the
+    window, counted from the same instant)."""
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._hits: dict[str, tuple[int, deque[float]]] = {}  # key -> (expiry, hit times)
+        self._sweep_at = 0.0
+
+    def _inside(self, item: RateLimitItem, identifiers: tuple[str, ...],
+                now: float) -> deque[float]:
+        key = item.key_for(*identifiers)
+        found = self._hits.get(key)
+        if found is None:
+            found = self._hits[key] = (item.get_expiry(), deque())
+        expiry, hits = found
+        since = now - expiry
+        while hits and hits[0] < since:
+            hits.popleft()
+        return hits
+
+    def _sweep(self, now: float) -> None:
+        if now < self._sweep_at:
+            return
+        self._sweep_at = now + self.SWEEP_SECONDS
+        for key, (expiry, hits) in list(self._hits.items()):
+            if not hits or hits[-1] < now - expiry:
+                del self._hits[key]
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._sweep(now)
+            hits = self._inside(item, identifiers, now)
+            if len(hits) + cost > item.amount:
+                return False
+            hits.extend([now] * cost)
+            return True
+
+    def test(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        with self._lock:
+            return len(self._inside(item, identifiers, self._clock())) <= item.amount - cost
+
+    def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        with self._lock:
+            now = self._clock()
+            hits = self._inside(item, identifiers, now)
+            oldest = hits[0] if hits else now
+            return WindowStats(oldest + item.get_expiry(), item.amount - len(hits))
+
+    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        with self._lock:
+            self._hits.pop(item.key_for(*identifiers), None)
+
+
 # Endpoints answered from the process's memory (the public plan list). A Redis round trip
 # would be most of their cost, so their windows are counted in the process: the same limits,
 # per API process rather than shared, which still bounds what one client can take of a
@@ -135,21 +200,21 @@ class OneTripMovingWindow(MovingWindowRateLimiter):
     counts every application window for that key at once (shortest first, stopping at the
     first refusal, as flask-limiter does), later hits and the header's `get_window_stats`
     read that reply. Any other limit, or a call outside a request, is the library's own;
-    `PROCESS_LOCAL_ENDPOINTS` are counted by the library in this process's memory."""
+    `PROCESS_LOCAL_ENDPOINTS` are counted in this process's memory (`ProcessMovingWindow`)."""
 
     def __init__(self, storage: RedisStorage, items: Sequence[RateLimitItem]) -> None:
         super().__init__(storage)
         # flask-limiter evaluates limits sorted by granularity; so does the script.
         self._items = sorted(items)
         self._script = WindowScript(storage)
-        self._local: tuple[int, MovingWindowRateLimiter] | None = None
+        self._local: tuple[int, ProcessMovingWindow] | None = None
 
-    def _process_local(self) -> MovingWindowRateLimiter | None:
+    def _process_local(self) -> ProcessMovingWindow | None:
         if not has_request_context() or request.endpoint not in PROCESS_LOCAL_ENDPOINTS:
             return None
         # Made in the process that counts (after gunicorn's fork), never inherited.
         if self._local is None or self._local[0] != os.getpid():
-            self._local = (os.getpid(), MovingWindowRateLimiter(MemoryStorage()))
+            self._local = (os.getpid(), ProcessMovingWindow())
         return self._local[1]
 
     @staticmethod

@@ -1,11 +1,14 @@
-"""The bearer token is verified once a request, for both the rate limiter's key and the
-route; a revoked or forged token is refused, and counted, exactly as before."""
+"""Work the API does once a request (or once a process) rather than again at each step: the
+bearer token is verified once for both the rate limiter's key and the route, and an
+endpoint's limits are resolved once per process; what a client sees stays the same."""
 
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_jwt_extended import jwt_manager
+from flask_limiter import Limiter
 
 from tests.integration.api.api_helpers import Account, assert_envelope
 
@@ -58,3 +61,25 @@ def test_a_bad_token_costs_the_caller_its_address_budget(
     second = client.get("/api/subscriptions/")
     assert int(second.headers["X-RateLimit-Remaining"]) == \
         int(first.headers["X-RateLimit-Remaining"]) - 1
+
+
+def test_limits_are_resolved_once_per_endpoint(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The override hooks flask-limiter's private resolution step: it must still exist.
+    assert hasattr(Limiter, "_Limiter__filter_limits")
+    limiter: Limiter = app.extensions["fluxus_limiter"]
+    resolved: list[str | None] = []
+    resolve = limiter.limit_manager.resolve_limits
+
+    def counted(flask_app: Flask, endpoint: str | None = None, *args: object,
+                **kwargs: object) -> object:
+        resolved.append(endpoint)
+        return resolve(flask_app, endpoint, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", counted)
+    remaining = [client.get("/api/plans/").headers["X-RateLimit-Remaining"] for _ in range(3)]
+    assert remaining == ["59", "58", "57"]
+    assert client.get("/api/health/live").status_code == 200  # exempt: no budget spent
+    assert "X-RateLimit-Remaining" not in client.get("/api/health/live").headers
+    assert resolved.count("plans.Plans") == 1
