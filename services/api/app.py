@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from types import FunctionType
+from typing import Any
+
 from flask import Flask
 from werkzeug.routing import Rule
 
@@ -49,10 +54,22 @@ HEALTH_PATHS = {
 }
 
 
+class _FluxusFlask(Flask):
+    """Flask asking once per hook and view whether it is `async def` (about twenty times a
+    request); for a plain function the answer is a flag of its code, read directly. Anything
+    else (bound methods, partials, marked functions) is asked the usual way."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if (type(func) is FunctionType and not func.__code__.co_flags & inspect.CO_COROUTINE
+                and "_is_coroutine_marker" not in func.__dict__):
+            return func
+        return super().ensure_sync(func)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    app = Flask("services.api")
+    app = _FluxusFlask("services.api")
     app.config.update(openapi_config(settings))
     api = FluxusApi(app)
     for blueprint in BLUEPRINTS:

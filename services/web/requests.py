@@ -90,15 +90,24 @@ def install_request_plumbing(app: Flask, *, trusted_proxies: int, max_body_bytes
 
 
 def install_security_headers(app: Flask, *, hsts: bool) -> None:
+    # Each header unless the response set its own (as setdefault would, in one pass over the
+    # response's headers instead of one per header).
+    constant = tuple((name.lower(), name, value) for name, value in
+                     (*SECURITY_HEADERS.items(), ("Content-Security-Policy", DEFAULT_CSP)))
+    transport = (("strict-transport-security", "Strict-Transport-Security",
+                  "max-age=31536000; includeSubDomains"),) if hsts else ()
+
     def add_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-        if response.mimetype == "application/json":
-            response.headers.setdefault("Cache-Control", "no-store")
-        if hsts:
-            response.headers.setdefault("Strict-Transport-Security",
-                                        "max-age=31536000; includeSubDomains")
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        for lower, name, value in constant:
+            if lower not in present:
+                headers.add(name, value)
+        if "cache-control" not in present and response.mimetype == "application/json":
+            headers.add("Cache-Control", "no-store")
+        for lower, name, value in transport:
+            if lower not in present:
+                headers.add(name, value)
         return response
 
     app.after_request(add_headers)

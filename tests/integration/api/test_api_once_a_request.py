@@ -1,6 +1,6 @@
 """Work the API does once a request (or once a process) rather than again at each step: the
-bearer token is verified once for both the rate limiter's key and the route, and an
-endpoint's limits are resolved once per process; what a client sees stays the same."""
+bearer token is verified once for both the rate limiter's key and the route, an endpoint's
+limits are resolved once per process, and what a client sees stays the same."""
 
 from __future__ import annotations
 
@@ -83,3 +83,23 @@ def test_limits_are_resolved_once_per_endpoint(
     assert client.get("/api/health/live").status_code == 200  # exempt: no budget spent
     assert "X-RateLimit-Remaining" not in client.get("/api/health/live").headers
     assert resolved.count("plans.Plans") == 1
+
+
+def test_the_plan_list_answers_with_its_caching_headers(client: FlaskClient) -> None:
+    response = client.get("/api/plans/")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=5"
+    assert response.headers["ETag"].startswith('"') and response.headers["Date"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    again = client.get("/api/plans/", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b"" and again.headers["Date"]
+
+
+def test_the_plan_list_defaults_and_checks_its_page_arguments(client: FlaskClient) -> None:
+    """No query string is page 1 of 20, every time; a query is parsed and checked."""
+    for _ in range(2):
+        body = client.get("/api/plans/").get_json()
+        assert (body["page"], body["page_size"]) == (1, 20)
+    assert client.get("/api/plans/?page=2&page_size=5").get_json()["page_size"] == 5
+    assert_envelope(client.get("/api/plans/?page=0"), 422, "validation_error")
+    assert_envelope(client.get("/api/plans/?page_size=101"), 422, "validation_error")
