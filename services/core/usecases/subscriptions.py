@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from services.core.clock import Clock
 from services.core.db.models import Plan, Subscription, User
@@ -30,8 +30,14 @@ S = SubscriptionStatus
 def list_subscriptions(session: Session, caller: User, *, page: int, page_size: int,
                        status: str | None = None, user_id: uuid.UUID | None = None
                        ) -> Page[Subscription]:
-    """The caller's own subscriptions; staff see everyone's and may filter by user."""
-    query = select(Subscription).order_by(Subscription.created_at.desc(), Subscription.id)
+    """The caller's own subscriptions; staff see everyone's and may filter by user.
+
+    What each row answers with (its newest card agreement, its scheduled plan change) is
+    loaded for the whole page at once: one statement each, however many rows it holds."""
+    query = (select(Subscription)
+             .options(selectinload(Subscription.card_agreements),
+                      selectinload(Subscription.plan_changes))
+             .order_by(Subscription.created_at.desc(), Subscription.id))
     if not caller.is_staff:
         query = query.where(Subscription.user_id == caller.id)
     elif user_id is not None:

@@ -1,0 +1,103 @@
+"""GET /api/subscriptions/ loads what each listed subscription answers with (its newest card
+agreement, its scheduled plan change) together with the page: the statements a request runs
+do not grow with the number of subscriptions on it, for a customer or staff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from services.core.config import Settings
+from services.core.db.models import CardAgreement, Plan, PlanChange, Subscription
+from services.core.db.session import get_engine
+from tests.integration.api.api_helpers import Account
+from tests.support.factories import NOW, make_plan, make_subscription
+
+pytestmark = pytest.mark.integration
+DAY = timedelta(days=1)
+
+
+@contextmanager
+def statements(settings: Settings) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block, in order."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = get_engine(settings)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _subscriptions(session: Session, account: Account, plan: Plan, other: Plan,
+                   count: int) -> list[Subscription]:
+    """`count` active subscriptions, each with two card agreements (the second the newest)
+    and a cancelled and a scheduled plan change."""
+    made = []
+    for _ in range(count):
+        sub = make_subscription(session, account.user, plan, status="active",
+                                start_date=NOW, end_date=NOW + 30 * DAY,
+                                payment_method="credit_card")
+        for n, status in enumerate(("ended", "active")):
+            session.add(CardAgreement(
+                subscription_id=sub.id, merchant_trade_no=f"A{sub.id.hex[:12]}{n}",
+                status=status, period_type="M", frequency=1, exec_times=12,
+                period_amount=990 + n, first_charged_at=NOW, created_at=NOW + n * DAY))
+        for n, status in enumerate(("cancelled", "scheduled")):
+            session.add(PlanChange(
+                subscription_id=sub.id, user_id=account.user.id, from_plan_id=plan.id,
+                to_plan_id=other.id, policy="end_of_term", status=status,
+                proration_date=NOW, effective_at=NOW + (30 + n) * DAY, credit=Decimal(0),
+                charge=Decimal(0), net=Decimal(0), new_period_start=NOW + 30 * DAY,
+                new_period_end=NOW + 60 * DAY, lines={}, created_at=NOW + n * DAY))
+        made.append(sub)
+    session.commit()
+    return made
+
+
+def _list(client: FlaskClient, settings: Settings, headers: dict[str, str],
+          query: str = "") -> tuple[dict[str, Any], list[str]]:
+    with statements(settings) as seen:
+        response = client.get(f"/api/subscriptions/?page_size=50{query}", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json(), list(seen)
+
+
+def test_the_list_runs_as_many_statements_for_ten_subscriptions_as_for_two(
+    client: FlaskClient, session: Session, settings: Settings, customer: Account,
+    staff: Account, plan: Plan,
+) -> None:
+    other = make_plan(session, name="Basic", price=Decimal(490), sort_order=2)
+    subs = _subscriptions(session, customer, plan, other, 2)
+    client.get("/api/subscriptions/", headers=customer.headers)  # warm up the engine
+    staff_query = f"&user_id={customer.id}"
+
+    two, two_seen = _list(client, settings, customer.headers)
+    staff_two, staff_two_seen = _list(client, settings, staff.headers, staff_query)
+    subs += _subscriptions(session, customer, plan, other, 8)
+    ten, ten_seen = _list(client, settings, customer.headers)
+    staff_ten, staff_ten_seen = _list(client, settings, staff.headers, staff_query)
+
+    assert (two["total"], ten["total"], staff_ten["total"]) == (2, 10, 10)
+    assert len(ten_seen) == len(two_seen), (two_seen, ten_seen)
+    assert len(staff_ten_seen) == len(staff_two_seen), (staff_two_seen, staff_ten_seen)
+    assert staff_ten == ten and staff_two == two
+    # Still the newest agreement and the change still waiting, for every subscription.
+    for row in ten["results"]:
+        assert row["card_agreement"]["status"] == "active"
+        assert row["card_agreement"]["period_amount"] == 991
+        assert row["scheduled_change"]["to_plan_id"] == str(other.id)
+        assert row["scheduled_change"]["effective_at"] == (NOW + 31 * DAY).isoformat()
+    assert {row["id"] for row in ten["results"]} == {str(s.id) for s in subs}
