@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -246,6 +248,15 @@ def observe_processing(outcome: str, seconds: float) -> None:
 def observe_callback_to_active(outcome: str, seconds: float) -> None:
     """A paid notification's receipt → its subscription active (the worker records it)."""
     CALLBACK_TO_ACTIVE.labels(outcome).observe(max(0.0, seconds))
+
+
+def record_drain(drained: dict[str, Any]) -> None:
+    """What one drain_notifications job applied: [outcome, seconds applying it, seconds
+    from the webhook storing it] per notification."""
+    for outcome, seconds, since_received in drained.get("applied", []):
+        observe_processing(outcome, seconds)
+        if outcome == "completed":  # Outcome.COMPLETED: the order paid, the subscription on
+            observe_callback_to_active(outcome, since_received)
 
 
 # What lifecycle sweeps count (SweepResult.changed keys) → the status they moved to.

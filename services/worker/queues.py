@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job
 from rq.queue import EnqueueData
@@ -69,13 +71,64 @@ def enqueue_now(connection: Redis, job: str, *args: Any, job_id: str | None = No
 
 JobRequest = tuple[str, tuple[Any, ...], str | None]  # (job name, args, job id)
 
+# A doorbell whose job was lost (Redis restarted between the ring and the enqueue) stays
+# silent this long; the sweepers cover the work meanwhile.
+DOORBELL_SECONDS = 60
+
+
+def doorbell_key(job: str) -> str:
+    return f"fluxus:doorbell:{job}"
+
+
+def answer_doorbell(connection: Redis, job: str) -> None:
+    """A coalesced job calls this as it starts: work stored from now on rings for another
+    job, while work stored before is seen by this one (it was committed before the ring)."""
+    connection.delete(doorbell_key(job))
+
+
+def _ring(connection: Redis, requests: Sequence[JobRequest]) -> list[JobRequest]:
+    """Drop each coalesced job whose doorbell is already ringing (one is queued, not yet
+    started); keep it once where this flush set the doorbell (SET NX)."""
+    bells = sorted({job for job, _args, _id in requests if spec(job).coalesced})
+    if not bells:
+        return list(requests)
+    pipe = connection.pipeline(transaction=False)
+    for job in bells:
+        pipe.set(doorbell_key(job), "1", nx=True, ex=DOORBELL_SECONDS)
+    rung = {job for job, fresh in zip(bells, pipe.execute(), strict=True) if fresh}
+    kept: list[JobRequest] = []
+    for job, args, job_id in requests:
+        if spec(job).coalesced:
+            if job not in rung:
+                continue
+            rung.discard(job)  # asked twice in one flush: once is enough
+        kept.append((job, args, job_id))
+    return kept
+
 
 def enqueue_all(connection: Redis, requests: Sequence[JobRequest],
                 new_ids: Collection[str] = ()) -> None:
     """enqueue_now for many jobs in a few round trips (a renewal batch asks for hundreds of
     e-mails): one pipeline looks for existing ids, one enqueues everything else. Ids in
     `new_ids` name rows just created, which no job can hold yet: they are not looked for
-    (with only such ids, the first round trip is saved)."""
+    (with only such ids, the first round trip is saved). Coalesced jobs ring their doorbell
+    first and are enqueued only if it was silent (one round trip, usually all there is)."""
+    requests = _ring(connection, requests)
+    try:
+        _enqueue_all(connection, requests, new_ids)
+    except RedisError:
+        # A doorbell rung for a job that never reached its queue would silence the next ones.
+        rung = [doorbell_key(job) for job, _args, _id in requests if spec(job).coalesced]
+        if rung:
+            with contextlib.suppress(RedisError):
+                connection.delete(*rung)
+        raise
+
+
+def _enqueue_all(connection: Redis, requests: Sequence[JobRequest],
+                 new_ids: Collection[str]) -> None:
+    if not requests:
+        return
     with_ids = [job_id for _job, _args, job_id in requests
                 if job_id is not None and job_id not in new_ids]
     known: list[str] = []
@@ -112,7 +165,8 @@ class RQJobs:
 
     def enqueue(self, job: str, *args: Any, job_id: str | None = None,
                 new_id: bool = False) -> None:
-        spec(job)  # fail at the call site for an unknown job, not later in flush()
+        if spec(job).coalesced and (args or job_id):  # fail at the call site, not in flush()
+            raise ValueError(f"{job} is coalesced: it takes no arguments and no job id")
         self._pending.append((job, args, job_id))
         if new_id and job_id is not None:
             self._new_ids.add(job_id)

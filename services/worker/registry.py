@@ -20,9 +20,18 @@ class JobSpec:
     queue: str
     retry_intervals: tuple[int, ...]  # seconds between attempts; len() = max retries
     timeout: int  # seconds before RQ kills the job
+    # Coalesced jobs take no arguments and look for their work in the database: however many
+    # ask for one, one is queued at a time (a doorbell key in Redis, see queues.enqueue_all).
+    coalesced: bool = False
 
 
 JOBS: dict[str, JobSpec] = {
+    # New accepted notifications, taken from the table in order (SKIP LOCKED), so the webhook
+    # only stores and rings; a notification that fails here is retried by process_notification.
+    "drain_notifications": JobSpec(
+        "services.worker.jobs.payments.drain_notifications", PAYMENTS, (5, 30, 120), 120,
+        coalesced=True,
+    ),
     "process_notification": JobSpec(
         "services.worker.jobs.payments.process_notification", PAYMENTS, (5, 30, 120, 600), 120
     ),

@@ -41,6 +41,7 @@ _JOB_NAMES = {job_spec.func: name for name, job_spec in JOBS.items()}
 # metric it feeds.
 OUTCOME_RECORDERS: dict[str, Callable[[Any, float], None]] = {
     "process_notification": metrics.observe_processing,
+    "drain_notifications": lambda drained, _seconds: metrics.record_drain(drained),
     "renew_subscriptions": lambda counts, _seconds: metrics.record_renewals(counts),
     "reconcile_order": lambda outcome, _seconds: metrics.record_reconciliation(outcome),
 }

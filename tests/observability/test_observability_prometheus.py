@@ -171,7 +171,7 @@ def test_a_payment_moves_payment_billing_and_queue_metrics_in_prometheus(
         'sum(fluxus_payment_notifications_total{kind="return",outcome="accepted"})', 1
     )
     prom.wait_value('sum(fluxus_payment_notifications_processed_total{outcome="completed"})', 1)
-    prom.wait_value('sum(fluxus_jobs_finished_total{job_name="process_notification"})', 1)
+    prom.wait_value('sum(fluxus_jobs_finished_total{job_name="drain_notifications"})', 1)
     prom.wait_value("sum(fluxus_payment_callback_to_active_seconds_count)", 1)
     prom.wait_value(f'fluxus_billing_subscriptions{{plan="{world["plan"]}",status="active"}}', 1)
     prom.wait_value(f'fluxus_billing_mrr_twd{{plan="{world["plan"]}"}}', 990)

@@ -35,6 +35,9 @@ from services.ecpay.notifications import (
 )
 
 PROCESS_JOB = "process_notification"
+# Takes new accepted notifications from the table in order; a coalesced job (one queued at a
+# time), so the webhook's answer waits for one Redis round trip, not an RQ enqueue each.
+DRAIN_JOB = "drain_notifications"
 SWEEP_AGE = timedelta(minutes=1)
 # Past this many failed processing attempts a notification waits for a person, not the sweeper.
 MAX_ATTEMPTS = 20
@@ -295,11 +298,12 @@ def receive_notification(
     credentials: EcpayCredentials,
     request_id: str | None = None,
 ) -> Receipt:
-    """Judge and store one posted notification; processing is enqueued for after commit.
+    """Judge and store one posted notification; processing is asked for after commit.
 
-    The caller answers `receipt.answer` only once its transaction has committed. A repeat
-    of an accepted notification that is still unprocessed is enqueued again (the job id
-    dedupes it in RQ and the row lock dedupes its effect).
+    The caller answers `receipt.answer` only once its transaction has committed. A new
+    accepted notification rings for the drain job, which takes it from the table. A repeat
+    of one still unprocessed enqueues its own job (the job id dedupes it in RQ and the row
+    lock dedupes its effect): the drain takes only notifications nobody has tried yet.
     """
     fields = {str(k): str(v) for k, v in form.items()}
     judgement = judge(session, kind, fields, credentials)
@@ -317,7 +321,7 @@ def receive_notification(
                 .values(processed_at=clock.now())
             )
         elif judgement.verdict is Verdict.ACCEPTED:
-            enqueue_processing(jobs, notification_id, new=True)
+            jobs.enqueue(DRAIN_JOB)
         return Receipt(notification_id, judgement.verdict, duplicate=False)
     stored = session.scalars(
         select(PaymentNotification).where(PaymentNotification.id == notification_id)
@@ -328,10 +332,10 @@ def receive_notification(
     return Receipt(notification_id, verdict, duplicate=True)
 
 
-def enqueue_processing(jobs: Jobs, notification_id: uuid.UUID, *, new: bool = False) -> None:
-    """`new`: the row was stored by this very transaction (no job can be waiting for it)."""
-    jobs.enqueue(PROCESS_JOB, str(notification_id), job_id=f"notification-{notification_id}",
-                 new_id=new)
+def enqueue_processing(jobs: Jobs, notification_id: uuid.UUID | str) -> None:
+    """One notification's own job: a retry, a repeat post or the sweeper (new ones are
+    drained)."""
+    jobs.enqueue(PROCESS_JOB, str(notification_id), job_id=f"notification-{notification_id}")
 
 
 def sweep_unprocessed(

@@ -33,8 +33,9 @@ from services.ecpay.notifications import PaymentInfoNotification, PeriodNotifica
 from services.ecpay.notifications import PaymentNotification as ReturnNotification
 
 __all__ = [
-    "INVOICE_PDF_JOB", "Outcome", "PaymentResult", "complete_payment", "fail_payment",
-    "process_notification", "record_payment_info", "record_processing_error",
+    "INVOICE_PDF_JOB", "Outcome", "PaymentResult", "apply_claimed", "claim_next_new",
+    "complete_payment", "fail_payment", "process_notification", "record_payment_info",
+    "record_processing_error",
 ]
 
 
@@ -170,6 +171,37 @@ def process_notification(
         return PaymentResult(note.order_id, Outcome.ALREADY_PROCESSED)
     if note.verdict != Verdict.ACCEPTED or note.order_id is None:
         return PaymentResult(note.order_id, Outcome.IGNORED)
+    return apply_claimed(session, clock, jobs, note, settings)
+
+
+def claim_next_new(session: Session) -> PaymentNotification | None:
+    """Lock the oldest accepted notification nobody has tried yet, for `apply_claimed` in the
+    same transaction; None when there is none.
+
+    Rows other transactions hold are skipped (SKIP LOCKED), so several drains share the
+    backlog without waiting on each other. Only untried rows (`attempts = 0`) are taken: one
+    that failed is retried by its own job with back-off, never in a drain's tight loop.
+    """
+    return session.scalars(
+        select(PaymentNotification)
+        .where(
+            PaymentNotification.verdict == str(Verdict.ACCEPTED),
+            PaymentNotification.processed_at.is_(None),
+            PaymentNotification.attempts == 0,
+            PaymentNotification.order_id.is_not(None),
+        )
+        .order_by(PaymentNotification.received_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+
+
+def apply_claimed(
+    session: Session, clock: Clock, jobs: Jobs, note: PaymentNotification,
+    settings: Settings | None = None,
+) -> PaymentResult:
+    """Apply `note`, locked in this transaction, accepted and unprocessed (as
+    `claim_next_new` returns it)."""
     note.attempts += 1
     result = _dispatch(session, clock, jobs, note, settings)
     if result.outcome is Outcome.NEEDS_REVIEW:

@@ -28,6 +28,7 @@ from services.ecpay.credentials import EcpayCredentials
 from services.ecpay.fields import format_trade_date
 from services.payment.app import create_app
 from services.worker import context
+from services.worker.runner import job_name
 from tests.integration.payment.processes import access_token
 from tests.support.factories import make_order, make_plan, make_subscription, make_user
 from tests.support.ports import free_port as closed_port  # noqa: F401 - for the tests
@@ -190,6 +191,11 @@ def worker(settings: Settings, redis: Redis) -> Iterator[Callable[..., None]]:
 
 def queued_ids(redis: Redis, queue: str) -> list[str]:
     return list(Queue(queue, connection=redis).job_ids)
+
+
+def queued_jobs(redis: Redis, queue: str) -> list[str]:
+    """The registry names of the jobs waiting in `queue`, in order."""
+    return [job_name(job) for job in Queue(queue, connection=redis).jobs]
 
 
 def count(session: Session, model: Any, *where: Any) -> int:

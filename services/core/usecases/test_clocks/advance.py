@@ -32,7 +32,8 @@ from services.ecpay.fields import parse_taipei_datetime
 from services.ecpay.sim_control import AgreementState
 
 # Work the clock does itself, at its own time, instead of leaving it to a worker's wall clock.
-INLINE_JOBS = frozenset({outbox.ISSUE_JOB, payment_notifications.PROCESS_JOB})
+INLINE_JOBS = frozenset({outbox.ISSUE_JOB, payment_notifications.PROCESS_JOB,
+                         payment_notifications.DRAIN_JOB})
 MAX_STEPS = 400  # two years of monthly boundaries for a few dozen customers, with room
 RENEW_PAGE = 500
 
