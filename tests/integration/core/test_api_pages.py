@@ -4,33 +4,15 @@ and for a DISTINCT query, where the window would count the rows before DISTINCT.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from services.core.db import migrate
 from services.core.db.models import Coupon, User
-from services.core.db.session import make_engine, session_factory
 from services.core.usecases.api_pages import paginate
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def any_session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
-    if request.param == "postgresql":
-        url = request.getfixturevalue("database_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'dev.db'}"
-        migrate.upgrade(url)
-    engine = make_engine(url)
-    with session_factory(engine)() as session:
-        yield session
-    engine.dispose()
 
 
 def _statements(session: Session) -> list[str]:

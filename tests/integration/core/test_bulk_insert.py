@@ -4,33 +4,17 @@ defaults filled, attribute names mapped to columns, conflicts skipped, inserted 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.core.db import bulk, migrate
+from services.core.db import bulk
 from services.core.db.models import AuditLog, EmailDelivery
-from services.core.db.session import make_engine, session_factory
 from services.core.usecases import audit
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def any_session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
-    if request.param == "postgresql":
-        url = request.getfixturevalue("database_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'dev.db'}"
-        migrate.upgrade(url)
-    engine = make_engine(url)
-    with session_factory(engine)() as session:
-        yield session
-    engine.dispose()
 
 
 def _mail(user_id: uuid.UUID, key: str, context: dict[str, str]) -> dict[str, object]:
