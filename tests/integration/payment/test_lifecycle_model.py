@@ -63,7 +63,11 @@ from services.core.usecases.audit import SYSTEM
 from services.core.usecases.checkout import CheckoutUrls, create_checkout
 from services.core.usecases.einvoices import issuing
 from services.core.usecases.payment_notifications import Kind, receive_notification
-from services.core.usecases.payment_processing import process_notification
+from services.core.usecases.payment_processing import (
+    apply_claimed,
+    claim_next_new,
+    process_notification,
+)
 from services.core.usecases.payments import agreements, review_queue
 from services.core.usecases.plan_changes import apply as plan_change_apply
 from services.core.usecases.refunds import card as card_refunds
@@ -602,19 +606,33 @@ class MoneyLifecycle(RuleBasedStateMachine):
         self.gateway.up = up
 
     def deliver(self, kind: str, form: dict[str, str]) -> None:
-        """The payment service's intake, then the worker's processing (as jobs would)."""
+        """The payment service's intake, then the worker's processing (as jobs would): a new
+        notification is taken by the drain, a repeat by its own job."""
         receipt = self.run(lambda s, jobs: receive_notification(
             s, self.clock, jobs, kind=Kind(kind), form=form, credentials=STAGE))
         assert receipt.answer == "1|OK", receipt
-        if receipt.notification_id is not None:
-            if self.next_worker_dies:
-                self.next_worker_dies = False
-                with session_factory(self.engine)() as dying:
-                    process_notification(dying, self.clock, RecordingJobs(),
-                                         receipt.notification_id)
-                    dying.rollback()  # killed: nothing it did was committed
+        if receipt.notification_id is None:
+            return
+        if self.next_worker_dies:
+            self.next_worker_dies = False
+            with session_factory(self.engine)() as dying:
+                process_notification(dying, self.clock, RecordingJobs(),
+                                     receipt.notification_id)
+                dying.rollback()  # killed: nothing it did was committed
+        if receipt.duplicate:
             self.run(lambda s, jobs: process_notification(
                 s, self.clock, jobs, receipt.notification_id))
+        else:
+            while self.run(self._drain_one):
+                pass
+
+    def _drain_one(self, session: Session, jobs: RecordingJobs) -> bool:
+        """One step of the drain_notifications job: the oldest untried notification."""
+        note = claim_next_new(session)
+        if note is None:
+            return False
+        apply_claimed(session, self.clock, jobs, note)
+        return True
 
     # -- workers and the clock -------------------------------------------------------------
     @rule()
