@@ -12,10 +12,8 @@ class Jobs(Protocol):
     never look for a row that is not there yet) — the edge calls `flush()` after commit.
     """
 
-    def enqueue(self, job: str, *args: Any, job_id: str | None = None,
-                new_id: bool = False) -> None:
-        """`new_id`: the id names a row this transaction created, so no job can hold it yet
-        and the port need not look for one (a round trip saved on a hot path)."""
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+        """`job_id` dedupes: a job of that id already waiting is not queued again."""
 
     def flush(self) -> None: ...
 
@@ -27,8 +25,7 @@ class RecordingJobs:
         self.pending: list[tuple[str, tuple[Any, ...], str | None]] = []
         self.flushed: list[tuple[str, tuple[Any, ...], str | None]] = []
 
-    def enqueue(self, job: str, *args: Any, job_id: str | None = None,
-                new_id: bool = False) -> None:
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
         self.pending.append((job, args, job_id))
 
     def flush(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from redis import Redis
@@ -106,16 +106,14 @@ def _ring(connection: Redis, requests: Sequence[JobRequest]) -> list[JobRequest]
     return kept
 
 
-def enqueue_all(connection: Redis, requests: Sequence[JobRequest],
-                new_ids: Collection[str] = ()) -> None:
+def enqueue_all(connection: Redis, requests: Sequence[JobRequest]) -> None:
     """enqueue_now for many jobs in a few round trips (a renewal batch asks for hundreds of
-    e-mails): one pipeline looks for existing ids, one enqueues everything else. Ids in
-    `new_ids` name rows just created, which no job can hold yet: they are not looked for
-    (with only such ids, the first round trip is saved). Coalesced jobs ring their doorbell
-    first and are enqueued only if it was silent (one round trip, usually all there is)."""
+    e-mails): one pipeline looks for existing ids, one enqueues everything else. Coalesced
+    jobs ring their doorbell first and are enqueued only if it was silent (one round trip,
+    usually all there is)."""
     requests = _ring(connection, requests)
     try:
-        _enqueue_all(connection, requests, new_ids)
+        _enqueue_all(connection, requests)
     except RedisError:
         # A doorbell rung for a job that never reached its queue would silence the next ones.
         rung = [doorbell_key(job) for job, _args, _id in requests if spec(job).coalesced]
@@ -125,12 +123,10 @@ def enqueue_all(connection: Redis, requests: Sequence[JobRequest],
         raise
 
 
-def _enqueue_all(connection: Redis, requests: Sequence[JobRequest],
-                 new_ids: Collection[str]) -> None:
+def _enqueue_all(connection: Redis, requests: Sequence[JobRequest]) -> None:
     if not requests:
         return
-    with_ids = [job_id for _job, _args, job_id in requests
-                if job_id is not None and job_id not in new_ids]
+    with_ids = [job_id for _job, _args, job_id in requests if job_id is not None]
     known: list[str] = []
     if with_ids:
         pipe = connection.pipeline(transaction=False)
@@ -161,24 +157,18 @@ class RQJobs:
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
         self._pending: list[JobRequest] = []
-        self._new_ids: set[str] = set()
 
-    def enqueue(self, job: str, *args: Any, job_id: str | None = None,
-                new_id: bool = False) -> None:
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
         if spec(job).coalesced and (args or job_id):  # fail at the call site, not in flush()
             raise ValueError(f"{job} is coalesced: it takes no arguments and no job id")
         self._pending.append((job, args, job_id))
-        if new_id and job_id is not None:
-            self._new_ids.add(job_id)
 
     def flush(self) -> None:
         """Send what was collected. Redis errors propagate: callers whose rows a sweeper
         re-enqueues (notifications, e-mails) may swallow them; nothing else should."""
         pending, self._pending = self._pending, []
-        new_ids, self._new_ids = self._new_ids, set()
         if pending:
-            enqueue_all(self.connection, pending, new_ids)
+            enqueue_all(self.connection, pending)
 
     def discard(self) -> None:
         self._pending.clear()
-        self._new_ids.clear()

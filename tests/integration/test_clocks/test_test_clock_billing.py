@@ -193,8 +193,7 @@ def production_round(settings: Settings, engine: Engine, sim: str, at: datetime,
 
 
 class _NoJobs:
-    def enqueue(self, job: str, *args: Any, job_id: str | None = None,
-                new_id: bool = False) -> None:
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
         pass
 
     def flush(self) -> None:

@@ -1,7 +1,6 @@
-"""The RQ side of the Jobs port against a real Redis: a job for a row the transaction just
-created is enqueued without first looking for a job of that id (one round trip, not two, on
-every ECPay notification), while any other id is still looked for, so a job asked for again
-while it waits is not queued twice."""
+"""The RQ side of the Jobs port against a real Redis: a job asked for again while it waits is
+not queued twice, a rolled-back unit of work sends nothing, and a coalesced job (the
+webhook's drain) costs one Redis command when one is already queued: no lookup, no enqueue."""
 
 from __future__ import annotations
 
@@ -11,44 +10,50 @@ import pytest
 from redis import Redis
 from rq import Queue
 
+from services.core.usecases.payment_notifications import DRAIN_JOB
 from services.worker.queues import RQJobs
 from services.worker.registry import PAYMENTS
 
 pytestmark = pytest.mark.integration
 
 
-def _exists_calls(client: Redis) -> int:
-    stats = client.info("commandstats").get("cmdstat_exists", {})
+def _calls(client: Redis, command: str) -> int:
+    stats = client.info("commandstats").get(f"cmdstat_{command}", {})
     return int(stats.get("calls", 0))
 
 
-def test_a_new_rows_job_skips_the_lookup_and_a_repeat_is_still_deduplicated(
-    redis_url: str,
-) -> None:
+def test_a_job_asked_for_again_while_it_waits_is_not_queued_twice(redis_url: str) -> None:
     client = Redis.from_url(redis_url)
-    notification = uuid.uuid4()
-    job_id = f"notification-{notification}"
-    client.config_resetstat()
+    job_id = f"notification-{uuid.uuid4()}"
+    payments = Queue(PAYMENTS, connection=client)
 
     jobs = RQJobs(client)
-    jobs.enqueue("process_notification", str(notification), job_id=job_id, new_id=True)
+    jobs.enqueue("process_notification", job_id.removeprefix("notification-"), job_id=job_id)
     jobs.flush()
-    assert _exists_calls(client) == 0
-    payments = Queue(PAYMENTS, connection=client)
+    jobs.enqueue("process_notification", job_id.removeprefix("notification-"), job_id=job_id)
+    jobs.flush()
     assert payments.job_ids == [job_id]
 
-    # ECPay sends the same notification again while its job still waits: the id is looked
-    # for and the waiting job is not queued a second time.
-    jobs.enqueue("process_notification", str(notification), job_id=job_id)
-    jobs.flush()
-    looked = _exists_calls(client)
-    assert looked > 0
-    assert payments.job_ids == [job_id]
-
-    # A rolled-back unit of work forgets what it was told, the new ids included.
-    jobs.enqueue("process_notification", "other", job_id="notification-other", new_id=True)
-    jobs.discard()
+    # A rolled-back unit of work forgets what it was told.
     jobs.enqueue("process_notification", "other", job_id="notification-other")
+    jobs.discard()
     jobs.flush()
-    assert _exists_calls(client) > looked
-    assert payments.job_ids == [job_id, "notification-other"]
+    assert payments.job_ids == [job_id]
+
+
+def test_a_ringing_doorbell_costs_one_command_and_queues_nothing(redis_url: str) -> None:
+    client = Redis.from_url(redis_url)
+    payments = Queue(PAYMENTS, connection=client)
+    jobs = RQJobs(client)
+    jobs.enqueue(DRAIN_JOB)
+    jobs.flush()
+    [drain] = payments.jobs
+    client.config_resetstat()
+
+    for _ in range(5):  # five more notifications stored before the drain starts
+        jobs.enqueue(DRAIN_JOB)
+        jobs.flush()
+
+    assert _calls(client, "set") == 5
+    assert _calls(client, "exists") == _calls(client, "hset") == _calls(client, "rpush") == 0
+    assert payments.job_ids == [drain.id]

@@ -54,10 +54,9 @@ class ClockJobs:
     def __init__(self, inner: Jobs) -> None:
         self._inner = inner
 
-    def enqueue(self, job: str, *args: Any, job_id: str | None = None,
-                new_id: bool = False) -> None:
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
         if job not in INLINE_JOBS:
-            self._inner.enqueue(job, *args, job_id=job_id, new_id=new_id)
+            self._inner.enqueue(job, *args, job_id=job_id)
 
     def flush(self) -> None:
         self._inner.flush()
