@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 import uuid
 from typing import Any, cast
 
@@ -12,7 +11,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
-from werkzeug.http import http_date
 
 from services.api.resources.common import PageArgsSchema, document_errors, page_schema
 from services.api.resources.plans.list_cache import PlanListCache, PlanRows
@@ -78,25 +76,6 @@ def _cache_control(max_age: int) -> str:
     return response.headers["Cache-Control"]
 
 
-def _conditional(environ: dict[str, Any]) -> bool:
-    """Whether the request asks a condition werkzeug's make_conditional answers (a Range is
-    answered only with accept_ranges, which this list does not offer)."""
-    return ("HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
-            or "HTTP_IF_MODIFIED_SINCE" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ)
-
-
-_DATE: tuple[int, str] = (0, "")
-
-
-def _date() -> str:
-    """The Date header make_conditional writes (whole seconds), formatted once a second."""
-    global _DATE
-    second = int(time.time())
-    if _DATE[0] != second:
-        _DATE = (second, http_date(second))
-    return _DATE[1]
-
-
 @blp.route("/")
 class Plans(MethodView):
     @document_errors(blp, 422)
@@ -118,11 +97,7 @@ class Plans(MethodView):
                               page_size=args["page_size"])
         response = Response(rendered.body, mimetype="application/json", headers={
             "ETag": f'"{rendered.etag}"', "Cache-Control": _cache_control(int(cache.max_age))})
-        if _conditional(request.environ):
-            return response.make_conditional(request)
-        # Nothing to compare: what make_conditional would do is add the date.
-        response.headers["Date"] = _date()
-        return response
+        return response.make_conditional(request)
 
 
 @blp.route("/<uuid:plan_id>/")
