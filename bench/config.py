@@ -21,6 +21,7 @@ class BenchConfig:
     renewal_drain_seconds: float = 180.0  # bound on the renewal job phase
     renewals: int = 100_000
     renewal_batch: int = 500  # `fluxus renew --batch-size` (its default)
+    invoice_pdfs: int = 400  # render_invoice_pdf jobs for one inline worker
 
     @classmethod
     def make(cls, quick: bool, renewals: int | None = None) -> BenchConfig:
@@ -29,5 +30,5 @@ class BenchConfig:
                        order_subscriptions=2_000, notifications=100, webhook_seconds=5.0,
                        one_at_a_time=5,
                        drain_seconds=20.0, renewal_drain_seconds=10.0,
-                       renewals=renewals or 1_000)
+                       renewals=renewals or 1_000, invoice_pdfs=40)
         return cls(quick=False, renewals=renewals or 100_000)

@@ -67,11 +67,36 @@ def insert_rate(dbname: str, *, clients: int, seconds: float, workdir: Path) -> 
                     "(LIKE payment_notifications INCLUDING ALL)")
     script = workdir / "floor_notifications.sql"
     script.write_text(_SCRIPT.format(raw=_RAW))
-    logdir = workdir / "pgbench"
+    return _pgbench(dbname, ["-f", str(script)], clients=clients, seconds=seconds,
+                    logdir=workdir / "pgbench")
+
+
+# TPC-B's scale: one branch row per client, so clients do not all queue on one branch.
+TPCB_SCALE = 16
+
+
+def tpcb_rate(dbname: str, *, clients: int, seconds: float, workdir: Path) -> PgbenchResult:
+    """pgbench's built-in TPC-B-like transaction (three UPDATEs, a SELECT and an INSERT),
+    `clients` at once, on its own tables in `dbname` (scale TPCB_SCALE)."""
+    init = subprocess.run(
+        [pgbench_binary(), "-i", "-q", "-s", str(TPCB_SCALE), *_connection(), dbname],
+        capture_output=True, text=True, timeout=600, check=False)
+    if init.returncode != 0:
+        raise RuntimeError(f"pgbench -i failed: {init.stderr[-1000:]}")
+    return _pgbench(dbname, ["-b", "tpcb-like"], clients=clients, seconds=seconds,
+                    logdir=workdir / "pgbench-tpcb")
+
+
+def _connection() -> list[str]:
+    return ["-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER]
+
+
+def _pgbench(dbname: str, workload: list[str], *, clients: int, seconds: float,
+             logdir: Path) -> PgbenchResult:
     logdir.mkdir(exist_ok=True)
-    argv = [pgbench_binary(), "-n", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER,
+    argv = [pgbench_binary(), "-n", *_connection(),
             "-c", str(clients), "-j", "2", "-T", str(max(1, round(seconds))), "-l",
-            "--log-prefix", str(logdir / "tx"), "-f", str(script), dbname]
+            "--log-prefix", str(logdir / "tx"), *workload, dbname]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60,
                           check=False)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Figure:
-    section: str  # api | webhook | renewal | memory
+    section: str  # api | webhook | renewal | pdf | memory
     name: str
     value: float
     unit: str

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bench` and `services` importable
     sys.path.insert(0, str(ROOT))
 
-from bench import api_bench, machine, renewal_bench, seed, webhook_bench  # noqa: E402
+from bench import api_bench, machine, pdf_bench, renewal_bench, seed, webhook_bench  # noqa: E402
 from bench.config import BenchConfig  # noqa: E402
 from bench.infra import fresh_bed  # noqa: E402
 from bench.loadgen import have_wrk, use_python_generator  # noqa: E402
@@ -38,7 +38,7 @@ def _memory_figures(sampler: MemorySampler) -> list[Figure]:
     flask = roles.get("floor (bare Flask)")
     python = _python_floor_kib()
     figures = []
-    for role in ("api", "payment", "worker", "renew"):
+    for role in ("api", "payment", "worker", "renew", "invoice worker"):
         memory = roles.get(role)
         if memory is None:
             continue
@@ -59,7 +59,7 @@ def _memory_figures(sampler: MemorySampler) -> list[Figure]:
     return figures
 
 
-SECTIONS = ("api", "webhook", "renewal")
+SECTIONS = ("api", "webhook", "renewal", "pdf")
 
 
 def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool,
@@ -81,6 +81,9 @@ def one_run(cfg: BenchConfig, separate_renewal: bool, keep: bool,
                 figures += _progress(renewal_bench.run(
                     stack, cfg, dbname, plans[seed.RENEWAL_SLUG], sampler,
                     separate=separate_renewal))
+            if "pdf" in sections:
+                figures += _progress(pdf_bench.run(stack, cfg, dbname, bed.redis_url,
+                                                   plans[seed.PLAN_SLUG], sampler))
         finally:
             sampler.stop()
         return figures + _memory_figures(sampler)

@@ -103,6 +103,29 @@ def add_paying_orders(cur: Any, plan_id: uuid.UUID, count: int,
     return sorted(row[0] for row in cur.fetchall())
 
 
+_INVOICES = """
+    INSERT INTO invoices (id, invoice_number, order_id, user_id, amount, tax_amount,
+                          total_amount, currency, buyer_name, buyer_email, buyer_tax_id,
+                          description, issued_at, paid_at, created_at)
+    SELECT gen_random_uuid(),
+           'BENCH-' || upper(%(prefix)s) || '-' || lpad(row_number() OVER ()::text, 7, '0'),
+           o.id, o.user_id, 943, 47, 990, 'TWD', u.username, u.email, '', '', now(), now(),
+           now()
+    FROM orders o JOIN users u ON u.id = o.user_id
+    WHERE o.order_number LIKE 'B' || upper(left(%(prefix)s, 1)) || '%%'
+      AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id)
+    RETURNING id
+"""
+
+
+def add_invoices(cur: Any, plan_id: uuid.UUID, count: int, prefix: str) -> list[str]:
+    """`count` paying orders (see add_paying_orders), each with an invoice and no PDF yet;
+    returns the invoice ids."""
+    add_paying_orders(cur, plan_id, count, prefix=prefix)
+    cur.execute(_INVOICES, {"prefix": prefix})
+    return [str(uuid.UUID(str(row[0]))) for row in cur.fetchall()]
+
+
 def due_period(now: datetime) -> Period:
     """The first monthly period of a subscription paid about a month ago, as payment
     activation writes it (anchor = start = paid at, end = one cycle on from the anchor), so

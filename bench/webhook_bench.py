@@ -16,7 +16,7 @@ from bench.config import BenchConfig
 from bench.infra import Proc, Stack, free_port, pg_cursor, wait_until
 from bench.loadgen import Load, LoadResult, run_load
 from bench.memory import MemorySampler
-from bench.pgfloor import PgbenchResult, insert_rate
+from bench.pgfloor import TPCB_SCALE, PgbenchResult, insert_rate, tpcb_rate
 from bench.results import Figure, require_done, require_none
 from services.ecpay.credentials import EcpayCredentials
 
@@ -104,6 +104,8 @@ def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
     bodies = seed.notification_bodies(numbers, EcpayCredentials.stage())
     floor = insert_rate(dbname, clients=cfg.connections, seconds=min(cfg.webhook_seconds, 20),
                         workdir=stack.workdir)
+    tpcb = tpcb_rate(dbname, clients=cfg.connections, seconds=min(cfg.webhook_seconds, 20),
+                     workdir=stack.workdir)
     url, procs = _start(stack, cfg, sampler)
     warm = Load(url, "POST", CALLBACK, 200, FORM, bodies=bodies[n:n + WARM])
     run_load(warm, connections=4, max_requests=WARM, max_seconds=5, workdir=stack.workdir,
@@ -118,7 +120,7 @@ def run(stack: Stack, cfg: BenchConfig, dbname: str, plan_id: uuid.UUID,
     for proc in procs:
         stack.stop(proc)
     _require_all(result, done, single, n, trickle)
-    return _figures(result, floor, done, drain, single)
+    return _figures(result, floor, tpcb, done, drain, single)
 
 
 def _require_all(result: LoadResult, done: Processed, single: Processed, n: int,
@@ -131,8 +133,8 @@ def _require_all(result: LoadResult, done: Processed, single: Processed, n: int,
     require_done("webhook", "one-at-a-time notifications processed", single.processed, trickle)
 
 
-def _figures(result: LoadResult, floor: PgbenchResult, done: Processed, drain: float,
-             single: Processed) -> list[Figure]:
+def _figures(result: LoadResult, floor: PgbenchResult, tpcb: PgbenchResult, done: Processed,
+             drain: float, single: Processed) -> list[Figure]:
     pg = f"pgbench INSERT notification-like row, {floor.clients} clients"
     pg_lat = f"pgbench INSERT latency, {floor.clients} clients"
     note = (f"{result.requests} posts by {result.tool}; {done.accepted} accepted, "
@@ -156,4 +158,9 @@ def _figures(result: LoadResult, floor: PgbenchResult, done: Processed, drain: f
                if done.seconds else 0.0, "/s", floor.tps, pg,
                f"{done.processed} of {done.accepted} processed; first received → last "
                f"processed {done.seconds:.1f}s; drained {drain:.1f}s after the load"),
+        Figure("webhook", "processed end to end, against TPC-B", done.processed / done.seconds
+               if done.seconds else 0.0, "/s", tpcb.tps,
+               f"pgbench TPC-B-like tps, {tpcb.clients} clients, scale {TPCB_SCALE}",
+               "the goal is 0.1 of this; a TPC-B transaction is five statements, a payment's "
+               "is all of its order, invoice, e-invoice, audit, e-mail, event and MRR rows"),
     ]

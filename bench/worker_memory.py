@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,16 +24,6 @@ from bench import seed  # noqa: E402
 from bench.infra import Stack, fresh_bed, pg_cursor  # noqa: E402
 from bench.memory import _children_map, _status_kib, tree  # noqa: E402
 from services.worker.queues import enqueue_all  # noqa: E402
-
-_INVOICES = """
-    INSERT INTO invoices (id, invoice_number, order_id, user_id, amount, tax_amount,
-                          total_amount, currency, buyer_name, buyer_email, buyer_tax_id,
-                          description, issued_at, paid_at, created_at)
-    SELECT gen_random_uuid(), 'FX2026-' || lpad(row_number() OVER ()::text, 6, '0'), o.id,
-           o.user_id, 943, 47, 990, 'TWD', u.username, u.email, '', '', now(), now(), now()
-    FROM orders o JOIN users u ON u.id = o.user_id
-    RETURNING id
-"""
 
 
 def _tree_rss_mib(pid: int) -> float:
@@ -75,9 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     with fresh_bed("fluxus-worker-memory-") as bed:
         with pg_cursor(bed.dbname) as cur:
-            seed.add_paying_orders(cur, bed.plans[seed.PLAN_SLUG], args.jobs, prefix="im")
-            cur.execute(_INVOICES)
-            ids = [str(uuid.UUID(str(row[0]))) for row in cur.fetchall()]
+            ids = seed.add_invoices(cur, bed.plans[seed.PLAN_SLUG], args.jobs, prefix="im")
         _one_mode(bed.stack, bed.redis_url, ids, "inline", [])
         _one_mode(bed.stack, bed.redis_url, ids, "fork", ["--fork"])
     return 0
