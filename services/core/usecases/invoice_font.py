@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont, newTable
 from fontTools.ttLib.tables._c_m_a_p import CmapSubtable
+from fontTools.ttLib.tables._g_l_y_f import Glyph
 
 # Tables copied whole: global metrics, names and the hinting programs the glyphs refer to.
 _GLOBAL_TABLES = ("head", "hhea", "maxp", "OS/2", "name", "cvt ", "fpgm", "prep", "gasp")
@@ -48,6 +49,11 @@ class CjkFont:
         self._globals = {tag: self._font[tag] for tag in _GLOBAL_TABLES if tag in self._font}
         source = self._font["post"]
         self._post = {key: getattr(source, key) for key in _POST_FIELDS}
+        # A simple glyph's bytes as this font's subset writes them, compiled on first use:
+        # a document then embeds the bytes instead of compiling a copy of its outline again
+        # (that compile was half of every PDF). Composite glyphs name their components by
+        # glyph index, which differs in each subset, so they are copied and compiled anew.
+        self._simple: dict[str, bytes] = {}
         # The payment service renders in threads; copying shared glyph objects is guarded.
         self._lock = threading.Lock()
 
@@ -63,6 +69,18 @@ class CjkFont:
                         pending.append(component)
         return sorted(names, key=self._order.__getitem__)
 
+    def _glyph(self, name: str) -> Glyph:
+        # Called under the lock. Subsets are saved without recalculating bounding boxes, so
+        # a glyph made from bytes is written as those bytes: the same as compiling a copy.
+        data = self._simple.get(name)
+        if data is None:
+            source = self._glyf[name]
+            if source.isComposite():
+                return copy.deepcopy(source)
+            data = self._simple[name] = copy.deepcopy(source).compile(
+                self._glyf, recalcBBoxes=False)
+        return Glyph(data)
+
     def subset(self, text: str) -> bytes:
         """A TrueType font with the glyphs `text` needs (and .notdef), as bytes."""
         # U+0000 and the space are the two characters fpdf2 always maps (its SubsetMap).
@@ -76,7 +94,7 @@ class CjkFont:
                 font[tag] = copy.deepcopy(table)
             glyf = font["glyf"] = newTable("glyf")
             glyf.glyphOrder = names
-            glyf.glyphs = {name: copy.deepcopy(self._glyf[name]) for name in names}
+            glyf.glyphs = {name: self._glyph(name) for name in names}
             font["loca"] = newTable("loca")
             hmtx = font["hmtx"] = newTable("hmtx")
             hmtx.metrics = {name: self._metrics[name] for name in names}

@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from services.core.db.models import Invoice
+from services.core.usecases.invoice_font import cjk_font
 from services.core.usecases.invoice_pdf import build_pdf, find_cjk_font
 
 
@@ -59,3 +60,15 @@ def test_each_invoice_in_a_process_shows_its_own_customers_name() -> None:
 def test_an_invoice_embeds_only_the_glyphs_it_shows() -> None:
     # The 5 MB font file never rides along in a customer's e-mail attachment.
     assert len(_render("王小明")) < 100_000
+
+
+def test_an_invoice_is_the_same_bytes_drawn_first_or_after_many_others() -> None:
+    # Glyphs are kept compiled between documents: what one document embeds must not depend
+    # on which documents the process drew before it (a glyph shared, then changed).
+    cjk_font.cache_clear()
+    first = _render("鍾瑋琇 Zoë")
+    for buyer in ("龔曌彧", "王小明", "Ångström ©", "鍾瑋琇 Zoë"):
+        _render(buyer)
+    assert _render("鍾瑋琇 Zoë") == first
+    cjk_font.cache_clear()
+    assert _render("鍾瑋琇 Zoë") == first
