@@ -11,6 +11,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from services.core.config import Settings
+from services.core.db.session import configure_orm
 from services.core.metrics_runtime import enable_multiprocess, gunicorn_hooks
 
 
@@ -40,6 +41,7 @@ def serve(factory: Callable[[], Flask], settings: Settings, *, name: str,
     enable_multiprocess(name)
     for module in preload:
         importlib.import_module(module)
+    configure_orm()
     gc.freeze()
     _Gunicorn(factory, {
         **gunicorn_hooks(settings.metrics_port),

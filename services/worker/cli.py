@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.core.clock import Clock, FixedClock, SystemClock, parse_instant
 from services.core.config import Settings, get_settings
-from services.core.db.session import get_engine, session_scope
+from services.core.db.session import configure_orm, get_engine, session_scope
 from services.core.errors import FluxusError, NotFound
 from services.core.logging import configure_logging
 from services.core.metrics_business import CachedCollector, business_build
@@ -95,6 +95,7 @@ def worker(
     # own, and keep the collector from writing to (and so copying) them.
     for module in job_modules(names):
         importlib.import_module(module)
+    configure_orm()
     gc.freeze()
     connection = redis_connection(settings)
     worker_class = FluxusWorker if fork else FluxusInlineWorker

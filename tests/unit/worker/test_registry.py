@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,7 @@ from services.worker.registry import ALL_QUEUES, JOBS, PAYMENTS, PERIODIC, job_m
 from services.worker.schedule import periodic_job_id
 
 pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[3]
 CONTRACT = {
     "send_email",
     "render_invoice_pdf",
@@ -41,3 +45,19 @@ def test_a_worker_imports_before_forking_only_the_jobs_of_its_own_queues() -> No
     assert set(payments) == expected
     assert "services.worker.jobs.invoices" not in payments
     assert set(job_modules(ALL_QUEUES)) == {s.func.rpartition(".")[0] for s in JOBS.values()}
+
+
+def test_a_process_about_to_fork_configures_the_orm_for_its_children() -> None:
+    # Each forked work horse (and gunicorn worker) would otherwise configure every mapper on
+    # its first query. A fresh interpreter: this test process has long configured them.
+    script = (
+        "from sqlalchemy import inspect\n"
+        "from services.core.db.models import Order, Subscription\n"
+        "from services.core.db.session import configure_orm\n"
+        "assert not inspect(Order).configured\n"
+        "configure_orm()\n"
+        "print(inspect(Order).configured and inspect(Subscription).configured)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    assert done.stdout.strip() == "True", done.stderr
