@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bench.config import BenchConfig
 from bench.infra import Stack, pg_cursor, wait_until
 from bench.memory import MemorySampler
 from bench.results import Figure, require_done
+from services.core.config import Settings
 from services.core.db.models import Invoice
 from services.core.usecases.invoice_pdf import build_pdf, find_cjk_font
 from services.worker.queues import enqueue_all, queue
@@ -38,9 +40,14 @@ def renderer_rate(count: int) -> float:
         buyer_email="bench@example.tw", buyer_tax_id="", description="", issued_at=now,
         paid_at=now)
 
+    # The page the worker draws: its seller (the bench's processes set none: the defaults)
+    # and seed.add_invoices's description as the line item.
+    seller = {f.name: f.default for f in fields(Settings)}
+    item = f"Bench 月繳 {now:%Y-%m-%d} – {now + timedelta(days=31):%Y-%m-%d}"
+
     def one() -> bytes:
-        return build_pdf(invoice, seller_name="Fluxus 股份有限公司", seller_tax_id="12345675",
-                         item="Bench 月繳方案 Monthly", font=font)
+        return build_pdf(invoice, seller_name=seller["seller_name"],
+                         seller_tax_id=seller["seller_tax_id"], item=item, font=font)
 
     one()
     started = time.perf_counter()

@@ -109,7 +109,10 @@ _INVOICES = """
                           description, issued_at, paid_at, created_at)
     SELECT gen_random_uuid(),
            'BENCH-' || upper(%(prefix)s) || '-' || lpad(row_number() OVER ()::text, 7, '0'),
-           o.id, o.user_id, 943, 47, 990, 'TWD', u.username, u.email, '', '', now(), now(),
+           o.id, o.user_id, 943, 47, 990, 'TWD', u.username, u.email, '',
+           -- As issue_invoice writes it: the plan and the period paid.
+           'Bench 月繳 ' || to_char(now(), 'YYYY-MM-DD') || ' – '
+               || to_char(now() + interval '1 month', 'YYYY-MM-DD'), now(), now(),
            now()
     FROM orders o JOIN users u ON u.id = o.user_id
     WHERE o.order_number LIKE 'B' || upper(left(%(prefix)s, 1)) || '%%'
