@@ -6,11 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.crypto import SealedJson
 from services.core.db.base import Base, created_at, uuid_pk
+
+_UNTRIED = ("verdict = 'accepted' AND processed_at IS NULL AND attempts = 0 "
+            "AND order_id IS NOT NULL")
 
 
 class PaymentNotification(Base):
@@ -18,6 +21,9 @@ class PaymentNotification(Base):
     __table_args__ = (
         Index("ix_payment_notifications_unprocessed", "verdict", "processed_at"),
         Index("ix_payment_notifications_trade_no", "merchant_trade_no"),
+        # What the drain claims, oldest first (payment_processing.claim_next_new).
+        Index("ix_payment_notifications_untried", "received_at",
+              postgresql_where=text(_UNTRIED), sqlite_where=text(_UNTRIED)),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
