@@ -202,10 +202,12 @@ def apply_claimed(
 ) -> PaymentResult:
     """Apply `note`, locked in this transaction, accepted and unprocessed (as
     `claim_next_new` returns it)."""
-    note.attempts += 1
     result = _dispatch(session, clock, jobs, note, settings)
     if result.outcome is Outcome.NEEDS_REVIEW:
         note.last_error = "parked for review"
+    # Counted with the outcome, one UPDATE: a failure rolls this transaction back anyway
+    # and record_processing_error counts the attempt in a transaction of its own.
+    note.attempts += 1
     note.processed_at = clock.now()
     return result
 
