@@ -3,12 +3,13 @@ and pruning what has expired."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Protocol
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import Select, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
@@ -153,14 +154,19 @@ def logout(
                  description="Logged out; tokens revoked.")
 
 
-def _revoked_clause(jti: str, family_id: str | None) -> Any:
-    """Revoked by logout, or its login family was revoked (reuse, password change)."""
-    revoked = exists().where(RevokedAccessToken.jti == jti)
-    if family_id:
+@functools.cache
+def _caller_statement(with_family: bool) -> Select[User, bool]:
+    """The caller and whether the token is revoked by logout or with its login family (reuse,
+    password change). Built once per shape, the values as bind parameters: building the
+    clauses and their cache key again on each request was half of this read's Python, and
+    SQLAlchemy keeps a statement's cache key on the statement."""
+    revoked = exists().where(RevokedAccessToken.jti == bindparam("jti"))
+    if with_family:
         revoked = revoked | exists().where(
-            RefreshToken.family_id == str(family_id), RefreshToken.revoked_at.is_not(None)
+            RefreshToken.family_id == bindparam("family_id"),
+            RefreshToken.revoked_at.is_not(None),
         )  # type: ignore[assignment]
-    return revoked
+    return select(User, revoked).where(User.id == bindparam("user_id"))
 
 
 def caller_and_revocation(
@@ -168,9 +174,10 @@ def caller_and_revocation(
 ) -> tuple[User | None, bool]:
     """The token's user and whether the token is revoked, in one round trip (every
     authenticated request asks both). No such user: (None, False) — refused either way."""
-    row = session.execute(
-        select(User, _revoked_clause(jti, family_id)).where(User.id == user_id)
-    ).one_or_none()
+    params: dict[str, Any] = {"user_id": user_id, "jti": jti}
+    if family_id:
+        params["family_id"] = str(family_id)
+    row = session.execute(_caller_statement(bool(family_id)), params).one_or_none()
     return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
