@@ -1,6 +1,7 @@
 """GET /api/subscriptions/ loads what each listed subscription answers with (its newest card
-agreement, its scheduled plan change) together with the page: the statements a request runs
-do not grow with the number of subscriptions on it, for a customer or staff."""
+agreement, its scheduled plan change) together with the page: a request runs two statements
+(the caller with the token's revocation, then the page with its total and what each row
+answers with), however many subscriptions are on it, for a customer or staff."""
 
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def test_the_list_runs_as_many_statements_for_ten_subscriptions_as_for_two(
     staff_ten, staff_ten_seen = _list(client, settings, staff.headers, staff_query)
 
     assert (two["total"], ten["total"], staff_ten["total"]) == (2, 10, 10)
+    assert len(two_seen) == 2, two_seen
     assert len(ten_seen) == len(two_seen), (two_seen, ten_seen)
     assert len(staff_ten_seen) == len(staff_two_seen), (staff_two_seen, staff_ten_seen)
     assert staff_ten == ten and staff_two == two
@@ -101,3 +103,41 @@ def test_the_list_runs_as_many_statements_for_ten_subscriptions_as_for_two(
         assert row["scheduled_change"]["to_plan_id"] == str(other.id)
         assert row["scheduled_change"]["effective_at"] == (NOW + 31 * DAY).isoformat()
     assert {row["id"] for row in ten["results"]} == {str(s.id) for s in subs}
+
+
+def test_filters_pages_and_the_total_past_the_last_page_keep_their_values(
+    client: FlaskClient, session: Session, settings: Settings, customer: Account,
+    other_customer: Account, staff: Account, plan: Plan,
+) -> None:
+    """The page's statement is built once per shape of filter: each request's own values
+    (owner, status, page) are the ones applied, never a previous request's."""
+    other = make_plan(session, name="Basic", price=Decimal(490), sort_order=2)
+    mine = _subscriptions(session, customer, plan, other, 3)
+    theirs = _subscriptions(session, other_customer, plan, other, 2)
+    mine[0].status = "cancelled"
+    session.commit()
+
+    def ids(body: dict[str, Any]) -> set[str]:
+        return {row["id"] for row in body["results"]}
+
+    own, _ = _list(client, settings, customer.headers)
+    their_own, _ = _list(client, settings, other_customer.headers)
+    assert ids(own) == {str(s.id) for s in mine} and ids(their_own) == {str(s.id) for s in theirs}
+    # A customer's user_id filter is ignored: still only their own.
+    assert ids(_list(client, settings, customer.headers, f"&user_id={other_customer.id}")[0]) \
+        == ids(own)
+    active, _ = _list(client, settings, customer.headers, "&status=active")
+    assert ids(active) == {str(s.id) for s in mine[1:]} and active["total"] == 2
+    staff_theirs, _ = _list(client, settings, staff.headers, f"&user_id={other_customer.id}")
+    assert ids(staff_theirs) == ids(their_own)
+    everyone, _ = _list(client, settings, staff.headers, "&status=active")
+    assert everyone["total"] == 4
+    for headers, query, total in ((customer.headers, "", 3),
+                                  (staff.headers, f"&user_id={other_customer.id}", 2),
+                                  (customer.headers, "&status=active", 2)):
+        response = client.get(f"/api/subscriptions/?page=7&page_size=2{query}", headers=headers)
+        body = response.get_json()
+        assert (body["results"], body["total"], body["page"]) == ([], total, 7), query
+    pages = [client.get(f"/api/subscriptions/?page={n}&page_size=2", headers=customer.headers)
+             .get_json()["results"] for n in (1, 2)]
+    assert [row["id"] for page in pages for row in page] == [row["id"] for row in own["results"]]
