@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, true
 from sqlalchemy.orm import Session, aliased
 
 from services.core.clock import Clock
@@ -48,35 +48,41 @@ class ListedSubscription:
         return getattr(subscription, name)
 
 
-def _newest(model: type[CardAgreement] | type[PlanChange], scheduled: bool = False) -> Any:
-    """The id of the subscription's newest `model` row (as the relationships order them), or
-    of its newest scheduled one."""
+def _newest(dialect: str, model: type[CardAgreement] | type[PlanChange], listed: Any,
+            scheduled: bool = False) -> tuple[Any, Any]:
+    """The listed subscription's newest `model` row (as the relationships order them), or its
+    newest scheduled one, as an entity to outer-join and the join's ON clause. PostgreSQL
+    gets a LATERAL join, which it can only run row by row through the index (a plain join
+    on a subquery's result let its planner hash a whole table for a page of two); SQLite has
+    no LATERAL, and joins row by row anyway."""
     row = aliased(model)
-    newest = select(row.id).where(row.subscription_id == Subscription.id)
+    newest = select(row).where(row.subscription_id == listed.id)
     if scheduled:
         newest = newest.where(row.status == "scheduled")
-    return (newest.order_by(row.created_at.desc()).limit(1)
-            .correlate(Subscription).scalar_subquery())
+    newest = newest.order_by(row.created_at.desc()).limit(1)
+    if dialect == "postgresql":
+        return aliased(model, newest.lateral()), true()
+    return model, model.id == newest.with_only_columns(row.id).scalar_subquery()
 
 
 @functools.cache
-def _page_query(by_user: bool, by_status: bool) -> PageQuery:
-    """The list's statement for one shape of filter, built once (values are bind parameters).
-    The page is chosen and counted on subscriptions alone; only its rows are then joined to
-    what each answers with (newest card agreement, newest scheduled plan change): one round
-    trip, and no join for rows off the page. Plain joins, so SQLite (`fluxus dev`) runs it."""
-    ids = select(Subscription.id).order_by(Subscription.created_at.desc(), Subscription.id)
+def _page_query(dialect: str, by_user: bool, by_status: bool) -> PageQuery:
+    """The list's statement for one database and shape of filter, built once (values are
+    bind parameters). The page is chosen and counted on subscriptions alone; only its rows
+    are then joined to what each answers with: one round trip for the page."""
+    query = select(Subscription).order_by(Subscription.created_at.desc(), Subscription.id)
     if by_user:
-        ids = ids.where(Subscription.user_id == bindparam("user_id"))
+        query = query.where(Subscription.user_id == bindparam("user_id"))
     if by_status:
-        ids = ids.where(Subscription.status == bindparam("status"))
-    page = page_window(ids).correlate(None).subquery("page")  # its own FROM, not the outer
-    rows = (select(Subscription, CardAgreement, PlanChange, page.c.page_total)
-            .join_from(page, Subscription, Subscription.id == page.c.id)
-            .outerjoin(CardAgreement, CardAgreement.id == _newest(CardAgreement))
-            .outerjoin(PlanChange, PlanChange.id == _newest(PlanChange, scheduled=True))
-            .order_by(Subscription.created_at.desc(), Subscription.id))
-    return PageQuery(query=ids, window=rows, width=3)
+        query = query.where(Subscription.status == bindparam("status"))
+    page = page_window(query).subquery("page")
+    listed = aliased(Subscription, page)
+    agreement, agreement_on = _newest(dialect, CardAgreement, listed)
+    change, change_on = _newest(dialect, PlanChange, listed, scheduled=True)
+    rows = (select(listed, agreement, change, page.c.page_total).select_from(page)
+            .outerjoin(agreement, agreement_on).outerjoin(change, change_on)
+            .order_by(listed.created_at.desc(), listed.id))
+    return PageQuery(query=query, window=rows, width=3)
 
 
 def list_subscriptions(session: Session, caller: User, *, page: int, page_size: int,
@@ -89,8 +95,9 @@ def list_subscriptions(session: Session, caller: User, *, page: int, page_size: 
         params["user_id"] = owner
     if status:
         params["status"] = status
-    found = paginate(session, _page_query("user_id" in params, "status" in params),
-                     page=page, page_size=page_size, params=params)
+    query = _page_query(session.get_bind().dialect.name, "user_id" in params,
+                        "status" in params)
+    found = paginate(session, query, page=page, page_size=page_size, params=params)
     return Page(items=[ListedSubscription(*row) for row in found.items], total=found.total,
                 page=found.page, page_size=found.page_size)
 
