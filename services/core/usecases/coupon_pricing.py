@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from services.core.db.models import Coupon, CouponRedemption, Order
+from services.core.db.models import Coupon, CouponRedemption, Order, Subscription
 from services.core.domain import discounts
 from services.core.domain.discounts import Duration
 from services.core.usecases.coupons import terms_of
@@ -68,6 +68,23 @@ def _priced(coupon: Coupon | None, list_price: Decimal) -> Priced:
     result = discounts.apply(terms_of(coupon), list_price)
     return Priced(amount=result.total, discount=result.discount, list_amount=result.list_price,
                   coupon_id=coupon.id)
+
+
+def with_redemption(subscription_id: Any, *columns: Any) -> Select[Any]:
+    """A statement of `columns` that also reads the subscription's redeemed coupon (both None
+    when it has none), for `price_with`: an order is priced without a query of its own.
+    `subscription_id` is an id or a bind parameter."""
+    return (select(*columns, CouponRedemption, Coupon).select_from(Subscription)
+            .outerjoin(CouponRedemption, CouponRedemption.subscription_id == Subscription.id)
+            .outerjoin(Coupon, Coupon.id == CouponRedemption.coupon_id)
+            .where(Subscription.id == subscription_id))
+
+
+def price_with(redemption: CouponRedemption | None, coupon: Coupon | None,
+               plan_id: uuid.UUID, list_price: Decimal) -> Priced:
+    """`price_order` from a redemption read by `with_redemption`."""
+    found = None if redemption is None or coupon is None else (redemption, coupon)
+    return _priced(_applies(found, plan_id), list_price)
 
 
 def price_order(session: Session, subscription_id: uuid.UUID, plan_id: uuid.UUID,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import Order
+from services.core.db.models import CreditEntry, Order
 from services.core.ports import Jobs
 from services.core.usecases import credits
 from services.core.usecases.payments import completion
@@ -18,11 +19,22 @@ SOURCE = "credit_balance"
 COUPON_SOURCE = "coupon"  # a coupon took the whole price off
 
 
-def apply_credit(session: Session, clock: Clock, jobs: Jobs, order: Order) -> Decimal:
+def has_credit_column(user_id: Any) -> ColumnElement[bool]:
+    """Whether the customer's balance is above zero, as a column for a statement the caller
+    runs anyway (`user_id` an id or a bind parameter); `apply_credit` skips the customer's
+    lock and balance read when it is not."""
+    return (select(func.coalesce(func.sum(CreditEntry.amount), 0) > 0)
+            .where(CreditEntry.user_id == user_id).scalar_subquery())
+
+
+def apply_credit(session: Session, clock: Clock, jobs: Jobs, order: Order, *,
+                 has_credit: bool = True) -> Decimal:
     """Use the customer's credit on a new pending order; complete it if nothing is left to
     pay (the payment's record says whether credit or a coupon paid it). Returns the credit
-    used."""
-    used = credits.use_on_order(session, order)
+    used. `has_credit` False (read before the order by `has_credit_column`) uses none: a grant
+    committed since is one that came just after the order."""
+    used = (credits.use_on_order(session, order) if has_credit and order.amount > 0
+            else Decimal(0))
     if order.amount == 0 and (used > 0 or order.discount > 0):
         source = SOURCE if used > 0 else COUPON_SOURCE
         completion.complete_payment(
@@ -50,7 +62,7 @@ def apply_to_renewals(session: Session, clock: Clock, jobs: Jobs,
     for row in rows:
         if row["user_id"] in holders or row["amount"] == 0:
             order = session.get_one(Order, row["id"])
-            apply_credit(session, clock, jobs, order)
+            apply_credit(session, clock, jobs, order, has_credit=row["user_id"] in holders)
             if order.amount == 0:
                 continue
         to_pay.append(row)
