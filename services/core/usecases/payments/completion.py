@@ -88,6 +88,21 @@ def lock_order(session: Session, order_id: uuid.UUID) -> Order:
     return order
 
 
+def _lock_order_to_complete(session: Session, order_id: uuid.UUID) -> tuple[Order, Plan, User]:
+    """`lock_order`, with the order's plan and customer read in the same statement (a payment
+    reads both): two round trips less. Only the order row is locked, as `lock_order` does."""
+    row = session.execute(
+        select(Order, Plan, User)
+        .join(Plan, Plan.id == Order.plan_id)
+        .join(User, User.id == Order.user_id)
+        .where(Order.id == order_id)
+        .with_for_update(of=Order)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"order {order_id} not found")
+    return row[0], row[1], row[2]
+
+
 def lock_subscription(session: Session, subscription_id: uuid.UUID) -> Subscription:
     return session.scalars(
         select(Subscription).where(Subscription.id == subscription_id).with_for_update()
@@ -183,7 +198,7 @@ def complete_payment(
     never applied twice. A charge of a card agreement (`by_agreement`) is no checkout
     attempt: a completed order then simply means the period was already paid.
     """
-    order = lock_order(session, order_id)
+    order, plan, user = _lock_order_to_complete(session, order_id)
     attempt = _attempt(session, clock, order, attempt_id, by_agreement)
     paid_as = attempt.merchant_trade_no if attempt else order.order_number
     payment = Payment(trade_no, paid_at.astimezone(UTC), amount, payment_type, raw, source,
@@ -201,21 +216,19 @@ def complete_payment(
                      f"order {order.order_number} was already paid by another attempt",
                      notification_id)
     sub = lock_subscription(session, order.subscription_id)
-    plan = session.get_one(Plan, order.plan_id)
     change = plan_change_effects.change_of_order(session, order)
     others = _other_first_orders(session, order)
     refusal = _why_not(order, sub, plan, payment, change, others)
     if refusal is not None:
         return _park(session, clock, jobs, order, attempt, payment, *refusal, notification_id)
-    return _complete(session, clock, jobs, order, attempt, sub, plan, payment, settings,
+    return _complete(session, clock, jobs, order, attempt, sub, plan, user, payment, settings,
                      change, others)
 
 
 def _complete(session: Session, clock: Clock, jobs: Jobs, order: Order,
-              attempt: PaymentAttempt | None, sub: Subscription, plan: Plan, payment: Payment,
-              settings: Settings | None, change: PlanChange | None,
+              attempt: PaymentAttempt | None, sub: Subscription, plan: Plan, user: User,
+              payment: Payment, settings: Settings | None, change: PlanChange | None,
               others: dict[uuid.UUID, str]) -> PaymentResult:
-    user = session.get_one(User, order.user_id)
     order.status = OrderStatus.COMPLETED.value
     order.paid_at = payment.paid_at
     order.ecpay_trade_no = payment.trade_no[:20] or order.ecpay_trade_no
