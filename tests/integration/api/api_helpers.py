@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from services.core.config import Settings
 from services.core.db.models import User
+from services.core.db.session import get_engine
 from services.core.usecases import auth_passwords
 
 PASSWORD = "Tr0ub4dor&3-horse"
@@ -60,3 +65,19 @@ def assert_envelope(response: Any, status: int, code: str | None = None) -> dict
     if code is not None:
         assert body["code"] == code, body
     return dict(body)
+
+
+@contextmanager
+def statements(settings: Settings) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block, in order."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = get_engine(settings)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -5,22 +5,19 @@ that statement without taking the lock, and a customer without credit is not loc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.core.config import Settings
 from services.core.db.models import Plan, Subscription
-from services.core.db.session import get_engine
 from services.core.usecases import credits
-from tests.integration.api.api_helpers import Account
+from tests.integration.api.api_helpers import Account, statements
 from tests.support.factories import make_subscription
 
 pytestmark = pytest.mark.integration
@@ -29,22 +26,6 @@ pytestmark = pytest.mark.integration
 # before issue #20 ran 12 for an order (3 for its retry).
 ORDER_STATEMENTS = 6  # caller, lock, paid + coupon, order, audit row, refunded amount
 RETRY_STATEMENTS = 3  # caller, lock (with the first order), refunded amount
-
-
-@contextmanager
-def statements(settings: Settings) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block, in order."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    engine = get_engine(settings)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _subscriptions(session: Session, account: Account, plan: Plan, count: int

@@ -5,41 +5,21 @@ answers with), however many subscriptions are on it, for a customer or staff."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from services.core.config import Settings
 from services.core.db.models import CardAgreement, Plan, PlanChange, Subscription
-from services.core.db.session import get_engine
-from tests.integration.api.api_helpers import Account
+from tests.integration.api.api_helpers import Account, statements
 from tests.support.factories import NOW, make_plan, make_subscription
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
-
-
-@contextmanager
-def statements(settings: Settings) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block, in order."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    engine = get_engine(settings)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _subscriptions(session: Session, account: Account, plan: Plan, other: Plan,
