@@ -6,11 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from services.core.clock import Clock
-from services.core.db.models import CreditEntry, Order
+from services.core.db.models import Order
 from services.core.ports import Jobs
 from services.core.usecases import credits
 from services.core.usecases.payments import completion
@@ -23,8 +23,7 @@ def has_credit_column(user_id: Any) -> ColumnElement[bool]:
     """Whether the customer's balance is above zero, as a column for a statement the caller
     runs anyway (`user_id` an id or a bind parameter); `apply_credit` skips the customer's
     lock and balance read when it is not."""
-    return (select(func.coalesce(func.sum(CreditEntry.amount), 0) > 0)
-            .where(CreditEntry.user_id == user_id).scalar_subquery())
+    return credits.balance_of(user_id) > 0
 
 
 def apply_credit(session: Session, clock: Clock, jobs: Jobs, order: Order, *,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from services.core.db.models import CreditEntry, Order, User
@@ -18,11 +19,15 @@ GRANT_KINDS = ("downgrade", "goodwill")
 USE, RELEASE = "order_use", "order_release"
 
 
+def balance_of(user_id: Any) -> ScalarSelect[Any]:
+    """The customer's balance as a scalar subquery, for a statement that reads more
+    (`user_id` an id or a bind parameter)."""
+    return (select(func.coalesce(func.sum(CreditEntry.amount), 0))
+            .where(CreditEntry.user_id == user_id).scalar_subquery())
+
+
 def balance(session: Session, user_id: uuid.UUID) -> Decimal:
-    total = session.scalar(
-        select(func.coalesce(func.sum(CreditEntry.amount), 0))
-        .where(CreditEntry.user_id == user_id))
-    return Decimal(total or 0)
+    return Decimal(session.scalar(select(balance_of(user_id))) or 0)
 
 
 def users_with_credit(session: Session, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
